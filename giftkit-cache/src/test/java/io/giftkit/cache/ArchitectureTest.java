@@ -1,0 +1,12 @@
+package io.giftkit.cache;
+
+import io.giftkit.testing.GiftkitArchitecture;
+import org.junit.jupiter.api.Test;
+
+class ArchitectureTest {
+
+  @Test
+  void followsTheLibraryModuleRules() {
+    GiftkitArchitecture.libraryModule("io.giftkit.cache").check();
+  }
+}

@@ -1,0 +1,205 @@
+package io.giftkit.testing;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real Kafka broker for tests: by default a single-node KRaft cluster started once per test JVM
+ * from Apache Kafka's own server artifacts ({@code KafkaClusterTestKit}), on an ephemeral loopback
+ * port, and closed when the JVM exits; or an external broker named by {@value #BOOTSTRAP_ENV}.
+ *
+ * <pre>{@code
+ * KafkaBroker kafka = KafkaBroker.shared();
+ * String topic = kafka.createTopic("gift-events", 3);   // unique name, e.g. gift-events-1f3a9c07
+ * props.put("bootstrap.servers", kafka.bootstrapServers());
+ * }</pre>
+ *
+ * <p>The embedded broker sets {@code group.initial.rebalance.delay.ms=0} (otherwise every new group
+ * waits 3 s before its first assignment), replication factors of 1, and disables automatic topic
+ * creation so that tests create what they use. Thread-safe.
+ */
+public final class KafkaBroker {
+
+  /** An external broker's {@code bootstrap.servers}; when set, no broker is started. */
+  public static final String BOOTSTRAP_ENV = "GIFTKIT_KAFKA_BOOTSTRAP";
+
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaBroker.class);
+  private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
+  private static KafkaBroker shared;
+
+  private final String bootstrapServers;
+  private final KafkaClusterTestKit cluster; // null when external
+  private final Admin admin;
+
+  private KafkaBroker(String bootstrapServers, KafkaClusterTestKit cluster) {
+    this.bootstrapServers = bootstrapServers;
+    this.cluster = cluster;
+    this.admin = Admin.create(Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis()));
+  }
+
+  /**
+   * Returns the broker shared by every test in this JVM, starting it on first use.
+   *
+   * @return the broker
+   * @throws ServiceUnavailableError if the external broker cannot be reached or the embedded one
+   *     cannot start
+   */
+  public static synchronized KafkaBroker shared() {
+    if (shared == null) {
+      String external = System.getenv(BOOTSTRAP_ENV);
+      shared = external == null || external.isBlank() ? startEmbedded() : connect(external);
+      KafkaBroker broker = shared;
+      Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "giftkit-kafka-broker-shutdown"));
+    }
+    return shared;
+  }
+
+  /**
+   * Connects to an external broker and checks that it answers.
+   *
+   * @param bootstrapServers e.g. {@code 127.0.0.1:9092}
+   * @return the broker
+   * @throws ServiceUnavailableError if it does not answer within 10 s
+   */
+  public static KafkaBroker connect(String bootstrapServers) {
+    KafkaBroker broker = new KafkaBroker(bootstrapServers, null);
+    try {
+      broker.admin.describeCluster().nodes().get(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      broker.close();
+      throw ServiceUnavailableError.kafka(bootstrapServers, e);
+    } catch (ExecutionException | TimeoutException e) {
+      broker.close();
+      throw ServiceUnavailableError.kafka(bootstrapServers, e);
+    }
+    return broker;
+  }
+
+  private static KafkaBroker startEmbedded() {
+    long start = System.nanoTime();
+    KafkaClusterTestKit cluster = null;
+    try {
+      TestKitNodes nodes = new TestKitNodes.Builder()
+          .setCombined(true)
+          .setNumBrokerNodes(1)
+          .setNumControllerNodes(1)
+          .build();
+      cluster = new KafkaClusterTestKit.Builder(nodes)
+          .setConfigProp("group.initial.rebalance.delay.ms", "0")
+          .setConfigProp("offsets.topic.replication.factor", "1")
+          .setConfigProp("offsets.topic.num.partitions", "5")
+          .setConfigProp("transaction.state.log.replication.factor", "1")
+          .setConfigProp("transaction.state.log.min.isr", "1")
+          .setConfigProp("auto.create.topics.enable", "false")
+          .setConfigProp("num.partitions", "1")
+          .build();
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+      String bootstrap = cluster.bootstrapServers();
+      LOG.info("Started an in-JVM KRaft Kafka broker at {} in {} ms", bootstrap,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+      return new KafkaBroker(bootstrap, cluster);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      if (cluster != null) {
+        try {
+          cluster.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw ServiceUnavailableError.kafka("an in-JVM KRaft broker (KafkaClusterTestKit)", e);
+    }
+  }
+
+  /**
+   * Returns the value for {@code bootstrap.servers}.
+   *
+   * @return e.g. {@code localhost:40231}
+   */
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /**
+   * Whether this broker was started inside this JVM.
+   *
+   * @return {@code false} for an external broker
+   */
+  public boolean isEmbedded() {
+    return cluster != null;
+  }
+
+  /**
+   * Returns an admin client for this broker, shared; do not close it.
+   *
+   * @return the admin client
+   */
+  public Admin admin() {
+    return admin;
+  }
+
+  /**
+   * Creates a topic with a unique name and waits until it exists.
+   *
+   * @param prefix a readable part of the name
+   * @param partitions how many partitions
+   * @return the topic's name, {@code <prefix>-<8 hex digits>}
+   */
+  public String createTopic(String prefix, int partitions) {
+    String name = prefix + "-" + TestNames.randomHex();
+    createTopics(List.of(new NewTopic(name, partitions, (short) 1)));
+    return name;
+  }
+
+  /**
+   * Creates topics and waits until they exist.
+   *
+   * @param topics the topics
+   */
+  public void createTopics(Collection<NewTopic> topics) {
+    try {
+      admin.createTopics(topics).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while creating topics " + topics, e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("could not create topics " + topics + " on " + bootstrapServers, e);
+    }
+  }
+
+  synchronized void close() {
+    admin.close(Duration.ofSeconds(5));
+    if (cluster != null) {
+      try {
+        cluster.close();
+      } catch (Exception e) {
+        LOG.warn("Closing the in-JVM Kafka broker failed", e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "KafkaBroker{" + bootstrapServers + (isEmbedded() ? ", embedded" : ", external") + "}";
+  }
+}

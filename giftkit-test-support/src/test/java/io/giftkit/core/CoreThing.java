@@ -1,0 +1,4 @@
+package io.giftkit.core;
+
+/** Fixture standing for a giftkit-core API type. */
+public class CoreThing {}

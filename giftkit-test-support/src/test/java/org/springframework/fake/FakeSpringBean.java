@@ -1,0 +1,4 @@
+package org.springframework.fake;
+
+/** Fixture standing for a Spring type. */
+public class FakeSpringBean {}
