@@ -32,13 +32,15 @@ public class GiftkitException extends RuntimeException {
   }
 
   /**
-   * For subclasses thrown on hot paths: lets them skip the stack trace.
+   * For subclasses thrown on hot paths: lets them skip the stack trace. Without a stack trace,
+   * suppression is disabled too, so that a preallocated instance thrown many times cannot
+   * accumulate suppressed exceptions.
    *
    * @param message what failed, with the state that explains it
    * @param cause the underlying failure, or {@code null}
    * @param writableStackTrace {@code false} to skip filling in the stack trace
    */
   protected GiftkitException(String message, Throwable cause, boolean writableStackTrace) {
-    super(message, cause, true, writableStackTrace);
+    super(message, cause, writableStackTrace, writableStackTrace);
   }
 }
