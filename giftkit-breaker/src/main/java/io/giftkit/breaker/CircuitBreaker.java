@@ -179,6 +179,11 @@ public final class CircuitBreaker {
    * do not move the breaker.
    */
   void record(long permit, CallOutcome outcome, long durationNanos) {
+    record(permit, outcome, durationNanos, Long.MIN_VALUE);
+  }
+
+  /** As {@link #record(long, CallOutcome, long)}, with the ticker's reading at the end of the call if known. */
+  private void record(long permit, CallOutcome outcome, long durationNanos, long endNanos) {
     outcomeTotals[outcome.ordinal()].increment();
     StateData s = state.get();
     if (permit == s.generation) {
@@ -186,7 +191,7 @@ public final class CircuitBreaker {
       boolean failure = outcome.isFailure();
       boolean slow = !failure && cfg.slowNanos > 0 && durationNanos > cfg.slowNanos;
       if (s.state == State.CLOSED) {
-        long now = ticker.read();
+        long now = endNanos == Long.MIN_VALUE ? ticker.read() : endNanos;
         SlidingWindow w = cfg.window;
         if (failure) {
           w.increment(now, CALLS, FAILURES);
@@ -285,15 +290,19 @@ public final class CircuitBreaker {
   }
 
   private <T> T run(long permit, Supplier<? extends T> call) {
-    long start = ticker.read();
+    // The start time matters only for slow-call judging; without it, one ticker read per call.
+    boolean timed = settings.slowNanos > 0 || !listeners.isEmpty();
+    long start = timed ? ticker.read() : 0;
     T value;
     try {
       value = call.get();
     } catch (RuntimeException | Error e) {
-      onFailure(permit, ticker.read() - start);
+      long end = ticker.read();
+      record(permit, CallOutcome.FAILURE, timed ? end - start : 0, end);
       throw e;
     }
-    onSuccess(permit, ticker.read() - start);
+    long end = ticker.read();
+    record(permit, CallOutcome.SUCCESS, timed ? end - start : 0, end);
     return value;
   }
 

@@ -234,8 +234,10 @@ public final class LatencyBreaker<V> implements AutoCloseable {
       }
       return c.future;
     }
-    timer().add(c);
     stage.whenComplete(c::finish);
+    if (c.isPending()) { // a stage that completed at once never reaches the timer
+      timer().add(c);
+    }
     return c.future;
   }
 

@@ -19,6 +19,7 @@ final class SlidingWindow {
 
   private final long bucketNanos;
   private final Bucket[] buckets;
+  private Bucket lastUsed;
 
   SlidingWindow(long windowNanos, int bucketCount, int counters) {
     this.bucketNanos = windowNanos / bucketCount;
@@ -26,6 +27,7 @@ final class SlidingWindow {
     for (int i = 0; i < bucketCount; i++) {
       buckets[i] = new Bucket(counters);
     }
+    lastUsed = buckets[0];
   }
 
   /** Adds one to {@code counter} in the bucket for {@code nowNanos}. */
@@ -67,6 +69,12 @@ final class SlidingWindow {
   }
 
   private Bucket bucketFor(long nowNanos) {
+    Bucket last = lastUsed; // a racy hint: any bucket is safe to test, and the test is exact
+    long lastEpoch = last.epoch;
+    long offset = nowNanos - lastEpoch * bucketNanos;
+    if (offset >= 0 && offset < bucketNanos && lastEpoch != Long.MIN_VALUE) {
+      return last;
+    }
     long epoch = Math.floorDiv(nowNanos, bucketNanos);
     Bucket b = buckets[(int) Math.floorMod(epoch, (long) buckets.length)];
     if (b.epoch != epoch) {
@@ -79,6 +87,7 @@ final class SlidingWindow {
         }
       }
     }
+    lastUsed = b;
     return b;
   }
 
