@@ -22,11 +22,18 @@ public final class BreakerResult<V> {
   private final V value;
   private final Source source;
   private final CallOutcome outcome;
+  /** For cached results: the ticker reading when the value was stored. */
+  final long storedAtNanos;
 
   BreakerResult(V value, Source source, CallOutcome outcome) {
+    this(value, source, outcome, 0);
+  }
+
+  BreakerResult(V value, Source source, CallOutcome outcome, long storedAtNanos) {
     this.value = value;
     this.source = source;
     this.outcome = outcome;
+    this.storedAtNanos = storedAtNanos;
   }
 
   /** @return the value: fresh, cached or the default (null only if the call or the default gave null) */

@@ -8,11 +8,11 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -54,8 +54,8 @@ import org.slf4j.LoggerFactory;
  * {@code fallback} function that throws is logged and the default is served instead.
  *
  * <p><b>Executor.</b> By default each breaker owns a pool of {@code maxConcurrentCalls} daemon
- * threads (default 64) with no queue: when all are busy the call is refused at once ({@link
- * CallOutcome#POOL_FULL}). A caller-supplied executor is used as is and not shut down by {@link
+ * threads (default 64) and a queue of as many calls (time in the queue counts against the
+ * budget): when both are full the call is refused at once ({@link CallOutcome#POOL_FULL}). A caller-supplied executor is used as is and not shut down by {@link
  * #close()}.
  *
  * <p>Thread-safe. {@code call} blocks for at most the budget; {@code callAsync} never blocks. When
@@ -91,6 +91,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
   private final LongAdder lateAnswers = new LongAdder();
   private final Object timerLock = new Object();
   private volatile DeadlineTimer timer;
+  private volatile long rewriteAfterNanos;
 
   private LatencyBreaker(Builder<V> b) {
     this.name = b.name;
@@ -108,6 +109,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
         .expireAfterWrite(b.config.fallbackCacheTtl())
         .ticker(b.ticker::read)
         .build();
+    this.rewriteAfterNanos = b.config.fallbackCacheTtl().toNanos() / 4;
     this.defaultValue = b.defaultValue;
     for (CallOutcome o : CallOutcome.values()) {
       defaults.put(o, new BreakerResult<>(b.defaultValue, BreakerResult.Source.DEFAULT, o));
@@ -123,8 +125,10 @@ public final class LatencyBreaker<V> implements AutoCloseable {
 
   private static ExecutorService newPool(String name, int threads) {
     AtomicInteger n = new AtomicInteger();
+    // A queue as deep as the pool: with a SynchronousQueue a worker that has just finished but is not
+    // yet back in take() makes the pool reject although it is about to be free.
     ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-        new SynchronousQueue<>(), r -> {
+        new ArrayBlockingQueue<>(threads), r -> {
           Thread t = new Thread(r, "giftkit-breaker-" + name + "-" + n.incrementAndGet());
           t.setDaemon(true);
           return t;
@@ -284,10 +288,22 @@ public final class LatencyBreaker<V> implements AutoCloseable {
     }
   }
 
+  /**
+   * Keeps {@code value} as the key's last good value. A cache write per call would make every
+   * fresh answer pay for a Caffeine write; an answer equal to the kept value, kept less than a
+   * quarter of the TTL ago, is therefore not written again (its expiry then falls between 3/4 of
+   * the TTL and the TTL after the latest equal answer).
+   */
   private void remember(Object key, V value) {
-    if (value != null) {
-      lastGood.put(key, new BreakerResult<>(value, BreakerResult.Source.CACHED, CallOutcome.OPEN));
+    if (value == null) {
+      return;
     }
+    long now = ticker.read();
+    BreakerResult<V> kept = lastGood.getIfPresent(key);
+    if (kept != null && now - kept.storedAtNanos < rewriteAfterNanos && value.equals(kept.value())) {
+      return;
+    }
+    lastGood.put(key, new BreakerResult<>(value, BreakerResult.Source.CACHED, CallOutcome.OPEN, now));
   }
 
   private BreakerResult<V> fallback(Object key, CallOutcome why) {
@@ -346,6 +362,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
     lastGood.policy().eviction().ifPresent(e -> e.setMaximum(config.fallbackCacheSize()));
     lastGood.policy().expireAfterWrite().ifPresent(e -> e.setExpiresAfter(config.fallbackCacheTtl()));
     throttle.setK(config.throttleK());
+    rewriteAfterNanos = config.fallbackCacheTtl().toNanos() / 4;
   }
 
   /**
@@ -599,7 +616,8 @@ public final class LatencyBreaker<V> implements AutoCloseable {
     }
 
     /**
-     * Sizes the breaker's own pool (ignored when an executor is given). Default 64.
+     * Sizes the breaker's own pool, and its queue, which is as deep (ignored when an executor is
+     * given). Default 64.
      *
      * @param threads in [1, 10000]
      * @return this builder

@@ -150,6 +150,24 @@ class LatencyBreakerTest {
   }
 
   @Test
+  void equalAnswersRefreshTheTtlAtMostEveryQuarterTtl() {
+    LatencyBreaker<String> b = breaker(BreakerConfig.builder()
+        .timeout(Duration.ofSeconds(5)).fallbackCache(100, Duration.ofMinutes(4)).build());
+    b.call("uid-a", () -> "a");
+    ticker.advance(Duration.ofSeconds(59));
+    b.call("uid-a", () -> "a"); // equal, kept 59 s ago (< 1 min): not rewritten
+    ticker.advance(Duration.ofSeconds(2));
+    b.call("uid-a", () -> "a"); // kept 61 s ago: rewritten, expires 4 min from now
+    ticker.advance(Duration.ofMinutes(3).plusSeconds(59));
+    assertThat(b.call("uid-a", failing()).source()).isEqualTo(Source.CACHED);
+    ticker.advance(Duration.ofSeconds(2));
+    assertThat(b.call("uid-a", failing()).source()).isEqualTo(Source.DEFAULT);
+    b.call("uid-a", () -> "a");
+    b.call("uid-a", () -> "b"); // a different answer is always written
+    assertThat(b.lastGood("uid-a")).contains("b");
+  }
+
+  @Test
   void aThrowingFallbackFunctionIsLoggedAndTheDefaultServed() {
     LatencyBreaker<String> b = LatencyBreaker.<String>builder("fb").config(budget(Duration.ofSeconds(5)))
         .defaultValue("default").fallback(key -> {
