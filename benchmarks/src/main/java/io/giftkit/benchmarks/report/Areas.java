@@ -1,0 +1,85 @@
+package io.giftkit.benchmarks.report;
+
+import io.giftkit.benchmarks.report.Area.Kind;
+import io.giftkit.benchmarks.report.Area.Row;
+import io.giftkit.benchmarks.report.Area.Verdict;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The report's tables. Each module that adds benchmarks adds its areas here, naming the
+ * competitor measured in the same run and the goal from its README.
+ */
+final class Areas {
+
+  private Areas() {}
+
+  static final String BREAKER = "io.giftkit.benchmarks.breaker.";
+
+  static List<Area> all() {
+    return List.of(
+        new Area("Breaker: closed-path overhead (2 threads, consumeCPU(100) payload)",
+            BREAKER + "ClosedPathBenchmark", Kind.OVERHEAD, "giftkit", "baseline",
+            List.of(new Row("giftkit", "GiftKit CircuitBreaker.execute(call, fallback)"),
+                new Row("resilience4jSynchronized", "Resilience4j 2.4.0 TIME_BASED SYNCHRONIZED"),
+                new Row("resilience4jLockFree", "Resilience4j 2.4.0 TIME_BASED LOCK_FREE"),
+                new Row("sentinel", "Sentinel 1.8.9 SphU.entry + degrade rule")),
+            "overhead <= 0.3x Resilience4j's (both windows), 0 B/op",
+            r -> {
+              double g = overhead(r, "giftkit", "baseline");
+              double sync = overhead(r, "resilience4jSynchronized", "baseline");
+              double lockFree = overhead(r, "resilience4jLockFree", "baseline");
+              double worst = Math.max(g / sync, g / lockFree);
+              double bytes = r.get("giftkit").bytesPerOp;
+              return Verdict.of(worst <= 0.3 && bytes < 1,
+                  String.format("%.2fx / %.2fx of Resilience4j's overhead, %.1f B/op", g / sync, g / lockFree, bytes));
+            }),
+        new Area("Breaker: open path, fallback served (2 threads)",
+            BREAKER + "OpenPathBenchmark", Kind.THROUGHPUT, "giftkit", null,
+            List.of(new Row("giftkit", "GiftKit CircuitBreaker.execute(call, fallback)"),
+                new Row("giftkitLatencyBreakerCached", "GiftKit LatencyBreaker, last good value"),
+                new Row("resilience4j", "Resilience4j 2.4.0, catch CallNotPermittedException"),
+                new Row("sentinel", "Sentinel 1.8.9, catch BlockException")),
+            ">= 10x Resilience4j's throughput, 0 B/op",
+            r -> {
+              double ratio = r.get("giftkit").score / r.get("resilience4j").score;
+              double latencyRatio = r.get("giftkitLatencyBreakerCached").score / r.get("resilience4j").score;
+              double bytes = Math.max(r.get("giftkit").bytesPerOp, r.get("giftkitLatencyBreakerCached").bytesPerOp);
+              return Verdict.of(ratio >= 10 && latencyRatio >= 10 && bytes < 1,
+                  String.format("%.1fx (CircuitBreaker), %.1fx (LatencyBreaker), %.1f B/op", ratio, latencyRatio, bytes));
+            }),
+        new Area("Breaker: time to fallback, 200 ms call under a 50 ms budget (2 threads)",
+            BREAKER + "LatencyCutoffBenchmark", Kind.LATENCY, "slowGiftkit", null,
+            List.of(new Row("slowGiftkit", "GiftKit LatencyBreaker.call"),
+                new Row("slowResilience4jTimeLimiter", "Resilience4j 2.4.0 TimeLimiter over a pool future")),
+            "p99 <= 52 ms",
+            r -> {
+              double p99 = r.get("slowGiftkit").percentile("99.0");
+              return Verdict.of(p99 <= 52, String.format("p99 %.2f ms", p99));
+            }),
+        new Area("Breaker: budgeted synchronous calls that answer at once (2 threads)",
+            BREAKER + "LatencyCutoffBenchmark", Kind.THROUGHPUT, "fastGiftkit", null,
+            List.of(new Row("fastGiftkit", "GiftKit LatencyBreaker.call (pool hand-off, caller parks)"),
+                new Row("fastResilience4jTimeLimiter", "Resilience4j 2.4.0 TimeLimiter over a pool future")),
+            "the budget mechanism does not limit throughput: within Resilience4j's error",
+            r -> withinError(r.get("fastGiftkit"), r.get("fastResilience4jTimeLimiter"))),
+        new Area("Breaker: budgeted asynchronous calls that answer at once (2 threads)",
+            BREAKER + "LatencyCutoffBenchmark", Kind.THROUGHPUT, "fastGiftkitAsync", null,
+            List.of(new Row("fastGiftkitAsync", "GiftKit LatencyBreaker.callAsync (FIFO deadline queue, breaker and cache included)"),
+                new Row("fastOrTimeoutPerCall", "CompletableFuture.orTimeout alone (a scheduled task per call)")),
+            "the timer does not limit throughput: within orTimeout's error",
+            r -> withinError(r.get("fastGiftkitAsync"), r.get("fastOrTimeoutPerCall"))));
+  }
+
+  /** Met when GiftKit's score reaches the competitor's within the two errors. */
+  static Verdict withinError(Result giftkit, Result competitor) {
+    double gError = Double.isNaN(giftkit.error) ? 0 : giftkit.error; // NaN with too few iterations
+    double cError = Double.isNaN(competitor.error) ? 0 : competitor.error;
+    boolean ok = giftkit.score + gError >= competitor.score - cError;
+    return Verdict.of(ok, String.format("%.2fx", giftkit.score / competitor.score));
+  }
+
+  static double overhead(Map<String, Result> r, String method, String baseline) {
+    return r.get(method).score - r.get(baseline).score;
+  }
+}
