@@ -1,8 +1,5 @@
 package io.giftkit.benchmarks.breaker;
 
-import com.alibaba.csp.sentinel.Entry;
-import com.alibaba.csp.sentinel.SphU;
-import com.alibaba.csp.sentinel.slots.block.BlockException;
 import io.giftkit.breaker.BreakerConfig;
 import io.giftkit.breaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowSynchronizationStrategy;
@@ -75,16 +72,6 @@ public class ClosedPathBenchmark {
 
   @Benchmark
   public Object sentinel() {
-    Entry entry = null;
-    try {
-      entry = SphU.entry("closed");
-      return PAYLOAD.get();
-    } catch (BlockException blocked) {
-      return FALLBACK.get();
-    } finally {
-      if (entry != null) {
-        entry.exit();
-      }
-    }
+    return Competitors.sentinel("closed", PAYLOAD, FALLBACK);
   }
 }

@@ -43,6 +43,21 @@ final class Competitors {
     DegradeRuleManager.loadRules(rules);
   }
 
+  /** Runs {@code call} guarded by Sentinel's resource, or {@code fallback} when Sentinel blocks it. */
+  static <T> T sentinel(String resource, java.util.function.Supplier<T> call, java.util.function.Supplier<T> fallback) {
+    Entry entry = null;
+    try {
+      entry = SphU.entry(resource);
+      return call.get();
+    } catch (BlockException blocked) {
+      return fallback.get();
+    } finally {
+      if (entry != null) {
+        entry.exit();
+      }
+    }
+  }
+
   /** Records failures on a Sentinel resource until its degrade rule blocks it. */
   static void tripSentinel(String resource) {
     RuntimeException failure = new IllegalStateException("down");

@@ -1,8 +1,5 @@
 package io.giftkit.benchmarks.breaker;
 
-import com.alibaba.csp.sentinel.Entry;
-import com.alibaba.csp.sentinel.SphU;
-import com.alibaba.csp.sentinel.slots.block.BlockException;
 import io.giftkit.breaker.BreakerConfig;
 import io.giftkit.breaker.BreakerResult;
 import io.giftkit.breaker.CircuitBreaker;
@@ -102,16 +99,6 @@ public class OpenPathBenchmark {
 
   @Benchmark
   public String sentinel() {
-    Entry entry = null;
-    try {
-      entry = SphU.entry("open");
-      return CALL.get();
-    } catch (BlockException blocked) {
-      return FALLBACK.get();
-    } finally {
-      if (entry != null) {
-        entry.exit();
-      }
-    }
+    return Competitors.sentinel("open", CALL, FALLBACK);
   }
 }
