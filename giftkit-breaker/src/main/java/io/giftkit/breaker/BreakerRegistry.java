@@ -1,11 +1,15 @@
 package io.giftkit.breaker;
 
 import io.giftkit.core.Checks;
+import io.giftkit.core.Listeners;
 import io.giftkit.core.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -34,9 +38,10 @@ public final class BreakerRegistry implements AutoCloseable {
   private final BreakerConfig defaults;
   private final int maxBreakers;
   private final Ticker ticker;
-  private final Map<String, UnaryOperator<BreakerConfig.Builder>> overrides = new ConcurrentHashMap<>();
+  private final Map<String, BreakerConfig> configs = new ConcurrentHashMap<>();
   private final Map<String, LatencyBreaker<?>> latencyBreakers = new ConcurrentHashMap<>();
   private final Map<String, CircuitBreaker> circuitBreakers = new ConcurrentHashMap<>();
+  private final Listeners<Consumer<Supplier<BreakerSnapshot>>> creationListeners = Listeners.create("BreakerRegistry");
 
   private BreakerRegistry(BreakerConfig defaults, int maxBreakers, Ticker ticker) {
     this.defaults = defaults;
@@ -68,8 +73,8 @@ public final class BreakerRegistry implements AutoCloseable {
   }
 
   /**
-   * Sets the overrides for a name, applied on top of the defaults; an existing breaker of that name
-   * is reconfigured in place.
+   * Sets the overrides for a name, applied once on top of the defaults; an existing breaker of that
+   * name is reconfigured in place.
    *
    * @param name the breaker's name
    * @param override changes to a builder holding the defaults
@@ -80,7 +85,7 @@ public final class BreakerRegistry implements AutoCloseable {
     Checks.requireNonBlank("name", name);
     Checks.requireNonNull("override", override);
     BreakerConfig config = override.apply(defaults.toBuilder()).build();
-    overrides.put(name, override);
+    configs.put(name, config);
     LatencyBreaker<?> lb = latencyBreakers.get(name);
     if (lb != null) {
       lb.reconfigure(config);
@@ -99,8 +104,7 @@ public final class BreakerRegistry implements AutoCloseable {
    * @return the configuration
    */
   public BreakerConfig configFor(String name) {
-    UnaryOperator<BreakerConfig.Builder> o = overrides.get(name);
-    return o == null ? defaults : o.apply(defaults.toBuilder()).build();
+    return configs.getOrDefault(name, defaults);
   }
 
   /**
@@ -117,7 +121,10 @@ public final class BreakerRegistry implements AutoCloseable {
     Checks.requireNonBlank("name", name);
     return (LatencyBreaker<V>) latencyBreakers.computeIfAbsent(name, n -> {
       checkRoom(n);
-      return LatencyBreaker.<V>builder(n).config(configFor(n)).defaultValue(defaultValue).ticker(ticker).build();
+      LatencyBreaker<V> created = LatencyBreaker.<V>builder(n).config(configFor(n)).defaultValue(defaultValue)
+          .ticker(ticker).build();
+      creationListeners.fire(l -> l.accept(created::snapshot));
+      return created;
     });
   }
 
@@ -132,8 +139,47 @@ public final class BreakerRegistry implements AutoCloseable {
     Checks.requireNonBlank("name", name);
     return circuitBreakers.computeIfAbsent(name, n -> {
       checkRoom(n);
-      return CircuitBreaker.of(n, configFor(n), ticker);
+      CircuitBreaker created = CircuitBreaker.of(n, configFor(n), ticker);
+      creationListeners.fire(l -> l.accept(created::snapshot));
+      return created;
     });
+  }
+
+  /**
+   * Returns the latency breaker of this name if it exists.
+   *
+   * @param name the name
+   * @return the breaker, if created
+   */
+  public Optional<LatencyBreaker<?>> findLatencyBreaker(String name) {
+    return Optional.ofNullable(latencyBreakers.get(name));
+  }
+
+  /**
+   * Returns the circuit breaker of this name if it exists.
+   *
+   * @param name the name
+   * @return the breaker, if created
+   */
+  public Optional<CircuitBreaker> findCircuitBreaker(String name) {
+    return Optional.ofNullable(circuitBreakers.get(name));
+  }
+
+  /**
+   * Tells {@code listener} about every breaker: at once about those that exist, then about each one
+   * created later (on the creating thread). It receives a source of the breaker's snapshots, e.g.
+   * for registering metrics. A breaker created while the listener is being added may be reported
+   * twice. A listener that throws is logged and ignored.
+   *
+   * @param listener receives a snapshot source per breaker
+   */
+  public void addCreationListener(Consumer<Supplier<BreakerSnapshot>> listener) {
+    Checks.requireNonNull("listener", listener);
+    creationListeners.add(listener);
+    Listeners<Consumer<Supplier<BreakerSnapshot>>> one = Listeners.create("BreakerRegistry");
+    one.add(listener);
+    latencyBreakers.values().forEach(b -> one.fire(l -> l.accept(b::snapshot)));
+    circuitBreakers.values().forEach(b -> one.fire(l -> l.accept(b::snapshot)));
   }
 
   private void checkRoom(String name) {

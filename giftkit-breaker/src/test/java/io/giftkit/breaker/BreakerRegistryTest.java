@@ -56,6 +56,23 @@ class BreakerRegistryTest {
   }
 
   @Test
+  void creationListenersHearExistingAndNewBreakers() {
+    try (BreakerRegistry registry = BreakerRegistry.of(defaults)) {
+      registry.circuitBreaker("before");
+      java.util.List<String> heard = new java.util.ArrayList<>();
+      registry.addCreationListener(source -> heard.add(source.get().name()));
+      registry.addCreationListener(source -> {
+        throw new IllegalStateException("listener bug");
+      });
+      registry.latencyBreaker("after", "");
+      assertThat(heard).containsExactly("before", "after");
+      assertThat(registry.findLatencyBreaker("after")).isPresent();
+      assertThat(registry.findCircuitBreaker("before")).isPresent();
+      assertThat(registry.findCircuitBreaker("after")).isEmpty();
+    }
+  }
+
+  @Test
   void theNumberOfBreakersIsBounded() {
     try (BreakerRegistry registry = BreakerRegistry.of(defaults, 3, new FakeTicker())) {
       registry.circuitBreaker("a");
