@@ -1,0 +1,470 @@
+package io.giftkit.cache;
+
+import io.giftkit.core.Checks;
+import io.giftkit.core.Listeners;
+import io.giftkit.core.Ticker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Finds the keys that take a large share of traffic (a hot room during a big event), in bounded
+ * memory however many distinct keys pass:
+ *
+ * <pre>{@code
+ * HotKeyDetector<String> detector = HotKeyDetector.<String>builder()
+ *     .window(Duration.ofSeconds(1), 10)
+ *     .hotWhenShareAtLeast(0.01)          // or hotWhenCountAtLeast(5_000)
+ *     .listener(new HotKeyListener<>() {
+ *       public void onHot(String key, long count) { promoteToL1(key); }
+ *     })
+ *     .build();
+ *
+ * detector.record(roomKey);               // on every access
+ * boolean hot = detector.isHot(roomKey);
+ * }</pre>
+ *
+ * <p><b>How.</b> A count-min sketch ({@code depth} rows of {@code width} counters, each record
+ * incrementing one counter per row, atomically, so concurrent records are never lost) estimates each
+ * key's count; it can only over-estimate, by little for a sketch this wide, so
+ * a key that really crosses the threshold is always found, and a key far below it is never flagged
+ * (keys just below it may be). Counts decay once per tick by {@code 1 - 1/ticks}, so for a steady
+ * rate the estimate equals the count over the window ({@code window} = {@code ticks} ticks), and a
+ * key that cools fades out. A key is hot when its estimate reaches the threshold (an absolute count
+ * per window, or a share of all traffic in the window), and cools when its estimate falls below
+ * {@code coolRatio} (default 0.8) of the threshold: the hysteresis keeps keys at the threshold from
+ * flapping. At most {@code maxHotKeys} keys are hot at once; when full, a new hot key replaces the
+ * coldest if it is hotter.
+ *
+ * <p><b>Cost.</b> {@link #record} takes no lock and allocates nothing (except when a key becomes hot):
+ * a hash, the ticker, and one atomic increment per row. With {@code sampleOneIn(n)}
+ * only one record in n (chosen at random) touches the sketch, and estimates are scaled by n.
+ * Memory: {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot set.
+ *
+ * <p>Thread-safe. Ticks are advanced by whichever call notices one has passed ({@link #record},
+ * {@link #hotKeys}, {@link #tick}); a key stops being hot only when some call advances the window.
+ *
+ * @param <K> the key type
+ */
+public final class HotKeyDetector<K> {
+
+  private static final int[] SEEDS = {0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C,
+      0xFD7046C5, 0xB55A4F09};
+
+  private final Ticker ticker;
+  private final long tickNanos;
+  private final double windowSeconds;
+  private final double decay;
+  private final long absoluteThreshold; // 0 when share-based
+  private final double shareThreshold; // 0 when absolute
+  private final long minimumHotCount;
+  private final double coolRatio;
+  private final int sampleMask;
+  private final int sampleScale;
+  private final int depth;
+  private final int widthMask;
+  private final int maxHotKeys;
+  private final AtomicIntegerArray cells;
+  private final AtomicLong total = new AtomicLong(); // decayed like the cells
+  private final AtomicLong nextTickAt;
+  private final Map<K, Boolean> hot = new ConcurrentHashMap<>();
+  private final Listeners<HotKeyListener<K>> listeners = Listeners.create("HotKeyDetector");
+  private final LongAdder promotions = new LongAdder();
+  private final LongAdder demotions = new LongAdder();
+
+  private HotKeyDetector(Builder<K> b) {
+    this.ticker = b.ticker;
+    this.tickNanos = b.window.toNanos() / b.ticks;
+    this.windowSeconds = b.window.toNanos() / 1e9;
+    this.decay = 1.0 - 1.0 / b.ticks;
+    this.absoluteThreshold = b.absoluteThreshold;
+    this.shareThreshold = b.shareThreshold;
+    this.minimumHotCount = b.minimumHotCount;
+    this.coolRatio = b.coolRatio;
+    this.sampleMask = b.sampleOneIn - 1;
+    this.sampleScale = b.sampleOneIn;
+    this.depth = b.depth;
+    this.widthMask = b.width - 1;
+    this.maxHotKeys = b.maxHotKeys;
+    this.cells = new AtomicIntegerArray(b.depth * b.width);
+    this.nextTickAt = new AtomicLong(b.ticker.read() + tickNanos);
+    b.listeners.forEach(listeners::add);
+  }
+
+  /**
+   * Starts a builder.
+   *
+   * @param <K> the key type
+   * @return a new builder
+   */
+  public static <K> Builder<K> builder() {
+    return new Builder<>();
+  }
+
+  /**
+   * Records one access to {@code key}.
+   *
+   * @param key the key; not null
+   */
+  public void record(K key) {
+    Objects.requireNonNull(key, "key");
+    if (sampleMask != 0 && (ThreadLocalRandom.current().nextInt() & sampleMask) != 0) {
+      return;
+    }
+    long now = ticker.read();
+    if (now - nextTickAt.get() >= 0) {
+      advance(now);
+    }
+    int h = spread(key.hashCode());
+    int min = Integer.MAX_VALUE;
+    for (int row = 0; row < depth; row++) {
+      min = Math.min(min, cells.incrementAndGet(index(h, row)));
+    }
+    long t = total.incrementAndGet();
+    long estimate = (long) min * sampleScale;
+    if (estimate >= threshold(t * sampleScale) && !hot.containsKey(key)) {
+      promote(key, estimate);
+    }
+  }
+
+  /**
+   * Whether {@code key} is hot now.
+   *
+   * @param key the key
+   * @return whether it is in the hot set
+   */
+  public boolean isHot(K key) {
+    return hot.containsKey(key);
+  }
+
+  /**
+   * Returns the hot keys with their estimated counts, hottest first, after advancing the window and
+   * demoting keys that fell below the cool-down level (with a share threshold, the threshold moves
+   * with the traffic).
+   *
+   * @return a new list
+   */
+  public List<HotKey<K>> hotKeys() {
+    tick();
+    coolDown();
+    List<HotKey<K>> list = new ArrayList<>();
+    for (K key : hot.keySet()) {
+      long count = estimate(key);
+      list.add(new HotKey<>(key, count, count / windowSeconds));
+    }
+    list.sort(Comparator.comparingLong((HotKey<K> k) -> k.estimatedCount()).reversed());
+    return list;
+  }
+
+  /**
+   * Returns the sketch's estimate of {@code key}'s count in the window (never below the truth for
+   * unsampled counting).
+   *
+   * @param key the key
+   * @return the estimate
+   */
+  public long estimate(K key) {
+    int h = spread(Objects.requireNonNull(key, "key").hashCode());
+    int min = Integer.MAX_VALUE;
+    for (int row = 0; row < depth; row++) {
+      min = Math.min(min, cells.get(index(h, row)));
+    }
+    return (long) min * sampleScale;
+  }
+
+  /** Advances the window if a tick has passed (for callers that want demotion without traffic). */
+  public void tick() {
+    long now = ticker.read();
+    if (now - nextTickAt.get() >= 0) {
+      advance(now);
+    }
+  }
+
+  /**
+   * Adds a listener.
+   *
+   * @param listener the listener
+   */
+  public void addListener(HotKeyListener<K> listener) {
+    listeners.add(listener);
+  }
+
+  /** @return keys promoted to hot since creation */
+  public long promotions() {
+    return promotions.sum();
+  }
+
+  /** @return keys that cooled down since creation */
+  public long demotions() {
+    return demotions.sum();
+  }
+
+  /** @return the sketch's size in bytes (fixed at construction) */
+  public long sketchBytes() {
+    return 4L * cells.length();
+  }
+
+  /** @return the decayed count of all records in the window */
+  public long totalInWindow() {
+    return total.get() * sampleScale;
+  }
+
+  private long threshold(long totalInWindow) {
+    return absoluteThreshold > 0
+        ? absoluteThreshold
+        : Math.max(minimumHotCount, (long) Math.ceil(shareThreshold * totalInWindow));
+  }
+
+  private void promote(K key, long estimate) {
+    if (hot.size() >= maxHotKeys && !evictColderThan(estimate)) {
+      return;
+    }
+    if (hot.putIfAbsent(key, Boolean.TRUE) == null) {
+      promotions.increment();
+      if (!listeners.isEmpty()) {
+        listeners.fire(l -> l.onHot(key, estimate));
+      }
+    }
+  }
+
+  private boolean evictColderThan(long estimate) {
+    K coldest = null;
+    long coldestCount = Long.MAX_VALUE;
+    for (K k : hot.keySet()) {
+      long c = estimate(k);
+      if (c < coldestCount) {
+        coldest = k;
+        coldestCount = c;
+      }
+    }
+    if (coldest == null || coldestCount >= estimate) {
+      return false;
+    }
+    demote(coldest);
+    return true;
+  }
+
+  private void demote(K key) {
+    if (hot.remove(key) != null) {
+      demotions.increment();
+      if (!listeners.isEmpty()) {
+        listeners.fire(l -> l.onCooled(key));
+      }
+    }
+  }
+
+  /** Decays the sketch once per tick passed; one caller wins each advance. */
+  private void advance(long now) {
+    long due = nextTickAt.get();
+    if (now - due < 0) {
+      return;
+    }
+    long ticks = (now - due) / tickNanos + 1;
+    if (!nextTickAt.compareAndSet(due, due + ticks * tickNanos)) {
+      return; // another caller advances
+    }
+    double factor = Math.pow(decay, Math.min(ticks, 1_000));
+    for (int i = 0; i < cells.length(); i++) {
+      int v = cells.get(i);
+      if (v != 0) {
+        cells.set(i, (int) (v * factor)); // an increment racing this may be lost: a count of one, once
+      }
+    }
+    long t = total.get();
+    total.set((long) (t * factor));
+    coolDown();
+  }
+
+  /** Demotes the hot keys whose estimate fell below {@code coolRatio} of the current threshold. */
+  private void coolDown() {
+    long coolBelow = (long) Math.ceil(threshold(total.get() * sampleScale) * coolRatio);
+    for (K key : hot.keySet()) {
+      if (estimate(key) < coolBelow) {
+        demote(key);
+      }
+    }
+  }
+
+  private int index(int h, int row) {
+    int mixed = h * SEEDS[row];
+    return row * (widthMask + 1) + ((mixed ^ (mixed >>> 16)) & widthMask);
+  }
+
+  private static int spread(int h) {
+    h ^= h >>> 16;
+    h *= 0x7feb352d;
+    h ^= h >>> 15;
+    h *= 0x846ca68b;
+    return h ^ (h >>> 16);
+  }
+
+  /**
+   * Builds a {@link HotKeyDetector}. Not thread-safe.
+   *
+   * @param <K> the key type
+   */
+  public static final class Builder<K> {
+    private Duration window = Duration.ofSeconds(1);
+    private int ticks = 10;
+    private long absoluteThreshold = 1_000;
+    private double shareThreshold;
+    private long minimumHotCount = 100;
+    private double coolRatio = 0.8;
+    private int sampleOneIn = 1;
+    private int depth = 4;
+    private int width = 32_768;
+    private int maxHotKeys = 1_000;
+    private Ticker ticker = Ticker.system();
+    private final List<HotKeyListener<K>> listeners = new ArrayList<>();
+
+    private Builder() {}
+
+    /**
+     * Sets the window over which counts are judged. Default 1 s in 10 ticks.
+     *
+     * @param window positive
+     * @param ticks in [1, 1000]; the window must be a whole number of nanoseconds per tick
+     * @return this builder
+     */
+    public Builder<K> window(Duration window, int ticks) {
+      this.window = Checks.requirePositive("window", window);
+      this.ticks = (int) Checks.requireInRange("ticks", ticks, 1, 1_000);
+      return this;
+    }
+
+    /**
+     * A key is hot when its estimated count in the window reaches {@code count}. Default 1,000.
+     *
+     * @param count positive
+     * @return this builder
+     */
+    public Builder<K> hotWhenCountAtLeast(long count) {
+      this.absoluteThreshold = Checks.requirePositive("hotCount", count);
+      this.shareThreshold = 0;
+      return this;
+    }
+
+    /**
+     * A key is hot when its estimated count reaches {@code share} of all records in the window.
+     *
+     * @param share in (0, 1]
+     * @return this builder
+     */
+    public Builder<K> hotWhenShareAtLeast(double share) {
+      this.shareThreshold = Checks.requireInRange("hotShare", share, 0, false, 1, true);
+      this.absoluteThreshold = 0;
+      return this;
+    }
+
+    /**
+     * With a share threshold, a key must also reach this count to be hot, so that the first records
+     * of a quiet window do not make keys hot. Default 100.
+     *
+     * @param count positive
+     * @return this builder
+     */
+    public Builder<K> minimumHotCount(long count) {
+      this.minimumHotCount = Checks.requirePositive("minimumHotCount", count);
+      return this;
+    }
+
+    /**
+     * A hot key cools when its estimate falls below {@code ratio} times the threshold. Default 0.8.
+     *
+     * @param ratio in (0, 1]
+     * @return this builder
+     */
+    public Builder<K> coolRatio(double ratio) {
+      this.coolRatio = Checks.requireInRange("coolRatio", ratio, 0, false, 1, true);
+      return this;
+    }
+
+    /**
+     * Counts one record in {@code n}, chosen at random, scaling estimates by n. Default 1 (all).
+     *
+     * @param n a power of two in [1, 1024]
+     * @return this builder
+     */
+    public Builder<K> sampleOneIn(int n) {
+      Checks.requireInRange("sampleOneIn", n, 1, 1_024);
+      if (Integer.bitCount(n) != 1) {
+        throw Checks.invalid("sampleOneIn", "must be a power of two", n);
+      }
+      this.sampleOneIn = n;
+      return this;
+    }
+
+    /**
+     * Sizes the sketch. Default 4 rows of 32,768 counters (512 KiB): on Zipf(1.0) traffic that
+     * finds every key over a 0.1% share with about 1 false positive in 70 (keys just below it).
+     *
+     * @param depth rows, in [1, 8]
+     * @param width counters per row, a power of two in [64, 1048576]
+     * @return this builder
+     */
+    public Builder<K> sketch(int depth, int width) {
+      this.depth = (int) Checks.requireInRange("depth", depth, 1, SEEDS.length);
+      Checks.requireInRange("width", width, 64, 1 << 20);
+      if (Integer.bitCount(width) != 1) {
+        throw Checks.invalid("width", "must be a power of two", width);
+      }
+      this.width = width;
+      return this;
+    }
+
+    /**
+     * Bounds the hot set. Default 1,000.
+     *
+     * @param max in [1, 1000000]
+     * @return this builder
+     */
+    public Builder<K> maxHotKeys(int max) {
+      this.maxHotKeys = (int) Checks.requireInRange("maxHotKeys", max, 1, 1_000_000);
+      return this;
+    }
+
+    /**
+     * Sets the time source. Default the system ticker.
+     *
+     * @param ticker the ticker
+     * @return this builder
+     */
+    public Builder<K> ticker(Ticker ticker) {
+      this.ticker = Checks.requireNonNull("ticker", ticker);
+      return this;
+    }
+
+    /**
+     * Adds a listener.
+     *
+     * @param listener the listener
+     * @return this builder
+     */
+    public Builder<K> listener(HotKeyListener<K> listener) {
+      listeners.add(Checks.requireNonNull("listener", listener));
+      return this;
+    }
+
+    /**
+     * Builds the detector.
+     *
+     * @return the detector
+     * @throws io.giftkit.core.InvalidConfigException if the window is not a whole number of
+     *     nanoseconds per tick
+     */
+    public HotKeyDetector<K> build() {
+      if (window.toNanos() % ticks != 0) {
+        throw Checks.invalid("ticks", "must divide window (" + Checks.describe(window) + ") into whole nanoseconds", ticks);
+      }
+      return new HotKeyDetector<>(this);
+    }
+  }
+}

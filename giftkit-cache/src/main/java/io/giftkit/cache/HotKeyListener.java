@@ -1,0 +1,26 @@
+package io.giftkit.cache;
+
+/**
+ * Hears keys becoming hot and cooling down. Called on the thread that recorded the access (for
+ * became-hot) or that advanced the window (for cooled-down); keep it quick. A listener that throws
+ * is logged and ignored.
+ *
+ * @param <K> the key type
+ */
+public interface HotKeyListener<K> {
+
+  /**
+   * A key's estimated count in the window reached the threshold.
+   *
+   * @param key the key
+   * @param estimatedCount its estimated accesses in the window
+   */
+  default void onHot(K key, long estimatedCount) {}
+
+  /**
+   * A hot key's estimated count fell below the cool-down level; it is no longer hot.
+   *
+   * @param key the key
+   */
+  default void onCooled(K key) {}
+}
