@@ -66,6 +66,7 @@ public final class HotKeyDetector<K> {
   private final long absoluteThreshold; // 0 when share-based
   private final double shareThreshold; // 0 when absolute
   private final long minimumHotCount;
+  private final long floor; // no key below this count can be hot
   private final double coolRatio;
   private final int sampleMask;
   private final int sampleScale;
@@ -73,7 +74,7 @@ public final class HotKeyDetector<K> {
   private final int widthMask;
   private final int maxHotKeys;
   private final AtomicIntegerArray cells;
-  private final AtomicLong total = new AtomicLong(); // decayed like the cells
+  private final LongAdder total = new LongAdder(); // decayed like the cells (approximately: see advance)
   private final AtomicLong nextTickAt;
   private final Map<K, Boolean> hot = new ConcurrentHashMap<>();
   private final Listeners<HotKeyListener<K>> listeners = Listeners.create("HotKeyDetector");
@@ -88,6 +89,7 @@ public final class HotKeyDetector<K> {
     this.absoluteThreshold = b.absoluteThreshold;
     this.shareThreshold = b.shareThreshold;
     this.minimumHotCount = b.minimumHotCount;
+    this.floor = b.absoluteThreshold > 0 ? b.absoluteThreshold : b.minimumHotCount;
     this.coolRatio = b.coolRatio;
     this.sampleMask = b.sampleOneIn - 1;
     this.sampleScale = b.sampleOneIn;
@@ -128,9 +130,10 @@ public final class HotKeyDetector<K> {
     for (int row = 0; row < depth; row++) {
       min = Math.min(min, cells.incrementAndGet(index(h, row)));
     }
-    long t = total.incrementAndGet();
+    total.increment();
     long estimate = (long) min * sampleScale;
-    if (estimate >= threshold(t * sampleScale) && !hot.containsKey(key)) {
+    // Cheapest test first: most keys are cold, and the total is summed only for candidates.
+    if (estimate >= floor && !hot.containsKey(key) && estimate >= threshold(total.sum() * sampleScale)) {
       promote(key, estimate);
     }
   }
@@ -214,7 +217,7 @@ public final class HotKeyDetector<K> {
 
   /** @return the decayed count of all records in the window */
   public long totalInWindow() {
-    return total.get() * sampleScale;
+    return total.sum() * sampleScale;
   }
 
   private long threshold(long totalInWindow) {
@@ -278,14 +281,14 @@ public final class HotKeyDetector<K> {
         cells.set(i, (int) (v * factor)); // an increment racing this may be lost: a count of one, once
       }
     }
-    long t = total.get();
-    total.set((long) (t * factor));
+    long t = total.sumThenReset();
+    total.add((long) (t * factor)); // records racing this reset may be lost from the total: a few, once per tick
     coolDown();
   }
 
   /** Demotes the hot keys whose estimate fell below {@code coolRatio} of the current threshold. */
   private void coolDown() {
-    long coolBelow = (long) Math.ceil(threshold(total.get() * sampleScale) * coolRatio);
+    long coolBelow = (long) Math.ceil(threshold(total.sum() * sampleScale) * coolRatio);
     for (K key : hot.keySet()) {
       if (estimate(key) < coolBelow) {
         demote(key);

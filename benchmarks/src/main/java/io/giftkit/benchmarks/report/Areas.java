@@ -15,6 +15,7 @@ final class Areas {
   private Areas() {}
 
   static final String BREAKER = "io.giftkit.benchmarks.breaker.";
+  static final String CACHE = "io.giftkit.benchmarks.cache.";
 
   static List<Area> all() {
     return List.of(
@@ -68,7 +69,28 @@ final class Areas {
             List.of(new Row("fastGiftkitAsync", "GiftKit LatencyBreaker.callAsync (FIFO deadline queue, breaker and cache included)"),
                 new Row("fastOrTimeoutPerCall", "CompletableFuture.orTimeout alone (a scheduled task per call)")),
             "the timer does not limit throughput: within orTimeout's error",
-            r -> withinError(r.get("fastGiftkitAsync"), r.get("fastOrTimeoutPerCall"))));
+            r -> withinError(r.get("fastGiftkitAsync"), r.get("fastOrTimeoutPerCall"))),
+        new Area("Cache: HotKeyDetector.record() on 2 threads, Zipf(1.0) over 1M keys",
+            CACHE + "HotKeyBenchmark", Kind.THROUGHPUT, "giftkitRecord", null,
+            List.of(new Row("giftkitRecord", "GiftKit HotKeyDetector.record (every record)"),
+                new Row("giftkitRecordSampled8", "GiftKit HotKeyDetector.record, sampleOneIn(8)"),
+                new Row("exactCounting", "exact: ConcurrentHashMap<K, LongAdder> (memory grows with keys)")),
+            ">= 50M records/s in total (50 ops/us), in 512 KiB whatever the number of keys",
+            r -> {
+              double all = r.get("giftkitRecord").score;
+              double sampled = r.get("giftkitRecordSampled8").score;
+              return Verdict.of(Math.max(all, sampled) >= 50,
+                  String.format("%.1f ops/us (every record), %.1f ops/us (1 in 8)", all, sampled));
+            }),
+        new Area("Cache: single-flight, uncontended load (1 thread)",
+            CACHE + "SingleFlightBenchmark", Kind.TIME, "giftkitSingleFlight", null,
+            List.of(new Row("giftkitSingleFlight", "GiftKit SingleFlight.get"),
+                new Row("caffeineAsyncCacheGet", "Caffeine AsyncCache.get(key, loader).join(), maximumSize(0)")),
+            "<= 1.2x Caffeine AsyncCache.get's time",
+            r -> {
+              double ratio = r.get("giftkitSingleFlight").score / r.get("caffeineAsyncCacheGet").score;
+              return Verdict.of(ratio <= 1.2, String.format("%.2fx Caffeine's time", ratio));
+            }));
   }
 
   /** Met when GiftKit's score reaches the competitor's within the two errors. */
