@@ -1,0 +1,64 @@
+package io.giftkit.cache;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Turns cache values into the bytes stored in Redis and back. A codec that throws while decoding
+ * makes the entry a miss (it is deleted from Redis and loaded again), never an error for the caller.
+ *
+ * @param <V> the value type
+ */
+public interface ValueCodec<V> {
+
+  /**
+   * Encodes a value.
+   *
+   * @param value the value, not null
+   * @return its bytes
+   */
+  byte[] encode(V value);
+
+  /**
+   * Decodes bytes written by {@link #encode}.
+   *
+   * @param bytes the bytes
+   * @return the value
+   */
+  V decode(byte[] bytes);
+
+  /** @return UTF-8 strings */
+  static ValueCodec<String> utf8() {
+    return of(s -> s.getBytes(StandardCharsets.UTF_8), b -> new String(b, StandardCharsets.UTF_8));
+  }
+
+  /** @return raw bytes, stored as they are */
+  static ValueCodec<byte[]> bytes() {
+    return of(b -> b, b -> b);
+  }
+
+  /**
+   * A codec from two functions (e.g. a JSON mapper's write and read).
+   *
+   * @param <V> the value type
+   * @param encode value to bytes
+   * @param decode bytes to value
+   * @return the codec
+   */
+  static <V> ValueCodec<V> of(Function<? super V, byte[]> encode, Function<byte[], ? extends V> decode) {
+    Objects.requireNonNull(encode, "encode");
+    Objects.requireNonNull(decode, "decode");
+    return new ValueCodec<>() {
+      @Override
+      public byte[] encode(V value) {
+        return encode.apply(value);
+      }
+
+      @Override
+      public V decode(byte[] bytes) {
+        return decode.apply(bytes);
+      }
+    };
+  }
+}
