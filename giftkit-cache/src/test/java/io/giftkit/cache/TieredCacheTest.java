@@ -173,6 +173,16 @@ class TieredCacheTest {
   }
 
   @Test
+  void aPubSubReconnectClearsL1BecauseInvalidationsMayHaveBeenMissed() {
+    TieredCache<Long, String> cache = build(builder());
+    cache.get(11L);
+    assertThat(cache.inL1(11L)).isTrue();
+    REDIS.commands().clientKill(io.lettuce.core.KillArgs.Builder.typePubsub());
+    await().atMost(Duration.ofSeconds(20)).until(() -> !cache.inL1(11L));
+    assertThat(cache.get(11L)).isEqualTo("room-11");
+  }
+
+  @Test
   void readsStillAnswerWhileRedisIsPausedAndRecover() {
     List<String> events = new CopyOnWriteList();
     TieredCache<Long, String> cache = build(builder().redisTimeout(Duration.ofMillis(50))
