@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.LongAdder;
  * per window, or a share of all traffic in the window), and cools when its estimate falls below
  * {@code coolRatio} (default 0.8) of the threshold: the hysteresis keeps keys at the threshold from
  * flapping. At most {@code maxHotKeys} keys are hot at once; when full, a new hot key replaces the
- * coldest if it is hotter.
+ * coldest only if it is at least 1.5 times as hot (so that equally hot keys do not churn).
  *
  * <p><b>Cost.</b> {@link #record} takes no lock and allocates nothing (except when a key becomes hot):
  * a hash, the ticker, and one atomic increment per row. With {@code sampleOneIn(n)}
@@ -248,7 +248,8 @@ public final class HotKeyDetector<K> {
         coldestCount = c;
       }
     }
-    if (coldest == null || coldestCount >= estimate) {
+    // Only a clearly hotter key takes a place: among keys about as hot, swapping would churn.
+    if (coldest == null || coldestCount * 3 / 2 >= estimate) {
       return false;
     }
     demote(coldest);

@@ -142,7 +142,7 @@ class HotKeyDetectorTest {
   }
 
   @Test
-  void theHotSetIsBoundedAndKeepsTheHottest() {
+  void theHotSetIsBoundedAndKeepsTheClearlyHottest() {
     HotKeyDetector<String> detector = HotKeyDetector.<String>builder()
         .hotWhenCountAtLeast(10).maxHotKeys(2).ticker(ticker).build();
     for (String key : List.of("a", "b")) {

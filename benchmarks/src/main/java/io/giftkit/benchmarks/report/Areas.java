@@ -90,6 +90,28 @@ final class Areas {
             r -> {
               double ratio = r.get("giftkitSingleFlight").score / r.get("caffeineAsyncCacheGet").score;
               return Verdict.of(ratio <= 1.2, String.format("%.2fx Caffeine's time", ratio));
+            }),
+        new Area("Cache: L1 hit (2 threads, 1,024 keys in L1)",
+            CACHE + "L1HitBenchmark", Kind.THROUGHPUT, "giftkitL1Hit", null,
+            List.of(new Row("giftkitL1Hit", "GiftKit TieredCache.get, L1 policy ALL"),
+                new Row("giftkitL1HitHotOnly", "GiftKit TieredCache.get, HOT_ONLY (detector records every read)"),
+                new Row("caffeineGetIfPresent", "Caffeine getIfPresent (size bound, expireAfterWrite)")),
+            ">= 0.8x Caffeine getIfPresent's throughput",
+            r -> {
+              double ratio = r.get("giftkitL1Hit").score / r.get("caffeineGetIfPresent").score;
+              return Verdict.of(ratio >= 0.8, String.format("%.2fx (ALL), %.2fx (HOT_ONLY)", ratio,
+                  r.get("giftkitL1HitHotOnly").score / r.get("caffeineGetIfPresent").score));
+            }),
+        new Area("Cache: one hot room read by 64 threads",
+            CACHE + "HotKeyStormBenchmark", Kind.THROUGHPUT, "promoted", null,
+            List.of(new Row("promoted", "GiftKit, key promoted to L1"),
+                new Row("notPromoted", "GiftKit, not in L1: single-flight Redis reads"),
+                new Row("rawLettuce", "raw Lettuce GET per read")),
+            "promotion serves the storm from memory: far above a Redis GET per read",
+            r -> {
+              double ratio = r.get("promoted").score / r.get("rawLettuce").score;
+              return Verdict.of(ratio >= 10, String.format("%.0fx raw Lettuce, %.1fx without promotion", ratio,
+                  r.get("notPromoted").score / r.get("rawLettuce").score));
             }));
   }
 
