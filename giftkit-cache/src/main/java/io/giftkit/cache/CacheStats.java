@@ -18,7 +18,9 @@ package io.giftkit.cache;
  * @param invalidationsReceived keys other instances told this one to drop
  * @param redisErrors Redis commands that failed or timed out
  * @param decodeFailures Redis values the codec could not decode
+ * @param loadLockWaits misses that found another instance loading the key (load lock held) and
+ *     waited for its value
  */
 public record CacheStats(long l1Hits, long l1Misses, long coalesced, long l2Hits, long l2Misses, long loads,
     long loadFailures, long promotions, long demotions, long invalidationsSent, long invalidationsReceived,
-    long redisErrors, long decodeFailures) {}
+    long redisErrors, long decodeFailures, long loadLockWaits) {}

@@ -133,6 +133,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
   private final LongAdder invalidationsReceived = new LongAdder();
   private final LongAdder redisErrors = new LongAdder();
   private final LongAdder decodeFailures = new LongAdder();
+  private final LongAdder loadLockWaits = new LongAdder();
+  private final RedisLock loadLocks;
+  private final Duration loadLockLease;
+  private final long loadLockWaitNanos;
 
   /** An L1 entry: the value (null when absent), when it was stored, and for how long it is good. */
   private record Entry<V>(V value, long storedAtNanos, long ttlNanos) {}
@@ -154,6 +158,9 @@ public final class TieredCache<K, V> implements AutoCloseable {
     this.redisTimeoutNanos = b.redisTimeout.toNanos();
     this.redisRetryAfterNanos = b.redisRetryAfter.toNanos();
     this.channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
+    this.loadLocks = b.loadLocks;
+    this.loadLockLease = b.loadLockLease;
+    this.loadLockWaitNanos = b.loadLockWait == null ? 0 : b.loadLockWait.toNanos();
     this.listeners = Listeners.create("TieredCache '" + b.name + "'");
     b.listeners.forEach(listeners::add);
     this.flights = new SingleFlight<>(b.name);
@@ -289,7 +296,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
   public CacheStats stats() {
     return new CacheStats(l1Hits.sum(), l1Misses.sum(), flights.coalesced(), l2Hits.sum(), l2Misses.sum(),
         loads.sum(), loadFailures.sum(), promotions.sum(), demotions.sum(), invalidationsSent.sum(),
-        invalidationsReceived.sum(), redisErrors.sum(), decodeFailures.sum());
+        invalidationsReceived.sum(), redisErrors.sum(), decodeFailures.sum(), loadLockWaits.sum());
   }
 
   /** @return whether Redis is currently considered down */
@@ -338,7 +345,64 @@ public final class TieredCache<K, V> implements AutoCloseable {
         }
       }
     }
+    RedisLock.Lease lease = null;
+    if (loadLocks != null && redisUsable()) {
+      try {
+        lease = loadLocks.tryAcquire(keyPrefix + ":load:" + keys.format(key), loadLockLease).orElse(null);
+        if (lease == null) {
+          Entry<V> loadedElsewhere = awaitOtherInstancesLoad(key);
+          if (loadedElsewhere != null) {
+            return loadedElsewhere;
+          }
+        }
+      } catch (RuntimeException e) {
+        redisFailed(e); // no lock: load here, as without one
+      }
+    }
     l2Misses.increment();
+    try {
+      return load(key);
+    } finally {
+      if (lease != null) {
+        try {
+          lease.release();
+        } catch (RuntimeException e) {
+          redisFailed(e); // the lease expires by itself
+        }
+      }
+    }
+  }
+
+  /**
+   * Another instance holds the load lock for {@code key}: poll Redis for the value it will write,
+   * up to {@code loadLockWait}; null if it did not appear (then this instance loads too).
+   */
+  private Entry<V> awaitOtherInstancesLoad(K key) {
+    loadLockWaits.increment();
+    long deadline = System.nanoTime() + loadLockWaitNanos;
+    while (System.nanoTime() - deadline < 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(Math.min(10_000_000L, loadLockWaitNanos / 10 + 1));
+      try {
+        byte[] bytes = commands.get(redisKey(key)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
+        if (bytes != null) {
+          Entry<V> decoded = decode(key, bytes);
+          if (decoded != null) {
+            l2Hits.increment();
+            return keepInL1(key, decoded.value(), decoded.value() == null);
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      } catch (Exception e) {
+        redisFailed(e);
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private Entry<V> load(K key) {
     loads.increment();
     V value;
     try {
@@ -542,6 +606,9 @@ public final class TieredCache<K, V> implements AutoCloseable {
     private Duration redisRetryAfter = Duration.ofSeconds(1);
     private Duration invalidationBatch = Duration.ofMillis(5);
     private String channel;
+    private RedisLock loadLocks;
+    private Duration loadLockLease;
+    private Duration loadLockWait;
     private Ticker ticker = Ticker.system();
     private final List<TieredCacheListener> listeners = new ArrayList<>();
 
@@ -653,6 +720,23 @@ public final class TieredCache<K, V> implements AutoCloseable {
     /** @param channel the pub/sub channel; default {@code giftkit:invalidate:<keyPrefix>} @return this builder */
     public Builder<K, V> invalidationChannel(String channel) {
       this.channel = Checks.requireNonBlank("invalidationChannel", channel);
+      return this;
+    }
+
+    /**
+     * Makes one instance at a time load a key missing from Redis: the others wait for the value it
+     * writes (the reference platform's "only one refresher"), instead of all calling the loader when
+     * a hot key expires from Redis. Off by default.
+     *
+     * @param locks the lock factory (see {@link RedisLock} for its limits)
+     * @param lease how long a load may hold the lock; positive
+     * @param maxWait how long another instance waits for the value before loading itself; positive
+     * @return this builder
+     */
+    public Builder<K, V> loadLock(RedisLock locks, Duration lease, Duration maxWait) {
+      this.loadLocks = Checks.requireNonNull("loadLocks", locks);
+      this.loadLockLease = Checks.requirePositive("loadLockLease", lease);
+      this.loadLockWait = Checks.requirePositive("loadLockWait", maxWait);
       return this;
     }
 

@@ -231,6 +231,42 @@ class TieredCacheTest {
     }
   }
 
+  /** Two instances miss the same key in Redis at once: with the load lock, only one calls the loader. */
+  @Test
+  void withALoadLockOnlyOneInstanceLoadsAKeyMissingFromRedis() throws Exception {
+    try (io.lettuce.core.api.StatefulRedisConnection<String, String> lockConnection = REDIS.client().connect()) {
+      RedisLock locks = new RedisLock(lockConnection, prefix + ":lock:");
+      CountDownLatch loading = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      Function<Long, String> slowLoader = id -> {
+        loaded.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+        loading.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return "room-" + id;
+      };
+      TieredCache<Long, String> a = build(builder().loader(slowLoader)
+          .loadLock(locks, Duration.ofSeconds(30), Duration.ofSeconds(20)));
+      TieredCache<Long, String> b = build(builder().loader(slowLoader)
+          .loadLock(locks, Duration.ofSeconds(30), Duration.ofSeconds(20)));
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      toClose.add(pool::shutdownNow);
+      Future<String> fromA = pool.submit(() -> a.get(77L));
+      loading.await(30, TimeUnit.SECONDS);
+      Future<String> fromB = pool.submit(() -> b.get(77L));
+      await().atMost(Duration.ofSeconds(10)).until(() -> b.stats().loadLockWaits() == 1); // b found a's lock
+      release.countDown();
+      assertThat(fromA.get(30, TimeUnit.SECONDS)).isEqualTo("room-77");
+      assertThat(fromB.get(30, TimeUnit.SECONDS)).isEqualTo("room-77");
+      assertThat(loads(77)).as("loader calls across both instances").isEqualTo(1);
+      assertThat(b.stats().l2Hits()).isEqualTo(1);
+      assertThat(b.stats().loads()).isZero();
+    }
+  }
+
   @Test
   void statsAddUp() {
     TieredCache<Long, String> a = build(builder());
