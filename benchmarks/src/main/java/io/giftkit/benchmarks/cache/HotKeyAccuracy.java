@@ -30,24 +30,28 @@ public final class HotKeyAccuracy {
   public static void main(String[] args) throws IOException, InterruptedException {
     Path trace = Path.of(args.length > 0 ? args[0] : "../shared/data/traces/adapt_size-request.trace.xz");
     Long[] zipf = HotKeyBenchmark.zipfStream(2_000_000, 1_000_000, 1.0, 7);
-    System.out.println("| stream | records | distinct keys | hot share | truly hot | found | precision | recall |");
-    System.out.println("|---|---|---|---|---|---|---|---|");
-    for (double share : new double[] {0.01, 0.001}) {
-      report("Zipf(1.0), 1M keys", List.of(zipf), share);
+    System.out.println("| stream | records | distinct keys | hot share | sampling | truly hot | found | precision | recall |");
+    System.out.println("|---|---|---|---|---|---|---|---|---|");
+    for (int sample : new int[] {1, 8}) {
+      for (double share : new double[] {0.01, 0.001}) {
+        report("Zipf(1.0), 1M keys", List.of(zipf), share, sample);
+      }
     }
     if (Files.exists(trace)) {
       List<Long> ids = readTrace(trace);
-      for (double share : new double[] {0.01, 0.005, 0.001}) {
-        report("AdaptSize CDN trace", ids, share);
+      for (int sample : new int[] {1, 8}) {
+        for (double share : new double[] {0.01, 0.005, 0.001}) {
+          report("AdaptSize CDN trace", ids, share, sample);
+        }
       }
     } else {
       System.out.println("(trace not found at " + trace + ")");
     }
   }
 
-  private static void report(String name, List<Long> keys, double share) {
+  private static void report(String name, List<Long> keys, double share, int sampleOneIn) {
     HotKeyDetector<Long> detector = HotKeyDetector.<Long>builder()
-        .hotWhenShareAtLeast(share).coolRatio(1.0).minimumHotCount(1).build();
+        .hotWhenShareAtLeast(share).coolRatio(1.0).minimumHotCount(1).sampleOneIn(sampleOneIn).build();
     Map<Long, Integer> exact = new HashMap<>();
     for (Long k : keys) {
       exact.merge(k, 1, Integer::sum);
@@ -59,8 +63,8 @@ public final class HotKeyAccuracy {
     Set<Long> found = detector.hotKeys().stream().map(HotKey::key).collect(Collectors.toSet());
     Set<Long> hits = new HashSet<>(found);
     hits.retainAll(truth);
-    System.out.printf("| %s | %d | %d | %.1f%% | %d | %d | %.4f | %.4f |%n", name, keys.size(), exact.size(),
-        share * 100, truth.size(), found.size(), found.isEmpty() ? 1.0 : (double) hits.size() / found.size(),
+    System.out.printf("| %s | %d | %d | %.1f%% | 1 in %d | %d | %d | %.4f | %.4f |%n", name, keys.size(), exact.size(),
+        share * 100, sampleOneIn, truth.size(), found.size(), found.isEmpty() ? 1.0 : (double) hits.size() / found.size(),
         truth.isEmpty() ? 1.0 : (double) hits.size() / truth.size());
   }
 
