@@ -1,0 +1,344 @@
+package io.giftkit.shard;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.giftkit.core.Checks;
+import io.giftkit.core.Site;
+import io.giftkit.core.Ticker;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HikariCP pool per shard primary and per replica, and the choice of node by
+ * {@link Consistency}:
+ *
+ * <pre>{@code
+ * ShardDataSources nodes = ShardDataSources.builder()
+ *     .primary(0, "jdbc:mariadb://db0:3306/gifts", "app", secret)
+ *     .replica(0, "jdbc:mariadb://db0-r1:3306/gifts", "app", secret, Site.of("a"))
+ *     ...
+ *     .localSite(Site.of("a"))
+ *     .build();
+ * try (Connection c = nodes.connection(3, Consistency.WEAK)) { ... }
+ * }</pre>
+ *
+ * <p>Failure isolation: each pool has its own connection timeout (default 1 s) and pools start
+ * without waiting for their database, so one shard down fails its own calls fast, with a
+ * {@link ShardUnavailableException} naming shard, node, address and pool state, and never blocks
+ * the other shards. A replica that fails to give a connection is skipped for
+ * {@code replicaRetryAfter} (default 5 s); WEAK reads then go to another replica, else the primary.
+ *
+ * <p>Thread-safe. Passwords are never logged; {@link #toString()} shows addresses only.
+ */
+public final class ShardDataSources implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ShardDataSources.class);
+
+  private final Node[][] replicas; // by shard
+  private final Node[] primaries;
+  private final Site localSite;
+  private final Ticker ticker;
+  private final long replicaRetryAfterNanos;
+
+  /** A node: its pool (created on first use unless eager) and, for replicas, its health. */
+  private static final class Node {
+    final int shard;
+    final String role;
+    final String url;
+    final Site site;
+    final HikariConfig config;
+    volatile HikariDataSource pool;
+    volatile long unhealthyUntil;
+
+    Node(int shard, String role, String url, Site site, HikariConfig config) {
+      this.shard = shard;
+      this.role = role;
+      this.url = url;
+      this.site = site;
+      this.config = config;
+    }
+
+    HikariDataSource pool() {
+      HikariDataSource p = pool;
+      if (p == null) {
+        synchronized (this) {
+          p = pool;
+          if (p == null) {
+            p = new HikariDataSource(config);
+            pool = p;
+          }
+        }
+      }
+      return p;
+    }
+
+    String describe() {
+      return "shard " + shard + " " + role + " (" + url + ")";
+    }
+  }
+
+  private ShardDataSources(Builder b) {
+    this.localSite = b.localSite;
+    this.ticker = b.ticker;
+    this.replicaRetryAfterNanos = b.replicaRetryAfter.toNanos();
+    int shards = b.primaries.size();
+    this.primaries = new Node[shards];
+    this.replicas = new Node[shards][];
+    for (int s = 0; s < shards; s++) {
+      NodeSpec p = b.primaries.get(s);
+      if (p == null) {
+        throw Checks.invalid("primary(" + s + ")", "must be configured: shards are numbered 0 to " + (shards - 1)
+            + " without gaps", null);
+      }
+      primaries[s] = node(s, "primary", p, b);
+      List<NodeSpec> rs = b.replicas.getOrDefault(s, List.of());
+      replicas[s] = new Node[rs.size()];
+      for (int r = 0; r < rs.size(); r++) {
+        replicas[s][r] = node(s, "replica " + r, rs.get(r), b);
+      }
+    }
+    for (Integer shard : b.replicas.keySet()) {
+      if (shard >= shards) {
+        throw Checks.invalid("replica shard", "must have a primary (shards 0 to " + (shards - 1) + ")", shard);
+      }
+    }
+    if (b.eager) {
+      for (Node n : all()) {
+        n.pool();
+      }
+    }
+  }
+
+  private static Node node(int shard, String role, NodeSpec spec, Builder b) {
+    HikariConfig c = new HikariConfig();
+    c.setPoolName("giftkit-shard-" + shard + "-" + role.replace(' ', '-'));
+    c.setJdbcUrl(spec.url);
+    c.setUsername(spec.user);
+    c.setPassword(spec.password);
+    c.setMaximumPoolSize(b.maxPoolSize);
+    c.setMinimumIdle(Math.min(b.minIdle, b.maxPoolSize));
+    c.setConnectionTimeout(b.connectionTimeout.toMillis());
+    c.setInitializationFailTimeout(-1); // start without the database: a shard that is down must not stop the others
+    return new Node(shard, role, spec.url, spec.site, c);
+  }
+
+  /**
+   * Starts a builder.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** @return the number of shards */
+  public int shards() {
+    return primaries.length;
+  }
+
+  /**
+   * Returns a connection to the node {@code consistency} chooses. The caller closes it.
+   *
+   * @param shard the shard
+   * @param consistency STRONG: the primary; WEAK: a healthy local replica, another replica, else the primary
+   * @return an open connection
+   * @throws ShardUnavailableException if the chosen node (and, for WEAK, every fallback) fails
+   */
+  public Connection connection(int shard, Consistency consistency) {
+    checkShard(shard);
+    Checks.requireNonNull("consistency", consistency);
+    if (consistency == Consistency.WEAK) {
+      Node[] rs = replicas[shard];
+      long now = ticker.read();
+      for (int pass = 0; pass < 2; pass++) { // local site first, then any site
+        for (Node r : rs) {
+          boolean local = localSite == null || localSite.equals(r.site);
+          if ((pass == 0) != local || now - r.unhealthyUntil < 0) {
+            continue;
+          }
+          try {
+            return r.pool().getConnection();
+          } catch (SQLException e) {
+            r.unhealthyUntil = ticker.read() + replicaRetryAfterNanos;
+            LOG.warn("GiftKit: {} failed ({}); weak reads skip it for a while", r.describe(), e.getMessage());
+          }
+        }
+      }
+    }
+    return connect(primaries[shard]);
+  }
+
+  /**
+   * Returns the primary's pool of a shard (for transactions and frameworks that want a DataSource).
+   *
+   * @param shard the shard
+   * @return its primary pool
+   */
+  public javax.sql.DataSource primary(int shard) {
+    checkShard(shard);
+    return primaries[shard].pool();
+  }
+
+  private Connection connect(Node node) {
+    try {
+      return node.pool().getConnection();
+    } catch (SQLException e) {
+      throw new ShardUnavailableException(node.shard, node.describe() + " is unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  private void checkShard(int shard) {
+    if (shard < 0 || shard >= primaries.length) {
+      throw Checks.invalid("shard", "must be in [0, " + (primaries.length - 1) + "]", shard);
+    }
+  }
+
+  private List<Node> all() {
+    List<Node> all = new ArrayList<>();
+    for (int s = 0; s < primaries.length; s++) {
+      all.add(primaries[s]);
+      all.addAll(List.of(replicas[s]));
+    }
+    return all;
+  }
+
+  /** Closes every pool that was opened. */
+  @Override
+  public void close() {
+    for (Node n : all()) {
+      HikariDataSource p = n.pool;
+      if (p != null) {
+        p.close();
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("ShardDataSources{");
+    for (Node n : all()) {
+      sb.append(n.describe()).append(n.site == null ? "" : " site=" + n.site).append("; ");
+    }
+    return sb.append('}').toString();
+  }
+
+  private record NodeSpec(String url, String user, String password, Site site) {
+    @Override
+    public String toString() {
+      return "NodeSpec{url=" + url + ", user=" + user + ", password=****, site=" + site + "}";
+    }
+  }
+
+  /** Builds {@link ShardDataSources}. Not thread-safe. */
+  public static final class Builder {
+    private final Map<Integer, NodeSpec> primaries = new TreeMap<>();
+    private final Map<Integer, List<NodeSpec>> replicas = new TreeMap<>();
+    private int maxPoolSize = 10;
+    private int minIdle = 1;
+    private Duration connectionTimeout = Duration.ofSeconds(1);
+    private Duration replicaRetryAfter = Duration.ofSeconds(5);
+    private Site localSite;
+    private boolean eager;
+    private Ticker ticker = Ticker.system();
+
+    private Builder() {}
+
+    /**
+     * Configures a shard's primary. Shards must be numbered 0 to N-1 without gaps.
+     *
+     * @param shard the shard index; in [0, 1023]
+     * @param jdbcUrl its JDBC URL; not blank
+     * @param user the user
+     * @param password the password (never logged)
+     * @return this builder
+     */
+    public Builder primary(int shard, String jdbcUrl, String user, String password) {
+      Checks.requireInRange("shard", shard, 0, 1_023);
+      primaries.put(shard, new NodeSpec(Checks.requireNonBlank("jdbcUrl of shard " + shard, jdbcUrl), user, password, null));
+      return this;
+    }
+
+    /**
+     * Adds a replica of a shard.
+     *
+     * @param shard the shard index
+     * @param jdbcUrl its JDBC URL; not blank
+     * @param user the user
+     * @param password the password (never logged)
+     * @param site the replica's site, or null if unknown
+     * @return this builder
+     */
+    public Builder replica(int shard, String jdbcUrl, String user, String password, Site site) {
+      Checks.requireInRange("shard", shard, 0, 1_023);
+      replicas.computeIfAbsent(shard, k -> new ArrayList<>())
+          .add(new NodeSpec(Checks.requireNonBlank("jdbcUrl of a shard " + shard + " replica", jdbcUrl), user, password, site));
+      return this;
+    }
+
+    /** @param size connections per pool; in [1, 1000]; default 10 @return this builder */
+    public Builder maxPoolSize(int size) {
+      this.maxPoolSize = (int) Checks.requireInRange("maxPoolSize", size, 1, 1_000);
+      return this;
+    }
+
+    /** @param idle idle connections kept per pool; in [0, 1000]; default 1 @return this builder */
+    public Builder minIdle(int idle) {
+      this.minIdle = (int) Checks.requireInRange("minIdle", idle, 0, 1_000);
+      return this;
+    }
+
+    /** @param timeout how long to wait for a connection; at least 250 ms (HikariCP's minimum); default 1 s @return this builder */
+    public Builder connectionTimeout(Duration timeout) {
+      Checks.requireNonNull("connectionTimeout", timeout);
+      if (timeout.toMillis() < 250) {
+        throw Checks.invalid("connectionTimeout", "must be at least 250ms", timeout);
+      }
+      this.connectionTimeout = timeout;
+      return this;
+    }
+
+    /** @param wait how long a failed replica is skipped; positive; default 5 s @return this builder */
+    public Builder replicaRetryAfter(Duration wait) {
+      this.replicaRetryAfter = Checks.requirePositive("replicaRetryAfter", wait);
+      return this;
+    }
+
+    /** @param site the local site: WEAK reads prefer its replicas @return this builder */
+    public Builder localSite(Site site) {
+      this.localSite = site;
+      return this;
+    }
+
+    /** @param eager open every pool at build instead of on first use; default false @return this builder */
+    public Builder eager(boolean eager) {
+      this.eager = eager;
+      return this;
+    }
+
+    /** @param ticker time source for replica health; default the system ticker @return this builder */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Checks.requireNonNull("ticker", ticker);
+      return this;
+    }
+
+    /**
+     * Builds the pools (lazily opened unless eager).
+     *
+     * @return the data sources
+     * @throws io.giftkit.core.InvalidConfigException if no shard is configured or there is a gap
+     */
+    public ShardDataSources build() {
+      if (primaries.isEmpty()) {
+        throw Checks.invalid("primaries", "must configure at least shard 0", "none");
+      }
+      return new ShardDataSources(this); // a gap in the numbering is reported by the constructor
+    }
+  }
+}

@@ -1,0 +1,313 @@
+package io.giftkit.shard;
+
+import io.giftkit.core.Checks;
+import io.giftkit.core.GiftkitException;
+import io.giftkit.core.Listeners;
+import io.giftkit.core.Ticker;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs SQL on the right shard and month table. Statements are templates with a {@code {table}}
+ * placeholder, filled with the router's validated physical name (never with user input), and
+ * {@code ?} parameters:
+ *
+ * <pre>{@code
+ * ShardedJdbc orders = new ShardedJdbc(router, dataSources);
+ * orders.ensureTables("CREATE TABLE IF NOT EXISTS {table} (order_id BIGINT PRIMARY KEY, uid BIGINT NOT NULL,"
+ *     + " amount BIGINT NOT NULL, created_at BIGINT NOT NULL, KEY (uid, created_at))", YearMonth.now(zone), YearMonth.now(zone).plusMonths(1));
+ * boolean created = orders.insertIfAbsent(uid, createdAt,
+ *     "INSERT IGNORE INTO {table} (order_id, uid, amount, created_at) VALUES (?, ?, ?, ?)", orderId, uid, 100, createdAt.toEpochMilli());
+ * List<Order> mine = orders.queryMonths(uid, from, to, Consistency.WEAK,
+ *     "SELECT * FROM {table} WHERE uid = ? ORDER BY created_at DESC LIMIT ?", Order::from, 20, uid);
+ * }</pre>
+ *
+ * <p>Reads of a month whose table does not exist return no rows; writes to it fail with an error
+ * saying so (tables are never created on the write path: use {@link #ensureTables}). Statements
+ * slower than {@code slowThreshold} (default 200 ms) go to the {@link SlowSqlListener}s and are
+ * logged once per statement template with shard, table and time, never with bound values.
+ *
+ * <p>Thread-safe. Every method blocks on JDBC.
+ */
+public final class ShardedJdbc {
+
+  /** Default slow-statement threshold: 200 ms. */
+  public static final Duration DEFAULT_SLOW_THRESHOLD = Duration.ofMillis(200);
+  /** Default bound on the months one cross-month query fans out to: 12. */
+  public static final int DEFAULT_MAX_MONTHS = 12;
+
+  private static final Logger LOG = LoggerFactory.getLogger(ShardedJdbc.class);
+  private static final int ER_NO_SUCH_TABLE = 1146;
+
+  private final ShardRouter router;
+  private final ShardDataSources nodes;
+  private final Ticker ticker;
+  private volatile long slowNanos = DEFAULT_SLOW_THRESHOLD.toNanos();
+  private volatile int maxMonths = DEFAULT_MAX_MONTHS;
+  private final Listeners<SlowSqlListener> slowListeners = Listeners.create("ShardedJdbc slow SQL");
+  private final Set<String> slowLogged = ConcurrentHashMap.newKeySet();
+
+  /**
+   * @param router routes rows to shard and table
+   * @param nodes the shards' pools; must have as many shards as the router
+   */
+  public ShardedJdbc(ShardRouter router, ShardDataSources nodes) {
+    this(router, nodes, Ticker.system());
+  }
+
+  /**
+   * @param router routes rows to shard and table
+   * @param nodes the shards' pools; must have as many shards as the router
+   * @param ticker times statements
+   */
+  public ShardedJdbc(ShardRouter router, ShardDataSources nodes, Ticker ticker) {
+    this.router = Checks.requireNonNull("router", router);
+    this.nodes = Checks.requireNonNull("nodes", nodes);
+    this.ticker = Checks.requireNonNull("ticker", ticker);
+    if (router.shards() != nodes.shards()) {
+      throw Checks.invalid("nodes", "must have as many shards as the router (" + router.shards() + ")", nodes.shards());
+    }
+  }
+
+  /**
+   * @param threshold statements slower than this are reported; positive
+   * @return this
+   */
+  public ShardedJdbc slowThreshold(Duration threshold) {
+    this.slowNanos = Checks.requirePositive("slowThreshold", threshold).toNanos();
+    return this;
+  }
+
+  /**
+   * @param months the most month tables one cross-month query reads; in [1, 120]
+   * @return this
+   */
+  public ShardedJdbc maxMonths(int months) {
+    this.maxMonths = (int) Checks.requireInRange("maxMonths", months, 1, 120);
+    return this;
+  }
+
+  /** @param listener hears slow statements */
+  public void addSlowSqlListener(SlowSqlListener listener) {
+    slowListeners.add(listener);
+  }
+
+  /**
+   * Runs an INSERT/UPDATE/DELETE on the primary of the row's shard, in the row's month table.
+   *
+   * @param uid the user the row belongs to
+   * @param at the row's time (its month picks the table)
+   * @param sql the template, with {@code {table}}
+   * @param params bound to the {@code ?}s
+   * @return the update count
+   * @throws ShardWriteException if the statement fails (the message names shard and table)
+   */
+  public int update(long uid, Instant at, String sql, Object... params) {
+    Route route = router.route(uid, at);
+    try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
+      return executeUpdate(c, route, sql, params);
+    } catch (SQLException e) {
+      throw writeFailure(route, e);
+    }
+  }
+
+  /**
+   * Inserts a row unless one with the same unique key exists (write the statement as
+   * {@code INSERT IGNORE} or {@code INSERT … ON DUPLICATE KEY UPDATE id = id}; both work on MariaDB
+   * and MySQL 8). A retry of the same insert never creates a second row.
+   *
+   * @param uid the user
+   * @param at the row's time
+   * @param sql the insert template, with {@code {table}}
+   * @param params bound to the {@code ?}s
+   * @return whether the row was new
+   */
+  public boolean insertIfAbsent(long uid, Instant at, String sql, Object... params) {
+    return update(uid, at, sql, params) == 1;
+  }
+
+  /**
+   * Reads rows of one user in one month.
+   *
+   * @param <T> the row type
+   * @param uid the user
+   * @param at a time in the month to read
+   * @param consistency STRONG (primary) or WEAK (a replica)
+   * @param sql the template, with {@code {table}}
+   * @param mapper maps each row
+   * @param params bound to the {@code ?}s
+   * @return the rows; none if the month's table does not exist
+   */
+  public <T> List<T> query(long uid, Instant at, Consistency consistency, String sql, RowMapper<T> mapper,
+      Object... params) {
+    Route route = router.route(uid, at);
+    try (Connection c = nodes.connection(route.shard(), consistency)) {
+      return executeQuery(c, route, sql, mapper, Integer.MAX_VALUE, params);
+    } catch (SQLException e) {
+      throw new ShardWriteException("query on shard " + route.shard() + " table " + route.table() + " failed: "
+          + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads one user's rows across months, newest month first, stopping once {@code limit} rows are
+   * collected: each month's statement should order newest first and take {@code LIMIT ?} as its
+   * last parameter (GiftKit binds the rows still needed). For further pages, use keyset pagination
+   * (e.g. {@code created_at < ?} with the last row's time), never offsets.
+   *
+   * @param <T> the row type
+   * @param uid the user
+   * @param from the oldest month to read
+   * @param to the newest month to read; at most {@code maxMonths} months after {@code from}
+   * @param consistency STRONG or WEAK
+   * @param sql the template, with {@code {table}}, ending in {@code LIMIT ?}
+   * @param mapper maps each row
+   * @param limit the most rows; positive
+   * @param params bound to the {@code ?}s before the limit
+   * @return up to {@code limit} rows, newest month first
+   */
+  public <T> List<T> queryMonths(long uid, YearMonth from, YearMonth to, Consistency consistency, String sql,
+      RowMapper<T> mapper, int limit, Object... params) {
+    Checks.requireNonNull("from", from);
+    Checks.requireNonNull("to", to);
+    Checks.requirePositive("limit", limit);
+    long months = from.until(to, java.time.temporal.ChronoUnit.MONTHS) + 1;
+    if (months < 1 || months > maxMonths) {
+      throw Checks.invalid("months from " + from + " to " + to, "must be 1 to " + maxMonths + " months", months);
+    }
+    int shard = router.shardOf(uid);
+    List<T> rows = new ArrayList<>();
+    Object[] withLimit = java.util.Arrays.copyOf(params, params.length + 1);
+    try (Connection c = nodes.connection(shard, consistency)) {
+      for (YearMonth m = to; !m.isBefore(from) && rows.size() < limit; m = m.minusMonths(1)) {
+        Route route = new Route(shard, router.table(m), m.getYear() * 100 + m.getMonthValue());
+        withLimit[params.length] = limit - rows.size();
+        rows.addAll(executeQuery(c, route, sql, mapper, limit - rows.size(), withLimit));
+      }
+    } catch (SQLException e) {
+      throw new ShardWriteException("cross-month query on shard " + shard + " failed: " + e.getMessage(), e);
+    }
+    return rows;
+  }
+
+  /**
+   * Creates the tables of the given months on every shard's primary, if they do not exist. Safe to
+   * run at every start-up and from several instances at once.
+   *
+   * @param ddlTemplate a {@code CREATE TABLE IF NOT EXISTS {table} (…)} statement
+   * @param months the months, e.g. this one and the next
+   * @return how many (shard, table) pairs were ensured
+   */
+  public int ensureTables(String ddlTemplate, YearMonth... months) {
+    Checks.requireNonBlank("ddlTemplate", ddlTemplate);
+    if (!ddlTemplate.contains("{table}") || !ddlTemplate.toUpperCase(java.util.Locale.ROOT).contains("IF NOT EXISTS")) {
+      throw Checks.invalid("ddlTemplate", "must be CREATE TABLE IF NOT EXISTS {table} (...)", "\"" + ddlTemplate + "\"");
+    }
+    int ensured = 0;
+    for (int shard = 0; shard < nodes.shards(); shard++) {
+      try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
+        for (YearMonth m : months) {
+          s.execute(ddlTemplate.replace("{table}", router.table(m)));
+          ensured++;
+        }
+      } catch (SQLException e) {
+        throw new ShardWriteException("creating tables on shard " + shard + " failed: " + e.getMessage(), e);
+      }
+    }
+    return ensured;
+  }
+
+  private int executeUpdate(Connection c, Route route, String sql, Object[] params) throws SQLException {
+    String filled = fill(sql, route);
+    long start = ticker.read();
+    try (PreparedStatement ps = c.prepareStatement(filled)) {
+      bind(ps, params);
+      return ps.executeUpdate();
+    } catch (SQLException e) {
+      if (e.getErrorCode() == ER_NO_SUCH_TABLE) {
+        throw new ShardWriteException("table " + route.table() + " does not exist on shard " + route.shard()
+            + "; create month tables ahead with ensureTables (the write path never creates them)", e);
+      }
+      throw e;
+    } finally {
+      reportIfSlow(route, sql, ticker.read() - start);
+    }
+  }
+
+  private <T> List<T> executeQuery(Connection c, Route route, String sql, RowMapper<T> mapper, int max,
+      Object[] params) throws SQLException {
+    String filled = fill(sql, route);
+    long start = ticker.read();
+    List<T> rows = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(filled)) {
+      bind(ps, params);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next() && rows.size() < max) {
+          rows.add(mapper.map(rs));
+        }
+      }
+    } catch (SQLException e) {
+      if (e.getErrorCode() == ER_NO_SUCH_TABLE) {
+        return rows; // no table for that month: no rows
+      }
+      throw e;
+    } finally {
+      reportIfSlow(route, sql, ticker.read() - start);
+    }
+    return rows;
+  }
+
+  private static String fill(String sql, Route route) {
+    Objects.requireNonNull(sql, "sql");
+    if (!sql.contains("{table}")) {
+      throw Checks.invalid("sql", "must contain the {table} placeholder", "\"" + sql + "\"");
+    }
+    return sql.replace("{table}", route.table()); // the router's validated name, never user input
+  }
+
+  private static void bind(PreparedStatement ps, Object[] params) throws SQLException {
+    for (int i = 0; i < params.length; i++) {
+      ps.setObject(i + 1, params[i]);
+    }
+  }
+
+  private void reportIfSlow(Route route, String sql, long nanos) {
+    if (nanos < slowNanos) {
+      return;
+    }
+    String fingerprint = sql.replaceAll("\\s+", " ").trim();
+    Duration elapsed = Duration.ofNanos(nanos);
+    if (slowLogged.size() < 10_000 && slowLogged.add(fingerprint)) {
+      LOG.warn("GiftKit slow SQL: {} ms on shard {} table {}: {} (logged once per statement)",
+          elapsed.toMillis(), route.shard(), route.table(), fingerprint);
+    }
+    slowListeners.fire(l -> l.onSlowSql(route.shard(), route.table(), elapsed, fingerprint));
+  }
+
+  private static ShardWriteException writeFailure(Route route, SQLException e) {
+    return new ShardWriteException("write on shard " + route.shard() + " table " + route.table() + " failed: "
+        + e.getMessage(), e);
+  }
+
+  /** A statement on a shard failed; the message names the shard and table. */
+  public static final class ShardWriteException extends GiftkitException {
+    private static final long serialVersionUID = 1L;
+
+    ShardWriteException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

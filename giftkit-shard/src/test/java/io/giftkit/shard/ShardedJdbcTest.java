@@ -1,0 +1,268 @@
+package io.giftkit.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.giftkit.core.Site;
+import io.giftkit.testing.MariaDbExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Against real MariaDB: ten throw-away databases are the ten shards. */
+class ShardedJdbcTest {
+
+  @RegisterExtension static final MariaDbExtension MARIADB = new MariaDbExtension();
+
+  static final String DDL = "CREATE TABLE IF NOT EXISTS {table} (order_id BIGINT PRIMARY KEY, uid BIGINT NOT NULL,"
+      + " amount BIGINT NOT NULL, created_at BIGINT NOT NULL, KEY uid_time (uid, created_at))";
+  static final String INSERT = "INSERT IGNORE INTO {table} (order_id, uid, amount, created_at) VALUES (?, ?, ?, ?)";
+  static final YearMonth OCT = YearMonth.of(2026, 10);
+  static final YearMonth NOV = YearMonth.of(2026, 11);
+  static final YearMonth DEC = YearMonth.of(2026, 12);
+
+  static final List<String> databases = new ArrayList<>();
+  static ShardRouter router;
+  static ShardDataSources nodes;
+  static ShardedJdbc orders;
+
+  @BeforeAll
+  static void shards() {
+    ShardDataSources.Builder b = ShardDataSources.builder().connectionTimeout(Duration.ofSeconds(2));
+    for (int s = 0; s < 10; s++) {
+      String db = MARIADB.createDatabase("shard" + s);
+      databases.add(db);
+      b.primary(s, MARIADB.jdbcUrl(db), MARIADB.user(), MARIADB.password());
+    }
+    router = ShardRouter.builder("gift_order").build();
+    nodes = b.build();
+    orders = new ShardedJdbc(router, nodes);
+    assertThat(orders.ensureTables(DDL, OCT, NOV)).isEqualTo(20);
+  }
+
+  @AfterAll
+  static void close() {
+    nodes.close();
+  }
+
+  static Instant in(YearMonth m, int day) {
+    return m.atDay(day).atTime(12, 0).toInstant(ZoneOffset.UTC);
+  }
+
+  static long count(int shard, String table, String where) throws SQLException {
+    try (Connection c = MARIADB.newConnection(databases.get(shard)); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table + " WHERE " + where)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
+  void rowsLandInTheirShardAndMonthTable() throws SQLException {
+    for (long uid = 1000; uid < 1020; uid++) {
+      Instant at = in(uid % 2 == 0 ? OCT : NOV, 15);
+      assertThat(orders.insertIfAbsent(uid, at, INSERT, uid * 10, uid, 100, at.toEpochMilli())).isTrue();
+    }
+    for (long uid = 1000; uid < 1020; uid++) {
+      int shard = (int) (uid % 10);
+      String table = uid % 2 == 0 ? "gift_order_202610" : "gift_order_202611";
+      String other = uid % 2 == 0 ? "gift_order_202611" : "gift_order_202610";
+      assertThat(count(shard, table, "order_id = " + uid * 10)).isEqualTo(1);
+      assertThat(count(shard, other, "order_id = " + uid * 10)).isZero();
+      assertThat(count((shard + 1) % 10, table, "order_id = " + uid * 10)).isZero();
+    }
+  }
+
+  @Test
+  void crossMonthQueriesGoNewestFirstAndHonourTheLimit() {
+    long uid = 2003;
+    for (int i = 0; i < 5; i++) {
+      Instant oct = in(OCT, 1 + i);
+      Instant nov = in(NOV, 1 + i);
+      orders.insertIfAbsent(uid, oct, INSERT, 20_000 + i, uid, i, oct.toEpochMilli());
+      orders.insertIfAbsent(uid, nov, INSERT, 21_000 + i, uid, i, nov.toEpochMilli());
+    }
+    String sql = "SELECT order_id FROM {table} WHERE uid = ? ORDER BY created_at DESC LIMIT ?";
+    List<Long> seven = orders.queryMonths(uid, OCT, DEC, Consistency.STRONG, sql, rs -> rs.getLong(1), 7, uid);
+    assertThat(seven).containsExactly(21_004L, 21_003L, 21_002L, 21_001L, 21_000L, 20_004L, 20_003L);
+    List<Long> all = orders.queryMonths(uid, OCT, DEC, Consistency.STRONG, sql, rs -> rs.getLong(1), 100, uid);
+    assertThat(all).hasSize(10);
+    assertThatThrownBy(() -> orders.queryMonths(uid, YearMonth.of(2024, 1), DEC, Consistency.STRONG, sql,
+        rs -> rs.getLong(1), 10, uid)).hasMessageStartingWith("months from 2024-01 to 2026-12 must be 1 to 12 months");
+  }
+
+  @Test
+  void readsOfAMissingMonthAreEmptyAndWritesFailClearly() {
+    YearMonth never = YearMonth.of(2030, 5); // no test creates it
+    assertThat(orders.query(5, in(never, 1), Consistency.STRONG, "SELECT order_id FROM {table} WHERE uid = ?",
+        rs -> rs.getLong(1), 5L)).isEmpty();
+    assertThatThrownBy(() -> orders.update(5, in(never, 1), INSERT, 1L, 5L, 1L, 1L))
+        .isInstanceOf(ShardedJdbc.ShardWriteException.class)
+        .hasMessageStartingWith("table gift_order_203005 does not exist on shard 5; create month tables ahead");
+  }
+
+  /** 16 threads insert the same order at once: exactly one row, exactly one caller told it was new. */
+  @Test
+  void insertIfAbsentUnderSixteenThreadsMakesOneRow() throws Exception {
+    long uid = 4_242;
+    Instant at = in(NOV, 20);
+    ExecutorService pool = Executors.newFixedThreadPool(16);
+    CountDownLatch start = new CountDownLatch(1);
+    AtomicInteger created = new AtomicInteger();
+    List<Future<?>> futures = new ArrayList<>();
+    for (int t = 0; t < 16; t++) {
+      futures.add(pool.submit(() -> {
+        start.await();
+        if (orders.insertIfAbsent(uid, at, INSERT, 777_777L, uid, 500, at.toEpochMilli())) {
+          created.incrementAndGet();
+        }
+        return null;
+      }));
+    }
+    start.countDown();
+    for (Future<?> f : futures) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+    pool.shutdown();
+    assertThat(created).hasValue(1);
+    assertThat(count(2, "gift_order_202611", "order_id = 777777")).isEqualTo(1);
+  }
+
+  @Test
+  void tableLifecycleIsSafeWhenFourInstancesRace() throws Exception {
+    YearMonth jan = YearMonth.of(2027, 1);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<Integer>> futures = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      futures.add(pool.submit(() -> {
+        start.await();
+        return orders.ensureTables(DDL, DEC, jan);
+      }));
+    }
+    start.countDown();
+    for (Future<Integer> f : futures) {
+      assertThat(f.get(60, TimeUnit.SECONDS)).isEqualTo(20);
+    }
+    pool.shutdown();
+    for (int s = 0; s < 10; s++) {
+      assertThat(count(s, "gift_order_202612", "1=1")).isZero();
+      assertThat(count(s, "gift_order_202701", "1=1")).isZero();
+    }
+    assertThatThrownBy(() -> orders.ensureTables("CREATE TABLE {table} (id INT)", DEC))
+        .hasMessageStartingWith("ddlTemplate must be CREATE TABLE IF NOT EXISTS {table} (...)");
+  }
+
+  @Test
+  void oneShardDownFailsFastNamingItWhileTheOthersServe() {
+    ShardDataSources.Builder b = ShardDataSources.builder().connectionTimeout(Duration.ofSeconds(1));
+    for (int s = 0; s < 10; s++) {
+      String url = s == 3 ? "jdbc:mariadb://127.0.0.1:1/" + databases.get(s) + "?connectTimeout=200"
+          : MARIADB.jdbcUrl(databases.get(s));
+      b.primary(s, url, MARIADB.user(), s == 3 ? "not-logged-secret" : MARIADB.password());
+    }
+    try (ShardDataSources broken = b.build()) {
+      ShardedJdbc jdbc = new ShardedJdbc(router, broken);
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> jdbc.query(13, in(NOV, 1), Consistency.STRONG,
+          "SELECT order_id FROM {table} WHERE uid = ?", rs -> rs.getLong(1), 13L))
+          .isInstanceOf(ShardUnavailableException.class)
+          .hasMessageStartingWith("shard 3 primary (jdbc:mariadb://127.0.0.1:1/")
+          .hasMessageContaining("total=")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-logged"));
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+      for (long uid = 0; uid < 10; uid++) {
+        if (uid != 3) {
+          long u = uid;
+          assertThat(jdbc.query(u, in(NOV, 1), Consistency.STRONG, "SELECT order_id FROM {table} WHERE uid = ?",
+              rs -> rs.getLong(1), u)).isNotNull();
+        }
+      }
+      assertThat(broken.toString()).doesNotContain("not-logged");
+    }
+  }
+
+  @Test
+  void weakReadsGoToALocalReplicaAndFallBackToThePrimary() throws SQLException {
+    // A "replica" here is another database holding different rows, so the test can tell who answered.
+    String replicaDb = MARIADB.createDatabase("shard0-replica");
+    String remoteDb = MARIADB.createDatabase("shard0-remote");
+    for (String db : List.of(replicaDb, remoteDb)) {
+      try (Connection c = MARIADB.newConnection(db); Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE who (name VARCHAR(20))");
+        s.execute("INSERT INTO who VALUES ('" + (db.equals(replicaDb) ? "local-replica" : "remote-replica") + "')");
+      }
+    }
+    try (Connection c = MARIADB.newConnection(databases.get(0)); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE IF NOT EXISTS who (name VARCHAR(20))");
+      s.execute("DELETE FROM who");
+      s.execute("INSERT INTO who VALUES ('primary')");
+    }
+    ShardDataSources.Builder b = ShardDataSources.builder().localSite(Site.of("a"));
+    b.primary(0, MARIADB.jdbcUrl(databases.get(0)), MARIADB.user(), MARIADB.password());
+    b.replica(0, MARIADB.jdbcUrl(remoteDb), MARIADB.user(), MARIADB.password(), Site.of("b"));
+    b.replica(0, MARIADB.jdbcUrl(replicaDb), MARIADB.user(), MARIADB.password(), Site.of("a"));
+    try (ShardDataSources withReplicas = b.build()) {
+      assertThat(who(withReplicas, Consistency.WEAK)).isEqualTo("local-replica");
+      assertThat(who(withReplicas, Consistency.STRONG)).isEqualTo("primary");
+    }
+    ShardDataSources.Builder down = ShardDataSources.builder().connectionTimeout(Duration.ofSeconds(1));
+    down.primary(0, MARIADB.jdbcUrl(databases.get(0)), MARIADB.user(), MARIADB.password());
+    down.replica(0, "jdbc:mariadb://127.0.0.1:1/x?connectTimeout=200", MARIADB.user(), "", Site.of("a"));
+    try (ShardDataSources replicaDown = down.build()) {
+      assertThat(who(replicaDown, Consistency.WEAK)).isEqualTo("primary");
+    }
+  }
+
+  private static String who(ShardDataSources ds, Consistency consistency) throws SQLException {
+    try (Connection c = ds.connection(0, consistency); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT name FROM who")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  @Test
+  void slowStatementsAreReportedWithoutBoundValues() {
+    List<String> slow = new ArrayList<>();
+    ShardedJdbc jdbc = new ShardedJdbc(router, nodes).slowThreshold(Duration.ofMillis(50));
+    jdbc.addSlowSqlListener((shard, table, elapsed, fingerprint) ->
+        slow.add(shard + "|" + table + "|" + fingerprint + "|" + (elapsed.toMillis() >= 50)));
+    jdbc.query(7, in(NOV, 2), Consistency.STRONG,
+        "SELECT   order_id FROM {table}   WHERE uid = ? UNION ALL SELECT SLEEP(0.1)", rs -> rs.getLong(1), 7L);
+    jdbc.query(7, in(NOV, 2), Consistency.STRONG, "SELECT order_id FROM {table} WHERE uid = ?", rs -> rs.getLong(1), 7L);
+    assertThat(slow).containsExactly(
+        "7|gift_order_202611|SELECT order_id FROM {table} WHERE uid = ? UNION ALL SELECT SLEEP(0.1)|true");
+  }
+
+  @Test
+  void badConfigurationIsNamed() {
+    assertThatThrownBy(() -> ShardDataSources.builder().build()).hasMessage("primaries must configure at least shard 0, but was none");
+    assertThatThrownBy(() -> ShardDataSources.builder().primary(0, "jdbc:x", "u", "p").primary(2, "jdbc:y", "u", "p").build())
+        .hasMessageStartingWith("primary(1) must be configured");
+    assertThatThrownBy(() -> ShardDataSources.builder().primary(0, " ", "u", "p"))
+        .hasMessage("jdbcUrl of shard 0 must not be blank, but was \" \"");
+    assertThatThrownBy(() -> ShardDataSources.builder().connectionTimeout(Duration.ofMillis(10)))
+        .hasMessage("connectionTimeout must be at least 250ms, but was 10ms");
+    assertThatThrownBy(() -> nodes.connection(10, Consistency.STRONG)).hasMessage("shard must be in [0, 9], but was 10");
+    assertThatThrownBy(() -> orders.update(1, in(NOV, 1), "DELETE FROM gift_order_202611")).hasMessageStartingWith(
+        "sql must contain the {table} placeholder");
+  }
+}
