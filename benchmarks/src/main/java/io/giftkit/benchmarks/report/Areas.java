@@ -16,6 +16,7 @@ final class Areas {
 
   static final String BREAKER = "io.giftkit.benchmarks.breaker.";
   static final String CACHE = "io.giftkit.benchmarks.cache.";
+  static final String SHARD = "io.giftkit.benchmarks.shard.";
 
   static List<Area> all() {
     return List.of(
@@ -112,6 +113,24 @@ final class Areas {
               double ratio = r.get("promoted").score / r.get("rawLettuce").score;
               return Verdict.of(ratio >= 10, String.format("%.0fx raw Lettuce, %.1fx without promotion", ratio,
                   r.get("notPromoted").score / r.get("rawLettuce").score));
+            }),
+        new Area("Shard: route(uid, time) (1 thread)",
+            SHARD + "RouteBenchmark", Kind.TIME, "giftkitRoute", null,
+            List.of(new Row("giftkitRoute", "GiftKit ShardRouter.route"),
+                new Row("handWritten", "hand-written: zone conversion and month formatting per call")),
+            "<= 20 ns/op, 0 B/op",
+            r -> {
+              Result g = r.get("giftkitRoute");
+              return Verdict.of(g.score <= 20 && g.bytesPerOp < 1, String.format("%.1f ns/op, %.1f B/op", g.score, g.bytesPerOp));
+            }),
+        new Area("Shard: insert an order (2 threads, 2 shards, same MariaDB and pools)",
+            SHARD + "InsertBenchmark", Kind.THROUGHPUT, "giftkitInsert", null,
+            List.of(new Row("giftkitInsert", "GiftKit ShardedJdbc.insertIfAbsent"),
+                new Row("handWrittenJdbc", "hand-written JDBC, same routing and pool")),
+            ">= 0.95x hand-written JDBC's throughput",
+            r -> {
+              double ratio = r.get("giftkitInsert").score / r.get("handWrittenJdbc").score;
+              return Verdict.of(ratio >= 0.95, String.format("%.2fx", ratio));
             }));
   }
 
