@@ -41,8 +41,9 @@ public final class ShardDataSources implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardDataSources.class);
 
-  private final Node[][] replicas; // by shard
-  private final Node[] primaries;
+  private final Node[][] nodes; // by shard: the configured primary first, then the replicas
+  private final java.util.concurrent.atomic.AtomicIntegerArray writer; // by shard: index of the writable node
+  private final java.util.concurrent.ScheduledExecutorService topologyChecker;
   private final Site localSite;
   private final Ticker ticker;
   private final long replicaRetryAfterNanos;
@@ -79,8 +80,8 @@ public final class ShardDataSources implements AutoCloseable {
       return p;
     }
 
-    String describe() {
-      return "shard " + shard + " " + role + " (" + url + ")";
+    String describe(String currentRole) {
+      return "shard " + shard + " " + currentRole + " (" + url + ")";
     }
   }
 
@@ -89,25 +90,44 @@ public final class ShardDataSources implements AutoCloseable {
     this.ticker = b.ticker;
     this.replicaRetryAfterNanos = b.replicaRetryAfter.toNanos();
     int shards = b.primaries.size();
-    this.primaries = new Node[shards];
-    this.replicas = new Node[shards][];
+    this.nodes = new Node[shards][];
+    this.writer = new java.util.concurrent.atomic.AtomicIntegerArray(shards);
     for (int s = 0; s < shards; s++) {
       NodeSpec p = b.primaries.get(s);
       if (p == null) {
         throw Checks.invalid("primary(" + s + ")", "must be configured: shards are numbered 0 to " + (shards - 1)
             + " without gaps", null);
       }
-      primaries[s] = node(s, "primary", p, b);
       List<NodeSpec> rs = b.replicas.getOrDefault(s, List.of());
-      replicas[s] = new Node[rs.size()];
+      nodes[s] = new Node[rs.size() + 1];
+      nodes[s][0] = node(s, "node 0", p, b);
       for (int r = 0; r < rs.size(); r++) {
-        replicas[s][r] = node(s, "replica " + r, rs.get(r), b);
+        nodes[s][r + 1] = node(s, "node " + (r + 1), rs.get(r), b);
       }
     }
     for (Integer shard : b.replicas.keySet()) {
       if (shard >= shards) {
         throw Checks.invalid("replica shard", "must have a primary (shards 0 to " + (shards - 1) + ")", shard);
       }
+    }
+    if (b.topologyCheckInterval != null) {
+      topologyChecker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "giftkit-shard-topology");
+        t.setDaemon(true);
+        return t;
+      });
+      long every = b.topologyCheckInterval.toMillis();
+      topologyChecker.scheduleWithFixedDelay(() -> {
+        for (int s = 0; s < nodes.length; s++) {
+          try {
+            refreshTopology(s);
+          } catch (RuntimeException e) {
+            LOG.warn("GiftKit: topology check of shard {} failed", s, e);
+          }
+        }
+      }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } else {
+      topologyChecker = null;
     }
     if (b.eager) {
       for (Node n : all()) {
@@ -140,7 +160,7 @@ public final class ShardDataSources implements AutoCloseable {
 
   /** @return the number of shards */
   public int shards() {
-    return primaries.length;
+    return nodes.length;
   }
 
   /**
@@ -155,24 +175,88 @@ public final class ShardDataSources implements AutoCloseable {
     checkShard(shard);
     Checks.requireNonNull("consistency", consistency);
     if (consistency == Consistency.WEAK) {
-      Node[] rs = replicas[shard];
+      Node[] candidates = nodes[shard];
+      int w = writer.get(shard);
       long now = ticker.read();
       for (int pass = 0; pass < 2; pass++) { // local site first, then any site
-        for (Node r : rs) {
+        for (int i = 0; i < candidates.length; i++) {
+          Node r = candidates[i];
           boolean local = localSite == null || localSite.equals(r.site);
-          if ((pass == 0) != local || now - r.unhealthyUntil < 0) {
+          if (i == w || (pass == 0) != local || now - r.unhealthyUntil < 0) {
             continue;
           }
           try {
             return r.pool().getConnection();
           } catch (SQLException e) {
             r.unhealthyUntil = ticker.read() + replicaRetryAfterNanos;
-            LOG.warn("GiftKit: {} failed ({}); weak reads skip it for a while", r.describe(), e.getMessage());
+            LOG.warn("GiftKit: {} failed ({}); weak reads skip it for a while", r.describe("replica"), e.getMessage());
           }
         }
       }
     }
-    return connect(primaries[shard]);
+    int w = writer.get(shard);
+    try {
+      return nodes[shard][w].pool().getConnection();
+    } catch (SQLException e) {
+      // The writable node may have changed (a promotion): look once, then give up naming the node.
+      if (refreshTopology(shard) != w) {
+        return connect(nodes[shard][writer.get(shard)]);
+      }
+      Node n = nodes[shard][w];
+      throw new ShardUnavailableException(shard, n.describe("primary") + " is unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Finds the shard's writable node ({@code @@read_only = 0} and {@code @@innodb_read_only = 0})
+   * and makes it the primary for STRONG reads and writes. Called on a primary's connection failure,
+   * on a write refused by a read-only node, and every {@code topologyCheckInterval} if set.
+   *
+   * @param shard the shard
+   * @return the index (in configuration order) of the writable node now in use
+   */
+  public int refreshTopology(int shard) {
+    checkShard(shard);
+    Node[] candidates = nodes[shard];
+    int current = writer.get(shard);
+    for (int pass = 0; pass < candidates.length; pass++) {
+      int i = (current + pass) % candidates.length;
+      try (Connection c = candidates[i].pool().getConnection();
+          java.sql.Statement st = c.createStatement();
+          java.sql.ResultSet rs = st.executeQuery("SELECT @@global.read_only, @@global.innodb_read_only")) {
+        if (rs.next() && rs.getInt(1) == 0 && rs.getInt(2) == 0) {
+          if (writer.compareAndSet(shard, current, i) && i != current) {
+            LOG.warn("GiftKit: shard {} writes move from {} to {} (it is now the writable node)", shard,
+                candidates[current].url, candidates[i].url);
+          }
+          return writer.get(shard);
+        }
+      } catch (SQLException e) {
+        LOG.debug("GiftKit: {} did not answer the topology check", candidates[i].describe("node"), e);
+      }
+    }
+    LOG.warn("GiftKit: shard {} has no writable node right now; writes keep going to {}", shard, candidates[current].url);
+    return current;
+  }
+
+  /**
+   * Returns each shard's current primary and replicas (addresses only).
+   *
+   * @return one line per shard, e.g. {@code shard 0: primary=jdbc:…, replicas=[jdbc:…]}
+   */
+  public List<String> topology() {
+    List<String> lines = new ArrayList<>();
+    for (int s = 0; s < nodes.length; s++) {
+      int w = writer.get(s);
+      List<String> replicaUrls = new ArrayList<>();
+      for (int i = 0; i < nodes[s].length; i++) {
+        if (i != w) {
+          replicaUrls.add(nodes[s][i].url);
+        }
+      }
+      lines.add("shard " + s + ": primary=" + nodes[s][w].url + ", replicas=" + replicaUrls);
+    }
+    return lines;
   }
 
   /**
@@ -183,28 +267,27 @@ public final class ShardDataSources implements AutoCloseable {
    */
   public javax.sql.DataSource primary(int shard) {
     checkShard(shard);
-    return primaries[shard].pool();
+    return nodes[shard][writer.get(shard)].pool();
   }
 
   private Connection connect(Node node) {
     try {
       return node.pool().getConnection();
     } catch (SQLException e) {
-      throw new ShardUnavailableException(node.shard, node.describe() + " is unavailable: " + e.getMessage(), e);
+      throw new ShardUnavailableException(node.shard, node.describe("primary") + " is unavailable: " + e.getMessage(), e);
     }
   }
 
   private void checkShard(int shard) {
-    if (shard < 0 || shard >= primaries.length) {
-      throw Checks.invalid("shard", "must be in [0, " + (primaries.length - 1) + "]", shard);
+    if (shard < 0 || shard >= nodes.length) {
+      throw Checks.invalid("shard", "must be in [0, " + (nodes.length - 1) + "]", shard);
     }
   }
 
   private List<Node> all() {
     List<Node> all = new ArrayList<>();
-    for (int s = 0; s < primaries.length; s++) {
-      all.add(primaries[s]);
-      all.addAll(List.of(replicas[s]));
+    for (Node[] shard : nodes) {
+      all.addAll(List.of(shard));
     }
     return all;
   }
@@ -212,6 +295,9 @@ public final class ShardDataSources implements AutoCloseable {
   /** Closes every pool that was opened. */
   @Override
   public void close() {
+    if (topologyChecker != null) {
+      topologyChecker.shutdownNow();
+    }
     for (Node n : all()) {
       HikariDataSource p = n.pool;
       if (p != null) {
@@ -224,7 +310,7 @@ public final class ShardDataSources implements AutoCloseable {
   public String toString() {
     StringBuilder sb = new StringBuilder("ShardDataSources{");
     for (Node n : all()) {
-      sb.append(n.describe()).append(n.site == null ? "" : " site=" + n.site).append("; ");
+      sb.append(n.describe(n.role)).append(n.site == null ? "" : " site=" + n.site).append("; ");
     }
     return sb.append('}').toString();
   }
@@ -244,6 +330,7 @@ public final class ShardDataSources implements AutoCloseable {
     private int minIdle = 1;
     private Duration connectionTimeout = Duration.ofSeconds(1);
     private Duration replicaRetryAfter = Duration.ofSeconds(5);
+    private Duration topologyCheckInterval;
     private Site localSite;
     private boolean eager;
     private Ticker ticker = Ticker.system();
@@ -307,6 +394,17 @@ public final class ShardDataSources implements AutoCloseable {
     /** @param wait how long a failed replica is skipped; positive; default 5 s @return this builder */
     public Builder replicaRetryAfter(Duration wait) {
       this.replicaRetryAfter = Checks.requirePositive("replicaRetryAfter", wait);
+      return this;
+    }
+
+    /**
+     * Checks every shard's writable node this often (besides on failures). Off by default.
+     *
+     * @param interval positive
+     * @return this builder
+     */
+    public Builder topologyCheck(Duration interval) {
+      this.topologyCheckInterval = Checks.requirePositive("topologyCheckInterval", interval);
       return this;
     }
 

@@ -51,6 +51,7 @@ public final class ShardedJdbc {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardedJdbc.class);
   private static final int ER_NO_SUCH_TABLE = 1146;
+  private static final int ER_READ_ONLY = 1290; // ER_OPTION_PREVENTS_STATEMENT: --read-only
 
   private final ShardRouter router;
   private final ShardDataSources nodes;
@@ -120,7 +121,17 @@ public final class ShardedJdbc {
     try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
       return executeUpdate(c, route, sql, params);
     } catch (SQLException e) {
-      throw writeFailure(route, e);
+      if (e.getErrorCode() != ER_READ_ONLY) {
+        throw writeFailure(route, e);
+      }
+      // The node refused the write (it was demoted): find the writable node and retry there once.
+      nodes.refreshTopology(route.shard());
+      try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
+        return executeUpdate(c, route, sql, params);
+      } catch (SQLException again) {
+        again.addSuppressed(e);
+        throw writeFailure(route, again);
+      }
     }
   }
 
