@@ -214,6 +214,176 @@ public final class ShardedJdbc {
     return rows;
   }
 
+  /** Work done in one transaction on a shard's primary. */
+  @FunctionalInterface
+  public interface TransactionWork<T> {
+    /**
+     * @param connection the primary's connection, auto-commit off
+     * @param route the row's shard and table (use {@code route.table()} in SQL)
+     * @return the result
+     * @throws SQLException to roll back
+     */
+    T run(Connection connection, Route route) throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} in one transaction on the primary of the row's shard: every statement in it,
+   * reads included, goes to the primary. Commits when it returns, rolls back when it throws.
+   *
+   * @param <T> the result type
+   * @param uid the user
+   * @param at the row's time
+   * @param work the work
+   * @return what the work returned
+   */
+  public <T> T inTransaction(long uid, Instant at, TransactionWork<T> work) {
+    Route route = router.route(uid, at);
+    try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c, route);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException | Error e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(autoCommit);
+      }
+    } catch (SQLException e) {
+      throw writeFailure(route, e);
+    }
+  }
+
+  /** Binds one row's parameters. */
+  @FunctionalInterface
+  public interface RowBinder<T> {
+    /**
+     * @param row the row
+     * @return the values for the statement's {@code ?}s, in order
+     */
+    Object[] params(T row);
+  }
+
+  /**
+   * Inserts many rows, grouped by shard and month: one JDBC batch in one transaction per (shard,
+   * table) group, so a group is written whole or not at all.
+   *
+   * @param <T> the row type
+   * @param rows the rows
+   * @param uidOf each row's user
+   * @param timeOf each row's time
+   * @param sql the insert template, with {@code {table}}
+   * @param binder each row's parameters
+   * @return rows inserted (per the driver's batch counts)
+   */
+  public <T> int batchInsert(List<T> rows, java.util.function.ToLongFunction<T> uidOf,
+      java.util.function.Function<T, Instant> timeOf, String sql, RowBinder<T> binder) {
+    java.util.Map<Route, List<T>> groups = new java.util.LinkedHashMap<>();
+    for (T row : rows) {
+      groups.computeIfAbsent(router.route(uidOf.applyAsLong(row), timeOf.apply(row)), r -> new ArrayList<>()).add(row);
+    }
+    int inserted = 0;
+    for (java.util.Map.Entry<Route, List<T>> group : groups.entrySet()) {
+      Route route = group.getKey();
+      String filled = fill(sql, route);
+      try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
+        c.setAutoCommit(false);
+        long start = ticker.read();
+        try (PreparedStatement ps = c.prepareStatement(filled)) {
+          for (T row : group.getValue()) {
+            bind(ps, binder.params(row));
+            ps.addBatch();
+          }
+          for (int n : ps.executeBatch()) {
+            inserted += n == Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, n);
+          }
+          c.commit();
+        } catch (SQLException | RuntimeException e) {
+          c.rollback();
+          throw e;
+        } finally {
+          c.setAutoCommit(true);
+          reportIfSlow(route, sql, ticker.read() - start);
+        }
+      } catch (SQLException e) {
+        throw writeFailure(route, e);
+      }
+    }
+    return inserted;
+  }
+
+  /**
+   * Drops (or, with an {@code archivePrefix}, renames to {@code <archivePrefix><table>}) the month
+   * tables older than {@code keepMonths} months before {@code now}'s month, on every shard. Only
+   * tables of the router's pattern are touched; nothing happens unless you call it.
+   *
+   * @param now the current time
+   * @param keepMonths how many months to keep, the current one included; at least 2
+   * @param lookBackMonths how far back to look for old tables; in [1, 240]
+   * @param archivePrefix null to drop, else the prefix for archived tables ({@code [A-Za-z0-9_]})
+   * @return how many tables were dropped or archived
+   */
+  public int retire(Instant now, int keepMonths, int lookBackMonths, String archivePrefix) {
+    Checks.requireInRange("keepMonths", keepMonths, 2, 1_200);
+    Checks.requireInRange("lookBackMonths", lookBackMonths, 1, 240);
+    if (archivePrefix != null) {
+      Checks.requireMatches("archivePrefix", archivePrefix, java.util.regex.Pattern.compile("[A-Za-z0-9_]{1,20}"),
+          "1 to 20 characters of A-Z, a-z, 0-9 or '_'");
+    }
+    YearMonth oldestKept = router.monthOf(now).minusMonths(keepMonths - 1L);
+    int retired = 0;
+    for (int shard = 0; shard < nodes.shards(); shard++) {
+      try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
+        for (int back = 1; back <= lookBackMonths; back++) {
+          String table = router.table(oldestKept.minusMonths(back));
+          try (ResultSet rs = c.getMetaData().getTables(c.getCatalog(), null, table, new String[] {"TABLE"})) {
+            if (!rs.next()) {
+              continue;
+            }
+          }
+          s.execute(archivePrefix == null ? "DROP TABLE IF EXISTS " + table
+              : "RENAME TABLE " + table + " TO " + archivePrefix + table);
+          retired++;
+        }
+      } catch (SQLException e) {
+        throw new ShardWriteException("retiring old tables on shard " + shard + " failed: " + e.getMessage(), e);
+      }
+    }
+    return retired;
+  }
+
+  /**
+   * Runs {@link #ensureTables} for the current and next month now and then every {@code interval}
+   * on a daemon thread, logging (not throwing) failures; close the returned handle to stop.
+   *
+   * @param ddlTemplate the {@code CREATE TABLE IF NOT EXISTS {table} (…)} statement
+   * @param interval how often; positive (an hour is plenty: tables are created a month ahead)
+   * @param clock the current time
+   * @return a handle that stops the schedule when closed
+   */
+  public AutoCloseable scheduleTableLifecycle(String ddlTemplate, Duration interval, java.time.Clock clock) {
+    Checks.requirePositive("interval", interval);
+    Checks.requireNonNull("clock", clock);
+    Runnable ensure = () -> {
+      YearMonth month = router.monthOf(clock.instant());
+      try {
+        ensureTables(ddlTemplate, month, month.plusMonths(1));
+      } catch (RuntimeException e) {
+        LOG.error("GiftKit: ensuring the month tables of {} failed; will retry", router.logicalTable(), e);
+      }
+    };
+    ensure.run();
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "giftkit-shard-tables-" + router.logicalTable());
+      t.setDaemon(true);
+      return t;
+    });
+    scheduler.scheduleWithFixedDelay(ensure, interval.toMillis(), interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    return scheduler::shutdownNow;
+  }
+
   /**
    * Creates the tables of the given months on every shard's primary, if they do not exist. Safe to
    * run at every start-up and from several instances at once.

@@ -253,6 +253,90 @@ class ShardedJdbcTest {
   }
 
   @Test
+  void aTransactionRunsOnThePrimaryAndRollsBackWhole() throws SQLException {
+    long uid = 5_005;
+    Instant at = in(NOV, 3);
+    long seen = orders.inTransaction(uid, at, (c, route) -> {
+      try (java.sql.PreparedStatement ps = c.prepareStatement("INSERT INTO " + route.table()
+          + " (order_id, uid, amount, created_at) VALUES (?, ?, ?, ?)")) {
+        ps.setLong(1, 50_050);
+        ps.setLong(2, uid);
+        ps.setLong(3, 1);
+        ps.setLong(4, at.toEpochMilli());
+        ps.executeUpdate();
+      }
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + route.table() + " WHERE order_id = 50050")) {
+        rs.next();
+        return rs.getLong(1); // read-your-write inside the transaction
+      }
+    });
+    assertThat(seen).isEqualTo(1);
+    assertThatThrownBy(() -> orders.inTransaction(uid, at, (c, route) -> {
+      try (Statement s = c.createStatement()) {
+        s.executeUpdate("INSERT INTO " + route.table() + " (order_id, uid, amount, created_at) VALUES (50051, 5005, 1, 1)");
+        s.executeUpdate("INSERT INTO " + route.table() + " (order_id, uid, amount, created_at) VALUES (50050, 5005, 1, 1)");
+      }
+      return null;
+    })).isInstanceOf(ShardedJdbc.ShardWriteException.class).hasMessageContaining("shard 5");
+    assertThat(count(5, "gift_order_202611", "order_id = 50051")).as("rolled back whole").isZero();
+  }
+
+  record Order(long id, long uid, Instant at) {}
+
+  @Test
+  void batchInsertsGroupByShardAndMonthAndEachGroupIsAllOrNothing() throws SQLException {
+    List<Order> batch = new ArrayList<>();
+    for (long uid = 600; uid < 603; uid++) {
+      batch.add(new Order(uid * 1_000 + 1, uid, in(OCT, 9)));
+      batch.add(new Order(uid * 1_000 + 2, uid, in(NOV, 9)));
+      batch.add(new Order(uid * 1_000 + 3, uid, in(NOV, 10)));
+    }
+    String insert = "INSERT INTO {table} (order_id, uid, amount, created_at) VALUES (?, ?, ?, ?)";
+    assertThat(orders.batchInsert(batch, Order::uid, Order::at, insert,
+        o -> new Object[] {o.id(), o.uid(), 5L, o.at().toEpochMilli()})).isEqualTo(9);
+    for (long uid = 600; uid < 603; uid++) {
+      int shard = (int) (uid % 10);
+      assertThat(count(shard, "gift_order_202610", "uid = " + uid)).isEqualTo(1);
+      assertThat(count(shard, "gift_order_202611", "uid = " + uid)).isEqualTo(2);
+    }
+    List<Order> clash = List.of(new Order(609_001, 609, in(NOV, 1)), new Order(600_002, 600, in(NOV, 1)));
+    assertThatThrownBy(() -> orders.batchInsert(clash, Order::uid, Order::at, insert,
+        o -> new Object[] {o.id(), 600L, 5L, o.at().toEpochMilli()})).isInstanceOf(ShardedJdbc.ShardWriteException.class);
+  }
+
+  @Test
+  void retentionDropsOrArchivesOnlyOldMonthsAndOnlyWhenAsked() throws SQLException {
+    YearMonth aug = YearMonth.of(2026, 8);
+    YearMonth sep = YearMonth.of(2026, 9);
+    orders.ensureTables(DDL, aug, sep);
+    Instant now = in(NOV, 15);
+    assertThat(orders.retire(now, 3, 6, "archive_")).as("keep Sep, Oct, Nov; archive Aug").isEqualTo(10);
+    assertThat(orders.retire(now, 3, 6, null)).as("nothing older is left").isZero();
+    try (Connection c = MARIADB.newConnection(databases.get(4)); ResultSet rs = c.getMetaData()
+        .getTables(c.getCatalog(), null, "%", new String[] {"TABLE"})) {
+      List<String> tables = new ArrayList<>();
+      while (rs.next()) {
+        tables.add(rs.getString("TABLE_NAME"));
+      }
+      assertThat(tables).contains("archive_gift_order_202608", "gift_order_202609", "gift_order_202610",
+          "gift_order_202611").doesNotContain("gift_order_202608");
+    }
+    assertThatThrownBy(() -> orders.retire(now, 1, 6, null)).hasMessage("keepMonths must be in [2, 1200], but was 1");
+  }
+
+  @Test
+  void theLifecycleScheduleEnsuresThisAndNextMonthAtOnce() throws Exception {
+    java.time.Clock march = java.time.Clock.fixed(Instant.parse("2027-03-31T23:00:00Z"), ZoneOffset.UTC);
+    try (AutoCloseable schedule = orders.scheduleTableLifecycle(DDL, Duration.ofHours(1), march)) {
+      for (int s = 0; s < 10; s++) {
+        assertThat(count(s, "gift_order_202703", "1=1")).isZero();
+        assertThat(count(s, "gift_order_202704", "1=1")).isZero();
+      }
+    }
+  }
+
+  @Test
   void badConfigurationIsNamed() {
     assertThatThrownBy(() -> ShardDataSources.builder().build()).hasMessage("primaries must configure at least shard 0, but was none");
     assertThatThrownBy(() -> ShardDataSources.builder().primary(0, "jdbc:x", "u", "p").primary(2, "jdbc:y", "u", "p").build())
