@@ -265,6 +265,45 @@ class GiftkitConsumerTest {
     assertThat(siteA.filtered()).isEqualTo(10);
   }
 
+  /** While the dead-letter topic cannot take the record, nothing is committed past it; once it can, it is dead-lettered. */
+  @Test
+  void aDeadLetterThatCannotBePublishedIsNeverCommittedPast() throws Exception {
+    String topic = KAFKA.createTopic("no-dlt", 1); // no <topic>.DLT yet, and the broker does not create topics
+    try (KafkaProducer<String, String> p = producer()) {
+      p.send(new ProducerRecord<>(topic, "k1", "POISON"));
+      p.send(new ProducerRecord<>(topic, "k2", "fine"));
+    }
+    Deserializer<String> picky = (t, bytes) -> {
+      String s = new String(bytes, StandardCharsets.UTF_8);
+      if (s.equals("POISON")) {
+        throw new IllegalArgumentException("poison");
+      }
+      return s;
+    };
+    List<String> handled = new CopyOnWriteArrayList<>();
+    String group = "no-dlt-" + topic;
+    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("no-dlt")
+        .kafka(kafka(group)).topics(topic).deadLetterTimeout(Duration.ofSeconds(1))
+        .deserializers(new StringDeserializer(), picky)
+        .handler(r -> handled.add(r.value())).build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> consumer.deadLetterFailures() >= 2);
+    assertThat(handled).as("the record behind it waits").isEmpty();
+    assertThat(committed(group, topic)).as("nothing committed past the record").isIn(-1L, 0L);
+
+    KAFKA.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic + ".DLT", 1, (short) 1)));
+    await().atMost(Duration.ofSeconds(60)).until(() -> consumer.deadLettered() == 1 && handled.size() == 1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> committed(group, topic) == 2L);
+    assertThat(readOne(topic + ".DLT").value()).isEqualTo("POISON");
+  }
+
+  /** The group's committed offset of partition 0, or -1 if none. */
+  private static long committed(String group, String topic) throws Exception {
+    Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets =
+        KAFKA.admin().listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    org.apache.kafka.clients.consumer.OffsetAndMetadata o = offsets.get(new org.apache.kafka.common.TopicPartition(topic, 0));
+    return o == null ? -1 : o.offset();
+  }
+
   @Test
   void badConfigurationIsNamed() {
     assertThatThrownBy(() -> GiftkitConsumer.<String, String>builder("x")
