@@ -338,7 +338,11 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           });
         }
       }
-      commitSync(null);
+      try {
+        commitSync(null);
+      } catch (WakeupException pendingWakeup) {
+        commitSync(null); // close() woke the consumer after its last poll: the wake-up is spent, commit again
+      }
       state.set(State.STOPPED);
     } catch (Throwable t) {
       failure.set(t);

@@ -130,6 +130,9 @@ class GiftkitConsumerTest {
     assertThat(ledger(topic, "COUNT(*)")).isEqualTo(1_000);
     assertThat(ledger(topic, "SUM(amount)")).isEqualTo(expectedSum);
     assertThat(settlement.state()).isEqualTo(GiftkitConsumer.State.RUNNING);
+    settlement.close();
+    assertThat(settlement.state()).as("a normal close is not a failure").isEqualTo(GiftkitConsumer.State.STOPPED);
+    assertThat(settlement.failure()).isNull();
   }
 
   /** The consumer dies mid-stream without committing; a new one in the group loses and doubles nothing. */

@@ -17,6 +17,7 @@ final class Areas {
   static final String BREAKER = "io.giftkit.benchmarks.breaker.";
   static final String CACHE = "io.giftkit.benchmarks.cache.";
   static final String SHARD = "io.giftkit.benchmarks.shard.";
+  static final String MQ = "io.giftkit.benchmarks.mq.";
 
   static List<Area> all() {
     return List.of(
@@ -131,6 +132,15 @@ final class Areas {
             r -> {
               double ratio = r.get("giftkitInsert").score / r.get("handWrittenJdbc").score;
               return Verdict.of(ratio >= 0.95, String.format("%.2fx", ratio));
+            }),
+        new Area("MQ: consuming 5,000 gift events into a MariaDB ledger (time per record, group join included)",
+            MQ + "ConsumerThroughputBenchmark", Kind.TIME, "giftkitConsumerJdbcIdempotency", null,
+            List.of(new Row("giftkitConsumerJdbcIdempotency", "GiftKit consumer, JDBC idempotency (claim + insert, one transaction per record)"),
+                new Row("rawKafkaClientsLoop", "raw kafka-clients poll loop, same insert, no deduplication")),
+            ">= 0.7x the raw loop's throughput",
+            r -> {
+              double ratio = r.get("rawKafkaClientsLoop").score / r.get("giftkitConsumerJdbcIdempotency").score;
+              return Verdict.of(ratio >= 0.7, String.format("%.2fx the raw loop's throughput", ratio));
             }));
   }
 
