@@ -102,10 +102,6 @@ public final class CircuitBreaker {
         Listeners.create("breaker '" + name + "'"));
   }
 
-  static CircuitBreaker of(String name, BreakerConfig config, Ticker ticker, Listeners<BreakerListener> listeners) {
-    return new CircuitBreaker(name, config, ticker, listeners);
-  }
-
   /**
    * Asks to make a call. Returns a permit to pass to {@link #onSuccess} or {@link #onFailure}, or a
    * negative number if the call must not be made (then nothing needs recording).
@@ -411,10 +407,6 @@ public final class CircuitBreaker {
     if (!listeners.isEmpty()) {
       fireCall(outcome, 0);
     }
-  }
-
-  long total(CallOutcome outcome) {
-    return outcomeTotals[outcome.ordinal()].sum();
   }
 
   /**

@@ -425,7 +425,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
    * answers first (only that path records the outcome), or to ABANDONED when the budget ends first
    * (only that path records the timeout).
    */
-  abstract static class Pending implements DeadlineTimer.Deadline {
+  abstract static class Pending {
     static final int RUNNING = 0;
     static final int CLAIMED = 1;
     static final int DONE = 2;
@@ -452,7 +452,6 @@ public final class LatencyBreaker<V> implements AutoCloseable {
       return STATUS.compareAndSet(this, RUNNING, ABANDONED);
     }
 
-    @Override
     public boolean isPending() {
       return status == RUNNING;
     }
@@ -499,17 +498,10 @@ public final class LatencyBreaker<V> implements AutoCloseable {
       return result;
     }
 
-    @Override
-    public long deadlineNanos() {
-      return Long.MAX_VALUE; // never on the timer: the caller times itself
-    }
-
-    @Override
-    public void expire() {}
   }
 
   /** An asynchronous call: its stage and the timer race for its status. */
-  final class AsyncCall extends Pending {
+  final class AsyncCall extends Pending implements DeadlineTimer.Deadline {
     final long deadlineNanos;
     final long budgetNanos;
     final CompletableFuture<BreakerResult<V>> future = new CompletableFuture<>();

@@ -99,6 +99,23 @@ class LatencyBreakerTest {
   }
 
   @Test
+  void anInterruptedCallerStopsWaitingAtOnceAndKeepsItsInterruptFlag() {
+    LatencyBreaker<String> b = breaker(budget(Duration.ofSeconds(30)));
+    AtomicBoolean finished = new AtomicBoolean();
+    Thread.currentThread().interrupt();
+    try {
+      long start = System.nanoTime();
+      BreakerResult<String> r = b.call("uid-1", hangs(finished));
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+      assertThat(r.outcome()).isEqualTo(CallOutcome.TIMEOUT);
+      assertThat(r.value()).isEqualTo("default");
+      assertThat(Thread.currentThread().isInterrupted()).isTrue();
+    } finally {
+      Thread.interrupted(); // leave the test thread clean
+    }
+  }
+
+  @Test
   void aLateAnswerRefreshesTheCacheButIsNotAwaited() throws Exception {
     LatencyBreaker<String> b = breaker(budget(Duration.ofMillis(50)));
     CountDownLatch release = new CountDownLatch(1);
