@@ -1,18 +1,28 @@
 package io.giftkit.mq;
 
 import io.giftkit.core.Checks;
+import io.giftkit.core.Listeners;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
@@ -27,6 +37,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -45,10 +56,11 @@ import org.slf4j.LoggerFactory;
  *     .kafka(Map.of("bootstrap.servers", brokers, "group.id", "settlement"))
  *     .topics("gift-events")
  *     .deserializers(new StringDeserializer(), giftEventDeserializer)
- *     .transactionalHandler(dataSource, new JdbcIdempotencyStore("giftkit_idempotency"),
+ *     .transactionalBatchHandler(dataSource, new JdbcIdempotencyStore("giftkit_idempotency"),
  *         record -> record.value().orderId(),                     // the business key, not the offset
- *         (record, connection) -> ledger.apply(connection, record.value()))
+ *         (records, connection) -> ledger.applyAll(connection, records))
  *     .retries(3, Duration.ofMillis(200))
+ *     .concurrency(3)
  *     .siteFilter(SiteFilter.localOnly(Site.of("a")))
  *     .build();
  * settlement.start();
@@ -57,7 +69,13 @@ import org.slf4j.LoggerFactory;
  * <p><b>Delivery.</b> Offsets are committed only past records that were handled, skipped as
  * duplicates, dropped by the site filter, or acknowledged by the dead-letter topic: at least once,
  * nothing lost on a crash. Commits are asynchronous on the poll loop and synchronous on
- * rebalance and close. Records of a partition are handled in order, one at a time.
+ * rebalance and close. Records of a partition are handled in order; with {@code concurrency(n)},
+ * n Kafka consumers in the group share the partitions, each on its own thread.
+ *
+ * <p><b>Batches.</b> A batch handler gets each partition's records from one poll at once (records
+ * the site filter drops are left out, records that cannot be deserialized go to the dead-letter
+ * topic). If a batch fails, its records are handled again one at a time, so only the failing record
+ * is retried and dead-lettered.
  *
  * <p><b>Retries.</b> A failed record is retried in place with exponential back-off without blocking
  * the poll loop: its partition is paused and the consumer seeks back to it, other partitions keep
@@ -67,19 +85,29 @@ import org.slf4j.LoggerFactory;
  * message (replacing any earlier dead-letter headers, the message truncated to 1,000 characters),
  * the attempts and the origin site; only after the dead-letter topic acknowledged it is the offset
  * committed past it. If that publish fails, the record is kept (its partition paused, the publish
- * retried with back-off): never dropped. Records whose bytes cannot be deserialized go straight to
- * the dead-letter topic. Ordering trade-off: a failing record holds back the records behind it in
- * its partition for at most its retries.
+ * retried with back-off): never dropped. A record too large for the dead-letter topic is sent with
+ * its value truncated and a {@value #DLT_TRUNCATED} header giving the original size. Records whose
+ * bytes cannot be deserialized go straight to the dead-letter topic. Ordering trade-off: a failing
+ * record holds back the records behind it in its partition for at most its retries.
  *
- * <p><b>Idempotency.</b> With a {@link #builder transactional handler}, the business key is claimed
- * in the {@link IdempotencyStore} in the same database transaction as the handler's writes: a
- * duplicate is skipped and counted, and a crash between claim and writes cannot happen.
+ * <p><b>Hanging handlers.</b> The handler runs on a helper thread; if it takes longer than
+ * {@code maxProcessingTime} (default 60 s, validated against {@code max.poll.interval.ms}) it is
+ * interrupted and the attempt counts as a failure, so the group never rebalances because a handler
+ * hung. A handler that ignores the interrupt is abandoned (its thread is replaced).
  *
- * <p><b>Health.</b> {@link #state()} is RUNNING while the loop runs; if the loop dies (an
+ * <p><b>Idempotency.</b> With a transactional handler, the business key is claimed in the
+ * {@link IdempotencyStore} in the same database transaction as the handler's writes: a duplicate is
+ * skipped and counted, and a crash between claim and writes cannot happen. With a
+ * {@link RedisIdempotencyStore} the claim is a {@code SET NX}; see its guarantee.
+ *
+ * <p><b>Lag.</b> Per partition, the lag (records not yet handled) and the age of the oldest record
+ * not yet handled are tracked ({@link #lag()}); with {@link Builder#lagAlert} a {@link LagListener}
+ * hears when either stays above its threshold for a sustained period, and when it recovers.
+ *
+ * <p><b>Health.</b> {@link #state()} is RUNNING while the loops run; if a loop dies (an
  * {@link Error}, an unexpected exception) it is FAILED with its cause, never silently running.
  *
- * <p>Thread-safe to start, stop and read stats from other threads; the handler runs on the
- * consumer's own thread.
+ * <p>Thread-safe to start, stop and read stats from other threads.
  *
  * @param <K> the key type
  * @param <V> the value type
@@ -94,7 +122,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     RUNNING,
     /** Closed normally. */
     STOPPED,
-    /** The poll loop died; see {@link #failure()}. */
+    /** A poll loop died; see {@link #failure()}. */
     FAILED
   }
 
@@ -108,6 +136,16 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     void handle(ConsumerRecord<K, V> record) throws Exception;
   }
 
+  /** Handles a partition's records from one poll, in offset order. */
+  @FunctionalInterface
+  public interface BatchHandler<K, V> {
+    /**
+     * @param records one partition's records, in offset order, never empty
+     * @throws Exception to have the records handled again one at a time (then retried and dead-lettered)
+     */
+    void handle(List<ConsumerRecord<K, V>> records) throws Exception;
+  }
+
   /** Handles one record inside a database transaction shared with the idempotency claim. */
   @FunctionalInterface
   public interface TransactionalHandler<K, V> {
@@ -117,6 +155,17 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
      * @throws Exception to roll back, then have it retried, then dead-lettered
      */
     void handle(ConsumerRecord<K, V> record, Connection connection) throws Exception;
+  }
+
+  /** Handles a partition's new records from one poll inside one transaction with their claims. */
+  @FunctionalInterface
+  public interface TransactionalBatchHandler<K, V> {
+    /**
+     * @param records the records whose keys were new, in offset order, never empty
+     * @param connection the transaction's connection (auto-commit off; do not commit)
+     * @throws Exception to roll back, then have the records handled again one at a time
+     */
+    void handle(List<ConsumerRecord<K, V>> records, Connection connection) throws Exception;
   }
 
   /** Dead-letter header names. */
@@ -135,9 +184,23 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   public static final String DLT_ATTEMPTS = "giftkit-dlt-attempts";
   /** The record's origin site, if it had one. */
   public static final String DLT_SITE = "giftkit-dlt-site";
+  /** Present when the value was truncated to fit the dead-letter topic: the original value's size in bytes. */
+  public static final String DLT_TRUNCATED = "giftkit-dlt-truncated";
+
+  /** Default bound on one handler call. */
+  public static final Duration DEFAULT_MAX_PROCESSING_TIME = Duration.ofSeconds(60);
+  /** Default size a too-large value is truncated to for the dead-letter topic. */
+  public static final int DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES = 16 * 1024;
 
   private static final Logger LOG = LoggerFactory.getLogger(GiftkitConsumer.class);
   private static final int MAX_MESSAGE = 1_000;
+  private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  /** The handler in its general form: returns how many of the records were duplicates. */
+  @FunctionalInterface
+  private interface Dispatch<K, V> {
+    int handle(List<ConsumerRecord<K, V>> records) throws Exception;
+  }
 
   private final String name;
   private final String group;
@@ -146,15 +209,22 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final List<String> topics;
   private final Deserializer<K> keyDeserializer;
   private final Deserializer<V> valueDeserializer;
-  private final RecordHandler<K, V> handler;
+  private final Dispatch<K, V> dispatch;
+  private final boolean batch;
+  private final int concurrency;
   private final int maxAttempts;
   private final long backoffNanos;
   private final long maxBackoffNanos;
   private final String dltSuffix;
   private final Duration dltTimeout;
+  private final int dltMaxValueBytes;
+  private final long maxProcessingNanos;
   private final SiteFilter siteFilter;
-  private final Map<TopicPartition, Retry> retries = new HashMap<>(); // loop thread only
-  private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>(); // loop thread only
+  private final long maxLag;
+  private final long maxAgeMillis;
+  private final long sustainNanos;
+  private final Listeners<LagListener> lagListeners;
+  private final Map<TopicPartition, PartitionLag> lagView = new ConcurrentHashMap<>();
   private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final LongAdder handled = new LongAdder();
@@ -163,23 +233,13 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final LongAdder deadLettered = new LongAdder();
   private final LongAdder retried = new LongAdder();
   private final LongAdder deadLetterFailures = new LongAdder();
+  private final LongAdder timeouts = new LongAdder();
+  private final LongAdder batchFailures = new LongAdder();
+  private final LongAdder lagAlerts = new LongAdder();
+  private final AtomicInteger alive = new AtomicInteger();
   private volatile boolean running;
-  private Thread thread;
-  private KafkaConsumer<byte[], byte[]> consumer;
+  private final List<Worker> workers = new ArrayList<>();
   private KafkaProducer<byte[], byte[]> producer;
-
-  /** A record being retried: its offset, tries so far, when to try again, and whether only the DLT publish is left. */
-  private static final class Retry {
-    final long offset;
-    int attempts;
-    long retryAt;
-    Throwable lastError;
-    boolean deadLetterOnly;
-
-    Retry(long offset) {
-      this.offset = offset;
-    }
-  }
 
   private GiftkitConsumer(Builder<K, V> b) {
     this.name = b.name;
@@ -187,13 +247,22 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.topics = List.copyOf(b.topics);
     this.keyDeserializer = b.keyDeserializer;
     this.valueDeserializer = b.valueDeserializer;
-    this.handler = b.handler;
+    this.dispatch = b.dispatch;
+    this.batch = b.batch;
+    this.concurrency = b.concurrency;
     this.maxAttempts = b.maxAttempts;
     this.backoffNanos = b.backoff.toNanos();
     this.maxBackoffNanos = b.maxBackoff.toNanos();
     this.dltSuffix = b.dltSuffix;
     this.dltTimeout = b.dltTimeout;
+    this.dltMaxValueBytes = b.dltMaxValueBytes;
+    this.maxProcessingNanos = b.maxProcessingTime.toNanos();
     this.siteFilter = b.siteFilter;
+    this.maxLag = b.maxLag;
+    this.maxAgeMillis = b.maxAge.toMillis();
+    this.sustainNanos = b.sustain.toNanos();
+    this.lagListeners = Listeners.create("consumer '" + b.name + "' lag");
+    b.lagListeners.forEach(lagListeners::add);
     Map<String, Object> c = new HashMap<>(b.kafka);
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.putIfAbsent(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -210,6 +279,13 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    for (String security : List.of("security.protocol", "sasl.mechanism", "sasl.jaas.config",
+        "ssl.truststore.location", "ssl.truststore.password", "ssl.keystore.location", "ssl.keystore.password",
+        "ssl.key.password")) {
+      if (b.kafka.containsKey(security)) {
+        p.put(security, b.kafka.get(security)); // the dead-letter producer talks to the same cluster
+      }
+    }
     this.producerConfig = p;
   }
 
@@ -218,23 +294,29 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
    *
    * @param <K> the key type
    * @param <V> the value type
-   * @param name names the consumer's thread and log lines; not blank
+   * @param name names the consumer's threads and log lines; not blank
    * @return a new builder
    */
   public static <K, V> Builder<K, V> builder(String name) {
     return new Builder<>(Checks.requireNonBlank("name", name));
   }
 
-  /** Starts polling on the consumer's own thread. */
+  /** Starts polling, on {@code concurrency} threads of its own. */
   public synchronized void start() {
     if (!state.compareAndSet(State.NEW, State.RUNNING)) {
       throw new IllegalStateException("consumer '" + name + "' was already started (state " + state.get() + ")");
     }
-    consumer = new KafkaConsumer<>(consumerConfig);
     producer = new KafkaProducer<>(producerConfig);
     running = true;
-    thread = new Thread(this::loop, "giftkit-consumer-" + name);
-    thread.start();
+    for (int i = 0; i < concurrency; i++) {
+      String threadName = "giftkit-consumer-" + name + (concurrency == 1 ? "" : "-" + i);
+      Worker w = new Worker(new KafkaConsumer<>(consumerConfig), threadName);
+      workers.add(w);
+    }
+    alive.set(workers.size());
+    for (Worker w : workers) {
+      w.thread.start();
+    }
   }
 
   /** @return the lifecycle state */
@@ -242,9 +324,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return state.get();
   }
 
-  /** @return why the loop died, if it did */
+  /** @return why a loop died, if one did */
   public Throwable failure() {
     return failure.get();
+  }
+
+  /** @return the consumer's name */
+  public String name() {
+    return name;
+  }
+
+  /** @return the consumer group */
+  public String group() {
+    return group;
   }
 
   /** @return records handled */
@@ -277,173 +369,506 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return deadLetterFailures.sum();
   }
 
-  /** Stops polling after the record in hand, commits what was done, and closes. Waits up to 30 s. */
+  /** @return handler calls interrupted for exceeding the max processing time */
+  public long timeouts() {
+    return timeouts.sum();
+  }
+
+  /** @return batches that failed and were handled again one record at a time */
+  public long batchFailures() {
+    return batchFailures.sum();
+  }
+
+  /** @return lag alerts raised */
+  public long lagAlerts() {
+    return lagAlerts.sum();
+  }
+
+  /** @return the lag of every partition this consumer has handled records of, and still owns */
+  public List<PartitionLag> lag() {
+    return List.copyOf(lagView.values());
+  }
+
+  /** Stops polling after the records in hand, commits what was done, and closes. Waits up to 30 s. */
   @Override
   public void close() {
     running = false;
-    KafkaConsumer<byte[], byte[]> c = consumer;
-    if (c != null) {
-      c.wakeup();
+    List<Worker> ws;
+    synchronized (this) {
+      ws = List.copyOf(workers);
     }
-    Thread t = thread;
-    if (t != null && t != Thread.currentThread()) {
-      try {
-        t.join(TimeUnit.SECONDS.toMillis(30));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    for (Worker w : ws) {
+      w.consumer.wakeup();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    for (Worker w : ws) {
+      if (w.thread != Thread.currentThread()) {
+        try {
+          w.thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
       }
     }
   }
 
-  private void loop() {
-    try {
-      consumer.subscribe(topics, new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-          commitSync(partitions);
-          partitions.forEach(retries::remove);
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-          // Retry state was dropped on revocation: assigned partitions start from the committed offset.
-        }
-      });
-      while (running) {
-        resumeDue();
-        ConsumerRecords<byte[], byte[]> records;
-        try {
-          records = consumer.poll(Duration.ofMillis(100));
-        } catch (WakeupException e) {
-          break;
-        }
-        for (TopicPartition tp : records.partitions()) {
-          for (ConsumerRecord<byte[], byte[]> record : records.records(tp)) {
-            if (!running) {
-              break;
-            }
-            if (!process(tp, record)) {
-              consumer.seek(tp, record.offset());
-              consumer.pause(List.of(tp));
-              break;
-            }
-            pending.put(tp, new OffsetAndMetadata(record.offset() + 1));
-          }
-        }
-        if (!pending.isEmpty()) {
-          consumer.commitAsync(new HashMap<>(pending), (offsets, e) -> {
-            if (e != null) {
-              LOG.warn("GiftKit consumer '{}': async commit failed ({}); the next commit covers it", name, e.toString());
-            }
-          });
-        }
-      }
-      try {
-        commitSync(null);
-      } catch (WakeupException pendingWakeup) {
-        commitSync(null); // close() woke the consumer after its last poll: the wake-up is spent, commit again
-      }
-      state.set(State.STOPPED);
-    } catch (Throwable t) {
-      failure.set(t);
+  private void workerExited(Throwable died) {
+    if (died != null) {
+      failure.compareAndSet(null, died);
       state.set(State.FAILED);
-      LOG.error("GiftKit consumer '{}': the poll loop died; the consumer is FAILED", name, t);
-      if (t instanceof VirtualMachineError) {
-        throw (VirtualMachineError) t;
-      }
-    } finally {
-      try {
-        consumer.close(Duration.ofSeconds(10));
-      } catch (RuntimeException e) {
-        LOG.warn("GiftKit consumer '{}': closing the Kafka consumer failed", name, e);
-      }
+    }
+    if (alive.decrementAndGet() == 0) {
+      state.compareAndSet(State.RUNNING, State.STOPPED);
       producer.close(Duration.ofSeconds(10));
     }
   }
 
-  private void commitSync(Collection<TopicPartition> only) {
-    Map<TopicPartition, OffsetAndMetadata> toCommit = new HashMap<>();
-    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : pending.entrySet()) {
-      if (only == null || only.contains(e.getKey())) {
-        toCommit.put(e.getKey(), e.getValue());
-      }
-    }
-    if (!toCommit.isEmpty()) {
-      consumer.commitSync(toCommit);
-      toCommit.keySet().forEach(pending::remove);
+  /** A record being retried: its offset, tries so far, when to try again, and whether only the DLT publish is left. */
+  private static final class Retry {
+    final long offset;
+    int attempts;
+    long retryAt;
+    Throwable lastError;
+    boolean deadLetterOnly;
+
+    Retry(long offset) {
+      this.offset = offset;
     }
   }
 
-  private void resumeDue() {
-    if (retries.isEmpty()) {
-      return;
-    }
-    long now = System.nanoTime();
-    Set<TopicPartition> due = new HashSet<>();
-    for (Map.Entry<TopicPartition, Retry> e : retries.entrySet()) {
-      if (now - e.getValue().retryAt >= 0) {
-        due.add(e.getKey());
-      }
-    }
-    due.retainAll(consumer.paused());
-    if (!due.isEmpty()) {
-      consumer.resume(due);
+  /** Lag bookkeeping of one partition; its worker's thread only. */
+  private static final class Track {
+    long next = -1; // the next offset to handle
+    long end = -1; // the partition's end offset, as last seen
+    long headTimestamp = -1; // the timestamp of the record in hand, while one is
+    long overSince = -1;
+    boolean alerting;
+  }
+
+  /** A handler call that exceeded the max processing time (and was interrupted). */
+  private static final class HandlerTimeoutException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    HandlerTimeoutException(String message) {
+      super(message);
     }
   }
 
-  /** Handles one record; false means "not done: seek back and pause its partition". */
-  private boolean process(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
-    String site = SiteHeaders.text(raw.headers(), SiteHeaders.SITE);
-    if (!siteFilter.accepts(site)) {
-      filtered.increment();
+  /** One Kafka consumer and its poll loop. */
+  private final class Worker {
+    final KafkaConsumer<byte[], byte[]> consumer;
+    final Thread thread;
+    final String threadName;
+    final Map<TopicPartition, Retry> retries = new HashMap<>();
+    final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+    final Map<TopicPartition, Track> tracks = new HashMap<>();
+    ExecutorService executor;
+    int executors;
+
+    Worker(KafkaConsumer<byte[], byte[]> consumer, String threadName) {
+      this.consumer = consumer;
+      this.threadName = threadName;
+      this.thread = new Thread(this::loop, threadName);
+      this.executor = newExecutor();
+    }
+
+    private ExecutorService newExecutor() {
+      String n = threadName.replace("giftkit-consumer-", "giftkit-handler-") + (executors++ == 0 ? "" : "-" + executors);
+      return Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, n);
+        t.setDaemon(true);
+        return t;
+      });
+    }
+
+    void loop() {
+      Throwable died = null;
+      try {
+        consumer.subscribe(topics, new ConsumerRebalanceListener() {
+          @Override
+          public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            commitSync(partitions);
+            for (TopicPartition tp : partitions) {
+              retries.remove(tp);
+              tracks.remove(tp);
+              lagView.remove(tp);
+            }
+          }
+
+          @Override
+          public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            // Retry state was dropped on revocation: assigned partitions start from the committed offset.
+          }
+        });
+        while (running) {
+          resumeDue();
+          ConsumerRecords<byte[], byte[]> records;
+          try {
+            records = consumer.poll(Duration.ofMillis(100));
+          } catch (WakeupException e) {
+            break;
+          }
+          observePoll(records);
+          for (TopicPartition tp : records.partitions()) {
+            if (!running) {
+              break;
+            }
+            processPartition(tp, records.records(tp));
+          }
+          checkLag();
+          if (!pending.isEmpty()) {
+            consumer.commitAsync(new HashMap<>(pending), (offsets, e) -> {
+              if (e != null) {
+                LOG.warn("GiftKit consumer '{}': async commit failed ({}); the next commit covers it", name,
+                    e.toString());
+              }
+            });
+          }
+        }
+        try {
+          commitSync(null);
+        } catch (WakeupException pendingWakeup) {
+          commitSync(null); // close() woke the consumer after its last poll: the wake-up is spent, commit again
+        }
+      } catch (Throwable t) {
+        died = t;
+        LOG.error("GiftKit consumer '{}': the poll loop {} died; the consumer is FAILED", name, threadName, t);
+        if (t instanceof VirtualMachineError) {
+          throw (VirtualMachineError) t;
+        }
+      } finally {
+        executor.shutdownNow();
+        try {
+          consumer.close(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+          LOG.warn("GiftKit consumer '{}': closing the Kafka consumer failed", name, e);
+        }
+        workerExited(died);
+      }
+    }
+
+    private void commitSync(Collection<TopicPartition> only) {
+      Map<TopicPartition, OffsetAndMetadata> toCommit = new HashMap<>();
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : pending.entrySet()) {
+        if (only == null || only.contains(e.getKey())) {
+          toCommit.put(e.getKey(), e.getValue());
+        }
+      }
+      if (!toCommit.isEmpty()) {
+        consumer.commitSync(toCommit);
+        toCommit.keySet().forEach(pending::remove);
+      }
+    }
+
+    private void resumeDue() {
+      if (retries.isEmpty()) {
+        return;
+      }
+      long now = System.nanoTime();
+      Set<TopicPartition> due = new HashSet<>();
+      for (Map.Entry<TopicPartition, Retry> e : retries.entrySet()) {
+        if (now - e.getValue().retryAt >= 0) {
+          due.add(e.getKey());
+        }
+      }
+      due.retainAll(consumer.paused());
+      if (!due.isEmpty()) {
+        consumer.resume(due);
+      }
+    }
+
+    /** Handles one partition's records from a poll: in batches when the handler takes them, else one at a time. */
+    private void processPartition(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws) {
+      int i = 0;
+      int singleUntil = batch ? 0 : raws.size();
+      List<ConsumerRecord<K, V>> records = new ArrayList<>();
+      while (i < raws.size() && running) {
+        if (i >= singleUntil && !retries.containsKey(tp)) {
+          records.clear();
+          int end = collectBatch(raws, i, records);
+          if (end > i) {
+            if (handleBatch(tp, records, raws.subList(i, end))) {
+              i = end;
+              continue;
+            }
+            singleUntil = end; // the batch failed: find the failing record one at a time
+          }
+        }
+        ConsumerRecord<byte[], byte[]> raw = raws.get(i);
+        if (!processOne(tp, raw)) {
+          consumer.seek(tp, raw.offset());
+          consumer.pause(List.of(tp));
+          return;
+        }
+        done(tp, raw);
+        i++;
+      }
+    }
+
+    /**
+     * Collects the run of records from {@code from} that can go to the handler as one batch (the site
+     * filter's accepted ones, deserialized, into {@code out}); stops before a record that cannot be
+     * deserialized, which is then handled on its own (dead-lettered).
+     *
+     * @return the end of the run
+     */
+    private int collectBatch(List<ConsumerRecord<byte[], byte[]>> raws, int from, List<ConsumerRecord<K, V>> out) {
+      int end = from;
+      while (end < raws.size()) {
+        ConsumerRecord<byte[], byte[]> raw = raws.get(end);
+        if (siteFilter.accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+          try {
+            out.add(deserialize(raw));
+          } catch (RuntimeException poison) {
+            break;
+          }
+        }
+        end++;
+      }
+      return end;
+    }
+
+    private boolean handleBatch(TopicPartition tp, List<ConsumerRecord<K, V>> records,
+        List<ConsumerRecord<byte[], byte[]>> raws) {
+      if (!records.isEmpty()) {
+        try {
+          int dups = invoke(tp, List.copyOf(records));
+          duplicates.add(dups);
+          handled.add(records.size() - dups);
+        } catch (Exception e) {
+          batchFailures.increment();
+          LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling them one at a time", name,
+              records.size(), tp, e);
+          return false;
+        }
+      }
+      filtered.add(raws.size() - records.size());
+      done(tp, raws.get(raws.size() - 1));
       return true;
     }
-    Retry retry = retries.get(tp);
-    if (retry != null && retry.offset != raw.offset()) {
-      retries.remove(tp);
-      retry = null;
+
+    private void done(TopicPartition tp, ConsumerRecord<byte[], byte[]> last) {
+      pending.put(tp, new OffsetAndMetadata(last.offset() + 1));
+      Track t = tracks.computeIfAbsent(tp, k -> new Track());
+      t.next = last.offset() + 1;
+      t.headTimestamp = -1;
     }
-    if (retry != null && retry.deadLetterOnly) {
-      return deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
+
+    /** Runs the handler on the helper thread, bounded by the max processing time, checking lag meanwhile. */
+    private int invoke(TopicPartition tp, List<ConsumerRecord<K, V>> records) throws Exception {
+      Track track = tracks.computeIfAbsent(tp, k -> new Track());
+      track.headTimestamp = records.get(0).timestamp();
+      if (track.next < 0) {
+        track.next = records.get(0).offset();
+      }
+      Future<Integer> f = executor.submit(() -> dispatch.handle(records));
+      long deadline = System.nanoTime() + maxProcessingNanos;
+      while (true) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          f.cancel(true);
+          timeouts.increment();
+          executor.shutdownNow();
+          executor = newExecutor(); // a handler that ignores the interrupt keeps only its own thread
+          throw new HandlerTimeoutException("the handler took longer than maxProcessingTime ("
+              + TimeUnit.NANOSECONDS.toMillis(maxProcessingNanos) + " ms) on " + records.size()
+              + " record(s) from " + tp + "@" + records.get(0).offset() + "; it was interrupted");
+        }
+        try {
+          return f.get(Math.min(left, SLICE_NANOS), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException stillRunning) {
+          checkLag();
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof Exception) {
+            throw (Exception) cause;
+          }
+          if (cause instanceof Error) {
+            throw (Error) cause;
+          }
+          throw e;
+        } catch (InterruptedException e) {
+          f.cancel(true);
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
     }
-    ConsumerRecord<K, V> record;
-    try {
-      record = new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.timestamp(), raw.timestampType(),
-          raw.serializedKeySize(), raw.serializedValueSize(),
+
+    /** @throws RuntimeException what the deserializer threw: the record is poison */
+    private ConsumerRecord<K, V> deserialize(ConsumerRecord<byte[], byte[]> raw) {
+      return new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.timestamp(),
+          raw.timestampType(), raw.serializedKeySize(), raw.serializedValueSize(),
           raw.key() == null ? null : keyDeserializer.deserialize(raw.topic(), raw.headers(), raw.key()),
           raw.value() == null ? null : valueDeserializer.deserialize(raw.topic(), raw.headers(), raw.value()),
           raw.headers(), raw.leaderEpoch());
-    } catch (RuntimeException poison) {
-      return deadLetter(tp, raw, poison, 0, retry == null ? newRetry(tp, raw) : retry);
     }
-    try {
-      handler.handle(record);
-      handled.increment();
-      retries.remove(tp);
-      return true;
-    } catch (Duplicate d) {
-      duplicates.increment();
-      retries.remove(tp);
-      return true;
-    } catch (Exception e) {
-      Retry r = retry == null ? newRetry(tp, raw) : retry;
-      r.attempts++;
-      r.lastError = e;
-      if (r.attempts >= maxAttempts) {
-        return deadLetter(tp, raw, e, r.attempts, r);
-      }
-      retried.increment();
-      r.retryAt = System.nanoTime() + backoff(r.attempts);
-      LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {} of {}); retrying", name, raw.topic(),
-          raw.partition(), raw.offset(), r.attempts, maxAttempts, e);
-      return false;
-    }
-  }
 
-  private Retry newRetry(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
-    Retry r = new Retry(raw.offset());
-    retries.put(tp, r);
-    return r;
+    /** Handles one record; false means "not done: seek back and pause its partition". */
+    private boolean processOne(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
+      String site = SiteHeaders.text(raw.headers(), SiteHeaders.SITE);
+      if (!siteFilter.accepts(site)) {
+        filtered.increment();
+        return true;
+      }
+      Retry retry = retries.get(tp);
+      if (retry != null && retry.offset != raw.offset()) {
+        retries.remove(tp);
+        retry = null;
+      }
+      if (retry != null && retry.deadLetterOnly) {
+        return deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
+      }
+      ConsumerRecord<K, V> record;
+      try {
+        record = deserialize(raw);
+      } catch (RuntimeException poison) {
+        return deadLetter(tp, raw, poison, 0, retry == null ? newRetry(tp, raw) : retry);
+      }
+      try {
+        int dups = invoke(tp, List.of(record));
+        (dups == 0 ? handled : duplicates).increment();
+        retries.remove(tp);
+        return true;
+      } catch (Exception e) {
+        Retry r = retry == null ? newRetry(tp, raw) : retry;
+        r.attempts++;
+        r.lastError = e;
+        if (r.attempts >= maxAttempts) {
+          return deadLetter(tp, raw, e, r.attempts, r);
+        }
+        retried.increment();
+        r.retryAt = System.nanoTime() + backoff(r.attempts);
+        LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {} of {}); retrying", name, raw.topic(),
+            raw.partition(), raw.offset(), r.attempts, maxAttempts, e);
+        return false;
+      }
+    }
+
+    private Retry newRetry(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
+      Retry r = new Retry(raw.offset());
+      retries.put(tp, r);
+      return r;
+    }
+
+    private boolean deadLetter(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
+        Retry retry) {
+      RecordHeaders headers = deadLetterHeaders(raw, error, attempts);
+      String dlt = raw.topic() + dltSuffix;
+      try {
+        try {
+          send(new ProducerRecord<>(dlt, null, raw.timestamp(), raw.key(), raw.value(), headers));
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof RecordTooLargeException) || raw.value() == null) {
+            throw e;
+          }
+          byte[] value = raw.value().length > dltMaxValueBytes ? Arrays.copyOf(raw.value(), dltMaxValueBytes) : null;
+          headers.add(DLT_TRUNCATED, utf8(Integer.toString(raw.value().length)));
+          LOG.warn("GiftKit consumer '{}': {}-{}@{} is too large for {}; dead-lettering it with its value {}", name,
+              raw.topic(), raw.partition(), raw.offset(), dlt,
+              value == null ? "left out" : "truncated to " + dltMaxValueBytes + " bytes");
+          try {
+            send(new ProducerRecord<>(dlt, null, raw.timestamp(), raw.key(), value, headers));
+          } catch (ExecutionException stillTooLarge) {
+            if (!(stillTooLarge.getCause() instanceof RecordTooLargeException) || value == null) {
+              throw stillTooLarge;
+            }
+            send(new ProducerRecord<>(dlt, null, raw.timestamp(), raw.key(), null, headers));
+          }
+        }
+        deadLettered.increment();
+        retries.remove(tp);
+        LOG.warn("GiftKit consumer '{}': {}-{}@{} dead-lettered to {} after {} attempt(s): {}", name, raw.topic(),
+            raw.partition(), raw.offset(), dlt, attempts, error.toString());
+        return true;
+      } catch (Exception e) {
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+        }
+        deadLetterFailures.increment();
+        retry.deadLetterOnly = true;
+        retry.lastError = error;
+        retry.attempts = attempts;
+        retry.retryAt = System.nanoTime() + backoff(Math.max(1, attempts));
+        LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to {} failed ({}); not committing past it, will retry",
+            name, raw.topic(), raw.partition(), raw.offset(), dlt, e.toString());
+        return false;
+      }
+    }
+
+    private void send(ProducerRecord<byte[], byte[]> record) throws Exception {
+      producer.send(record).get(dltTimeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+    }
+
+    /** Learns each polled partition's end offset (position + the consumer's cached lag). */
+    private void observePoll(ConsumerRecords<byte[], byte[]> records) {
+      for (TopicPartition tp : consumer.assignment()) {
+        List<ConsumerRecord<byte[], byte[]>> got = records.records(tp);
+        Track t = tracks.get(tp);
+        long fetched;
+        if (!got.isEmpty()) {
+          if (t == null) {
+            t = new Track();
+            tracks.put(tp, t);
+          }
+          if (t.next < 0) {
+            t.next = got.get(0).offset();
+          }
+          fetched = got.get(got.size() - 1).offset() + 1;
+        } else if (t != null && t.next >= 0) {
+          fetched = t.next; // the position: past everything handled, or sought back to the record being retried
+        } else {
+          continue;
+        }
+        java.util.OptionalLong lag = consumer.currentLag(tp);
+        if (lag.isPresent() && fetched >= 0) {
+          t.end = Math.max(t.end, fetched + lag.getAsLong());
+        } else {
+          t.end = Math.max(t.end, fetched);
+        }
+      }
+    }
+
+    /** Publishes each partition's lag and fires alerts and recoveries. */
+    private void checkLag() {
+      if (tracks.isEmpty()) {
+        return;
+      }
+      long nowNanos = System.nanoTime();
+      long nowMillis = System.currentTimeMillis();
+      for (Map.Entry<TopicPartition, Track> e : tracks.entrySet()) {
+        TopicPartition tp = e.getKey();
+        Track t = e.getValue();
+        long lag = t.next < 0 || t.end < 0 ? 0 : Math.max(0, t.end - t.next);
+        long age = lag > 0 && t.headTimestamp >= 0 ? Math.max(0, nowMillis - t.headTimestamp) : 0;
+        boolean over = lag > maxLag || age > maxAgeMillis;
+        if (over && t.overSince < 0) {
+          t.overSince = nowNanos;
+        } else if (!over) {
+          t.overSince = -1;
+        }
+        boolean fire = false;
+        if (over && !t.alerting && nowNanos - t.overSince >= sustainNanos) {
+          t.alerting = true;
+          fire = true;
+        } else if (!over && t.alerting) {
+          t.alerting = false;
+          fire = true;
+        }
+        PartitionLag view = new PartitionLag(tp.topic(), tp.partition(), lag, age, t.alerting);
+        lagView.put(tp, view);
+        if (fire && view.alerting()) {
+          lagAlerts.increment();
+          LOG.warn("GiftKit consumer '{}': {} is behind: lag {} (threshold {}), oldest record {} ms old (threshold {})",
+              name, tp, lag, maxLag, age, maxAgeMillis);
+          lagListeners.fire(l -> l.onLagAlert(view));
+        } else if (fire) {
+          LOG.info("GiftKit consumer '{}': {} caught up: lag {}, oldest record {} ms old", name, tp, lag, age);
+          lagListeners.fire(l -> l.onLagRecovered(view));
+        }
+      }
+    }
   }
 
   private long backoff(int attempts) {
@@ -451,8 +876,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return (long) Math.min(nanos, maxBackoffNanos);
   }
 
-  private boolean deadLetter(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
-      Retry retry) {
+  private RecordHeaders deadLetterHeaders(ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts) {
     RecordHeaders headers = new RecordHeaders();
     for (Header h : raw.headers()) {
       if (!h.key().startsWith("giftkit-dlt-")) { // replace, never append, earlier dead-letter headers
@@ -474,45 +898,32 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     if (site != null) {
       headers.add(DLT_SITE, utf8(site));
     }
-    try {
-      producer.send(new ProducerRecord<>(raw.topic() + dltSuffix, null, raw.timestamp(), raw.key(), raw.value(), headers))
-          .get(dltTimeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
-      deadLettered.increment();
-      retries.remove(tp);
-      LOG.warn("GiftKit consumer '{}': {}-{}@{} dead-lettered to {} after {} attempt(s): {}", name, raw.topic(),
-          raw.partition(), raw.offset(), raw.topic() + dltSuffix, attempts, error.toString());
-      return true;
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      deadLetterFailures.increment();
-      retry.deadLetterOnly = true;
-      retry.lastError = error;
-      retry.attempts = attempts;
-      retry.retryAt = System.nanoTime() + backoff(Math.max(1, attempts));
-      LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to {} failed ({}); not committing past it, will retry",
-          name, raw.topic(), raw.partition(), raw.offset(), raw.topic() + dltSuffix, e.toString());
-      return false;
-    }
+    return headers;
   }
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Thrown inside the transactional adapter to mean "already applied". */
-  private static final class Duplicate extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    Duplicate() {
-      super(null, null, false, false);
-    }
-  }
-
   @Override
   public String toString() {
-    return "GiftkitConsumer{name=" + name + ", group=" + group + ", topics=" + topics + ", state=" + state.get() + "}";
+    return "GiftkitConsumer{name=" + name + ", group=" + group + ", topics=" + topics + ", concurrency="
+        + concurrency + ", state=" + state.get() + "}";
+  }
+
+  /** Keeps, of records with the same key, the first; the rest are duplicates within the batch. */
+  private static <K, V> Map<String, ConsumerRecord<K, V>> firstByKey(List<ConsumerRecord<K, V>> records,
+      Function<ConsumerRecord<K, V>, String> keyOf) {
+    Map<String, ConsumerRecord<K, V>> byKey = new LinkedHashMap<>();
+    for (ConsumerRecord<K, V> r : records) {
+      String key = keyOf.apply(r);
+      if (key == null || key.isEmpty()) {
+        throw new IllegalArgumentException("the idempotency key of " + r.topic() + "-" + r.partition() + "@"
+            + r.offset() + " is " + (key == null ? "null" : "empty"));
+      }
+      byKey.putIfAbsent(key, r);
+    }
+    return byKey;
   }
 
   /**
@@ -525,15 +936,23 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private final String name;
     private final Map<String, Object> kafka = new HashMap<>();
     private final List<String> topics = new ArrayList<>();
+    private final List<LagListener> lagListeners = new ArrayList<>();
     private Deserializer<K> keyDeserializer;
     private Deserializer<V> valueDeserializer;
-    private RecordHandler<K, V> handler;
+    private Dispatch<K, V> dispatch;
+    private boolean batch;
+    private int concurrency = 1;
     private int maxAttempts = 3;
     private Duration backoff = Duration.ofMillis(200);
-    private Duration maxBackoff = Duration.ofSeconds(10);
+    private final Duration maxBackoff = Duration.ofSeconds(10);
     private String dltSuffix = ".DLT";
     private Duration dltTimeout = Duration.ofSeconds(10);
+    private int dltMaxValueBytes = DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES;
+    private Duration maxProcessingTime = DEFAULT_MAX_PROCESSING_TIME;
     private SiteFilter siteFilter = SiteFilter.all();
+    private long maxLag = Long.MAX_VALUE;
+    private Duration maxAge = Duration.ofMillis(Long.MAX_VALUE);
+    private Duration sustain = Duration.ZERO;
 
     private Builder(String name) {
       this.name = name;
@@ -578,8 +997,20 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
 
     /** @param handler handles each record (no idempotency) @return this builder */
     public Builder<K, V> handler(RecordHandler<K, V> handler) {
-      this.handler = Checks.requireNonNull("handler", handler);
-      return this;
+      Checks.requireNonNull("handler", handler);
+      return use(false, records -> {
+        handler.handle(records.get(0));
+        return 0;
+      });
+    }
+
+    /** @param handler handles each partition's records from a poll (no idempotency) @return this builder */
+    public Builder<K, V> batchHandler(BatchHandler<K, V> handler) {
+      Checks.requireNonNull("handler", handler);
+      return use(true, records -> {
+        handler.handle(records);
+        return 0;
+      });
     }
 
     /**
@@ -594,38 +1025,133 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
      */
     public Builder<K, V> transactionalHandler(DataSource dataSource, IdempotencyStore store,
         Function<ConsumerRecord<K, V>, String> keyOf, TransactionalHandler<K, V> handler) {
+      Checks.requireNonNull("handler", handler);
+      return transactional(false, dataSource, store, keyOf, (records, c) -> handler.handle(records.get(0), c));
+    }
+
+    /**
+     * Handles each partition's records from a poll in one database transaction that first claims all
+     * their business keys in one statement ({@link IdempotencyStore#claimAll}): records whose key was
+     * claimed before (or repeats within the batch) are skipped as duplicates; the claims and the
+     * handler's writes commit together. The fast form: one transaction per batch, not per record.
+     *
+     * @param dataSource the database holding the handler's data and the idempotency table
+     * @param store the idempotency store
+     * @param keyOf the record's business key (e.g. the gift order id; not the offset)
+     * @param handler the handler, given the new records only
+     * @return this builder
+     */
+    public Builder<K, V> transactionalBatchHandler(DataSource dataSource, IdempotencyStore store,
+        Function<ConsumerRecord<K, V>, String> keyOf, TransactionalBatchHandler<K, V> handler) {
+      Checks.requireNonNull("handler", handler);
+      return transactional(true, dataSource, store, keyOf, handler);
+    }
+
+    private Builder<K, V> transactional(boolean batch, DataSource dataSource, IdempotencyStore store,
+        Function<ConsumerRecord<K, V>, String> keyOf, TransactionalBatchHandler<K, V> handler) {
       Checks.requireNonNull("dataSource", dataSource);
       Checks.requireNonNull("store", store);
       Checks.requireNonNull("keyOf", keyOf);
-      Checks.requireNonNull("handler", handler);
-      this.handler = record -> {
+      return use(batch, records -> {
         String group = String.valueOf(kafka.get(ConsumerConfig.GROUP_ID_CONFIG));
+        Map<String, ConsumerRecord<K, V>> byKey = firstByKey(records, keyOf);
         try (Connection c = dataSource.getConnection()) {
           c.setAutoCommit(false);
           try {
-            if (!store.claim(c, group, keyOf.apply(record))) {
-              c.rollback();
-              throw new Duplicate();
+            Set<String> fresh = store.claimAll(c, group, byKey.keySet());
+            List<ConsumerRecord<K, V>> toHandle = new ArrayList<>(fresh.size());
+            for (Map.Entry<String, ConsumerRecord<K, V>> e : byKey.entrySet()) {
+              if (fresh.contains(e.getKey())) {
+                toHandle.add(e.getValue());
+              }
             }
-            handler.handle(record, c);
+            if (!toHandle.isEmpty()) {
+              handler.handle(toHandle, c);
+            }
             c.commit();
+            return records.size() - toHandle.size();
           } catch (Exception | Error e) {
             c.rollback();
             throw e;
           }
         }
-      };
+      });
+    }
+
+    /**
+     * Handles records whose business key is new in a {@link RedisIdempotencyStore}: keys are claimed
+     * ({@code SET NX}) for a poll's partition batch at once, pipelined; records whose key was applied
+     * before (or repeats within the batch) are skipped as duplicates; after the handler succeeded the
+     * keys are marked done, after it failed they are released so the retry can claim them. See
+     * {@link RedisIdempotencyStore} for the guarantee.
+     *
+     * @param store the store
+     * @param keyOf the record's business key
+     * @param handler the handler, given the new records only
+     * @return this builder
+     */
+    public Builder<K, V> idempotentBatchHandler(RedisIdempotencyStore store,
+        Function<ConsumerRecord<K, V>, String> keyOf, BatchHandler<K, V> handler) {
+      Checks.requireNonNull("store", store);
+      Checks.requireNonNull("keyOf", keyOf);
+      Checks.requireNonNull("handler", handler);
+      return use(true, records -> {
+        String group = String.valueOf(kafka.get(ConsumerConfig.GROUP_ID_CONFIG));
+        Map<String, ConsumerRecord<K, V>> byKey = firstByKey(records, keyOf);
+        RedisIdempotencyStore.Claims claims = store.claimAll(group, byKey.keySet());
+        List<ConsumerRecord<K, V>> toHandle = new ArrayList<>();
+        for (Map.Entry<String, ConsumerRecord<K, V>> e : byKey.entrySet()) {
+          if (claims.fresh().contains(e.getKey())) {
+            toHandle.add(e.getValue());
+          }
+        }
+        try {
+          if (!toHandle.isEmpty()) {
+            handler.handle(toHandle);
+          }
+        } catch (Exception | Error e) {
+          claims.release();
+          throw e;
+        }
+        claims.complete();
+        return records.size() - toHandle.size();
+      });
+    }
+
+    private Builder<K, V> use(boolean batch, Dispatch<K, V> dispatch) {
+      this.batch = batch;
+      this.dispatch = dispatch;
+      return this;
+    }
+
+    /**
+     * @param concurrency Kafka consumers (and threads) in the group sharing the partitions; more than the
+     *     partitions leaves some idle; in [1, 64]; default 1
+     * @return this builder
+     */
+    public Builder<K, V> concurrency(int concurrency) {
+      this.concurrency = (int) Checks.requireInRange("concurrency", concurrency, 1, 64);
       return this;
     }
 
     /**
      * @param maxAttempts tries before dead-lettering; in [1, 100]; default 3
-     * @param backoff the first retry's delay, doubling each time; positive; default 200 ms
+     * @param backoff the first retry's delay, doubling each time up to 10 s; positive; default 200 ms
      * @return this builder
      */
     public Builder<K, V> retries(int maxAttempts, Duration backoff) {
       this.maxAttempts = (int) Checks.requireInRange("maxAttempts", maxAttempts, 1, 100);
       this.backoff = Checks.requirePositive("backoff", backoff);
+      return this;
+    }
+
+    /**
+     * @param maxProcessingTime how long one handler call may take before it is interrupted and counts as
+     *     a failure; positive and below {@code max.poll.interval.ms}; default 60 s
+     * @return this builder
+     */
+    public Builder<K, V> maxProcessingTime(Duration maxProcessingTime) {
+      this.maxProcessingTime = Checks.requirePositive("maxProcessingTime", maxProcessingTime);
       return this;
     }
 
@@ -645,9 +1171,37 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return this;
     }
 
+    /**
+     * @param bytes what a value too large for the dead-letter topic is truncated to (if still too large,
+     *     the value is left out; the headers always go); in [1, 10485760]; default 16 KiB
+     * @return this builder
+     */
+    public Builder<K, V> deadLetterMaxValueBytes(int bytes) {
+      this.dltMaxValueBytes = (int) Checks.requireInRange("deadLetterMaxValueBytes", bytes, 1, 10 * 1024 * 1024);
+      return this;
+    }
+
     /** @param filter which records this site handles; default all @return this builder */
     public Builder<K, V> siteFilter(SiteFilter filter) {
       this.siteFilter = Checks.requireNonNull("siteFilter", filter);
+      return this;
+    }
+
+    /**
+     * Raises a lag alert for a partition whose lag exceeds {@code maxLag} records or whose oldest
+     * record not yet handled is older than {@code maxRecordAge}, continuously for {@code sustainedFor}.
+     *
+     * @param maxLag records; not negative
+     * @param maxRecordAge positive
+     * @param sustainedFor not negative
+     * @param listener hears alerts and recoveries
+     * @return this builder
+     */
+    public Builder<K, V> lagAlert(long maxLag, Duration maxRecordAge, Duration sustainedFor, LagListener listener) {
+      this.maxLag = Checks.requireNonNegative("maxLag", maxLag);
+      this.maxAge = Checks.requirePositive("maxRecordAge", maxRecordAge);
+      this.sustain = Checks.requireNonNegative("sustainedFor", sustainedFor);
+      lagListeners.add(Checks.requireNonNull("listener", listener));
       return this;
     }
 
@@ -667,12 +1221,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         throw Checks.invalid("topics", "must name at least one topic", "none");
       }
       for (String t : topics) {
-        if ((t + dltSuffix).equals(t) || topics.contains(t + dltSuffix)) {
-          throw Checks.invalid("deadLetterSuffix", "must not make a dead-letter topic equal to a consumed topic", dltSuffix);
+        if (topics.contains(t + dltSuffix)) {
+          throw Checks.invalid("deadLetterSuffix", "must not make a dead-letter topic equal to a consumed topic",
+              dltSuffix);
         }
       }
+      Object interval = kafka.get(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG);
+      long maxPollMillis = interval == null ? 300_000 : Long.parseLong(String.valueOf(interval));
+      if (maxProcessingTime.toMillis() >= maxPollMillis) {
+        throw Checks.invalid("maxProcessingTime", "must be below max.poll.interval.ms (" + maxPollMillis + " ms)",
+            maxProcessingTime);
+      }
       Checks.requireNonNull("deserializers", keyDeserializer);
-      Checks.requireNonNull("handler", handler);
+      Checks.requireNonNull("handler", dispatch);
       return new GiftkitConsumer<>(this);
     }
   }

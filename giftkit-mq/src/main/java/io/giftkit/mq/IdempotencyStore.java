@@ -2,6 +2,9 @@ package io.giftkit.mq;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.Set;
 
 /**
  * Remembers which business keys a consumer group has applied, so a record delivered twice is
@@ -18,6 +21,27 @@ public interface IdempotencyStore {
    * @param key the business key (e.g. the gift order id)
    * @return whether the key was new
    * @throws SQLException on database failure
+   * @throws IllegalArgumentException if the key is not a valid key for the store (e.g. too long)
    */
   boolean claim(Connection connection, String group, String key) throws SQLException;
+
+  /**
+   * Claims several distinct keys inside the caller's transaction. The default claims them one by one;
+   * stores override it with fewer round trips.
+   *
+   * @param connection the handler's connection (auto-commit off)
+   * @param group the consumer group
+   * @param keys distinct business keys
+   * @return the keys that were new
+   * @throws SQLException on database failure
+   */
+  default Set<String> claimAll(Connection connection, String group, Collection<String> keys) throws SQLException {
+    Set<String> fresh = new LinkedHashSet<>();
+    for (String key : keys) {
+      if (claim(connection, group, key)) {
+        fresh.add(key);
+      }
+    }
+    return fresh;
+  }
 }

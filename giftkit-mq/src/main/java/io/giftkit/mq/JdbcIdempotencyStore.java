@@ -3,22 +3,37 @@ package io.giftkit.mq;
 import io.giftkit.core.Checks;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
- * An {@link IdempotencyStore} in a database table with a unique key on {@code (consumer_group,
- * idem_key)}; a claim is one {@code INSERT IGNORE} (MariaDB, MySQL 8).
+ * An {@link IdempotencyStore} in a database table with a primary key on {@code (consumer_group,
+ * idem_key)}; a claim is one {@code INSERT IGNORE} (MariaDB, MySQL 8). {@link #claimAll} claims a
+ * whole batch with one multi-row {@code INSERT IGNORE} tagged with a fresh claim token, and, only when
+ * some keys were there already, one {@code SELECT} by primary key to learn which rows carry the token.
  *
- * <p><b>Guarantee.</b> Used through {@link GiftkitConsumer}'s transactional handler, the claim and the
- * handler's writes commit together: each key's effects are applied exactly once, whatever the
+ * <p><b>Guarantee.</b> Used through {@link GiftkitConsumer}'s transactional handlers, the claims and
+ * the handler's writes commit together: each key's effects are applied exactly once, whatever the
  * redeliveries and crashes. Keys are kept until you delete them (delete old rows by
  * {@code claimed_at} once redelivery of them is impossible, e.g. after the topic's retention).
+ *
+ * <p>Thread-safe (stateless).
  */
 public final class JdbcIdempotencyStore implements IdempotencyStore {
 
+  /** The longest key (the column's width): longer keys are rejected, never truncated into collisions. */
+  public static final int MAX_KEY_LENGTH = 190;
+
   private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9_]{1,64}");
+  private static final int ROWS_PER_STATEMENT = 500;
 
   private final String table;
 
@@ -27,6 +42,11 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
    */
   public JdbcIdempotencyStore(String table) {
     this.table = Checks.requireMatches("table", table, TABLE, "1 to 64 characters of A-Z, a-z, 0-9 or '_'");
+  }
+
+  /** @return the table's name */
+  public String table() {
+    return table;
   }
 
   /**
@@ -38,18 +58,82 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
   public void createTable(Connection connection) throws SQLException {
     try (Statement s = connection.createStatement()) {
       s.execute("CREATE TABLE IF NOT EXISTS " + table + " (consumer_group VARCHAR(190) NOT NULL,"
-          + " idem_key VARCHAR(190) NOT NULL, claimed_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),"
+          + " idem_key VARCHAR(" + MAX_KEY_LENGTH + ") NOT NULL,"
+          + " claimed_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), claim_token CHAR(36) NULL,"
           + " PRIMARY KEY (consumer_group, idem_key))");
     }
   }
 
   @Override
   public boolean claim(Connection connection, String group, String key) throws SQLException {
+    checkKey(key);
     try (PreparedStatement ps = connection.prepareStatement(
         "INSERT IGNORE INTO " + table + " (consumer_group, idem_key) VALUES (?, ?)")) {
       ps.setString(1, group);
       ps.setString(2, key);
       return ps.executeUpdate() == 1;
     }
+  }
+
+  @Override
+  public Set<String> claimAll(Connection connection, String group, Collection<String> keys) throws SQLException {
+    List<String> all = new ArrayList<>(keys);
+    all.forEach(JdbcIdempotencyStore::checkKey);
+    Set<String> fresh = new HashSet<>();
+    for (int from = 0; from < all.size(); from += ROWS_PER_STATEMENT) {
+      List<String> chunk = all.subList(from, Math.min(all.size(), from + ROWS_PER_STATEMENT));
+      String token = UUID.randomUUID().toString();
+      int inserted;
+      try (PreparedStatement ps = connection.prepareStatement("INSERT IGNORE INTO " + table
+          + " (consumer_group, idem_key, claim_token) VALUES " + rows("(?, ?, ?)", chunk.size()))) {
+        int i = 1;
+        for (String key : chunk) {
+          ps.setString(i++, group);
+          ps.setString(i++, key);
+          ps.setString(i++, token);
+        }
+        inserted = ps.executeUpdate();
+      }
+      if (inserted == chunk.size()) {
+        fresh.addAll(chunk);
+      } else if (inserted > 0) {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT idem_key FROM " + table
+            + " WHERE consumer_group = ? AND claim_token = ? AND idem_key IN (" + rows("?", chunk.size()) + ")")) {
+          int i = 1;
+          ps.setString(i++, group);
+          ps.setString(i++, token);
+          for (String key : chunk) {
+            ps.setString(i++, key);
+          }
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              fresh.add(rs.getString(1));
+            }
+          }
+        }
+      }
+    }
+    return fresh;
+  }
+
+  private static String rows(String row, int n) {
+    StringBuilder sb = new StringBuilder(n * (row.length() + 2));
+    for (int i = 0; i < n; i++) {
+      sb.append(i == 0 ? "" : ", ").append(row);
+    }
+    return sb.toString();
+  }
+
+  private static void checkKey(String key) {
+    if (key == null || key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
+      throw new IllegalArgumentException("idempotency key must be 1 to " + MAX_KEY_LENGTH + " characters, but was "
+          + (key == null ? "null" : key.length() + " characters: '"
+          + (key.length() > 60 ? key.substring(0, 60) + "…" : key) + "'"));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "JdbcIdempotencyStore{table=" + table + "}";
   }
 }
