@@ -70,12 +70,12 @@ class GiftkitConsumerTest {
     consumers.forEach(GiftkitConsumer::close);
   }
 
-  private static KafkaProducer<String, String> producer() {
+  static KafkaProducer<String, String> producer() {
     return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers(),
         ProducerConfig.ACKS_CONFIG, "all"), new StringSerializer(), new StringSerializer());
   }
 
-  private static Map<String, Object> kafka(String group) {
+  static Map<String, Object> kafka(String group) {
     return Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, group);
   }
 
@@ -85,7 +85,7 @@ class GiftkitConsumerTest {
     return consumer;
   }
 
-  private static long ledger(String topic, String what) throws SQLException {
+  static long ledger(String topic, String what) throws SQLException {
     try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(
         "SELECT " + what + " FROM ledger WHERE topic = ?")) {
       ps.setString(1, topic);
@@ -96,7 +96,7 @@ class GiftkitConsumerTest {
     }
   }
 
-  private static void applyToLedger(ConsumerRecord<String, String> r, Connection c) throws SQLException {
+  static void applyToLedger(ConsumerRecord<String, String> r, Connection c) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (topic, order_id, amount) VALUES (?, ?, ?)")) {
       ps.setString(1, r.topic());
       ps.setString(2, r.key());
@@ -321,7 +321,7 @@ class GiftkitConsumerTest {
     assertThatThrownBy(() -> new JdbcIdempotencyStore("bad-name;")).hasMessageStartingWith("table must be 1 to 64 characters");
   }
 
-  private static ConsumerRecord<String, String> readOne(String topic) {
+  static ConsumerRecord<String, String> readOne(String topic) {
     try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
         KAFKA.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic,
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new StringDeserializer())) {
@@ -336,7 +336,7 @@ class GiftkitConsumerTest {
     throw new AssertionError("nothing arrived on " + topic);
   }
 
-  private static String header(ConsumerRecord<?, ?> r, String name) {
+  static String header(ConsumerRecord<?, ?> r, String name) {
     return SiteHeaders.text(r.headers(), name);
   }
 }
