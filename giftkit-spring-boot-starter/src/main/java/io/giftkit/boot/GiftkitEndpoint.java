@@ -21,16 +21,19 @@ public class GiftkitEndpoint {
 
   private final Site site;
   private final BreakerRegistry breakers;
+  private final List<GiftkitEndpointContributor> contributors;
 
   /**
    * Creates the endpoint.
    *
    * @param site the local site, or null when none is configured
    * @param breakers the breaker registry, or null when the breaker module is absent
+   * @param contributors the other modules' parts
    */
-  public GiftkitEndpoint(Site site, BreakerRegistry breakers) {
+  public GiftkitEndpoint(Site site, BreakerRegistry breakers, List<GiftkitEndpointContributor> contributors) {
     this.site = site;
     this.breakers = breakers;
+    this.contributors = List.copyOf(contributors);
   }
 
   /** @return the site and every breaker's snapshot */
@@ -41,6 +44,9 @@ public class GiftkitEndpoint {
     if (breakers != null) {
       body.put("breakers", breakers.snapshots().stream()
           .collect(Collectors.toMap(BreakerSnapshot::name, GiftkitEndpoint::describe, (a, b) -> a, LinkedHashMap::new)));
+    }
+    for (GiftkitEndpointContributor c : contributors) {
+      body.put(c.key(), c.describe());
     }
     return body;
   }

@@ -12,14 +12,16 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 
 /** The {@code giftkit} Actuator endpoint, when Actuator is present and the endpoint is exposed. */
-@AutoConfiguration(after = {GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class})
+@AutoConfiguration(after = {GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class},
+    afterName = "io.giftkit.boot.mq.GiftkitMqAutoConfiguration")
 @ConditionalOnClass({Endpoint.class, ConditionalOnAvailableEndpoint.class})
 public final class GiftkitEndpointAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
   @ConditionalOnAvailableEndpoint
-  GiftkitEndpoint giftkitEndpoint(ObjectProvider<Site> site, ObjectProvider<BreakerRegistry> breakers) {
-    return new GiftkitEndpoint(site.getIfAvailable(), breakers.getIfAvailable());
+  GiftkitEndpoint giftkitEndpoint(ObjectProvider<Site> site, ObjectProvider<BreakerRegistry> breakers,
+      ObjectProvider<GiftkitEndpointContributor> contributors) {
+    return new GiftkitEndpoint(site.getIfAvailable(), breakers.getIfAvailable(), contributors.orderedStream().toList());
   }
 }

@@ -4,6 +4,9 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.giftkit.mq.GiftkitConsumer;
 import io.giftkit.mq.JdbcIdempotencyStore;
+import io.giftkit.mq.RedisIdempotencyStore;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.giftkit.testing.KafkaBroker;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -37,9 +40,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Records per second through {@link GiftkitConsumer} with JDBC idempotency (a claim and the ledger
- * insert in one transaction per record) against a raw kafka-clients poll loop doing the same ledger
- * insert with no deduplication and a commit per poll. Each invocation consumes {@value #RECORDS}
+ * Records per second through {@link GiftkitConsumer} with idempotency against a raw kafka-clients
+ * poll loop doing the same ledger insert per record with no deduplication and a commit per poll. The
+ * GiftKit forms: JDBC claims batched per poll (one multi-row claim and the batch's inserts in one
+ * transaction), JDBC per record (a claim and the insert in one transaction per record), and Redis
+ * claims batched per poll (pipelined {@code SET NX}, the inserts auto-committed like the raw loop's). Each invocation consumes {@value #RECORDS}
  * records, produced beforehand (not timed) to a new 3-partition topic on the KRaft broker started
  * in the benchmark's JVM; MariaDB on 127.0.0.1:3306 (scripts/bench starts it). The time includes
  * joining the consumer group (the same for both).
@@ -63,6 +68,10 @@ public class ConsumerThroughputBenchmark {
   private HikariDataSource db;
   private String topic;
   private int round;
+  private RedisClient redisClient;
+  private StatefulRedisConnection<String, String> redis;
+  private RedisIdempotencyStore redisStore;
+  private static final JdbcIdempotencyStore STORE = new JdbcIdempotencyStore("giftkit_idempotency");
 
   @Setup(Level.Trial)
   public void setUp() throws SQLException {
@@ -80,10 +89,16 @@ public class ConsumerThroughputBenchmark {
       new JdbcIdempotencyStore("giftkit_idempotency").createTable(c);
       s.execute("CREATE TABLE ledger (order_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL)");
     }
+    redisClient = RedisClient.create(System.getenv().getOrDefault("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379"));
+    redis = redisClient.connect();
+    redisStore = RedisIdempotencyStore.create(redis, database + ":", RedisIdempotencyStore.DEFAULT_LEASE,
+        Duration.ofMinutes(10), Duration.ofSeconds(5));
   }
 
   @TearDown(Level.Trial)
   public void tearDown() throws SQLException {
+    redis.close();
+    redisClient.shutdown();
     db.close();
     try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD); Statement s = c.createStatement()) {
       s.execute("DROP DATABASE IF EXISTS " + database);
@@ -103,6 +118,30 @@ public class ConsumerThroughputBenchmark {
     }
   }
 
+  private GiftkitConsumer.Builder<String, String> builder() {
+    return GiftkitConsumer.<String, String>builder("bench")
+        .kafka(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+            ConsumerConfig.GROUP_ID_CONFIG, "bench-" + topic))
+        .topics(topic)
+        .deserializers(new StringDeserializer(), new StringDeserializer());
+  }
+
+  /** Runs the consumer until it has taken every record. */
+  private static long drain(GiftkitConsumer<String, String> consumer) {
+    try (consumer) {
+      consumer.start();
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (consumer.handled() + consumer.duplicates() < RECORDS && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // polling a counter, not timing work
+      }
+      if (consumer.state() != GiftkitConsumer.State.RUNNING || consumer.handled() != RECORDS) {
+        throw new IllegalStateException("consumer " + consumer.state() + " handled " + consumer.handled(),
+            consumer.failure());
+      }
+      return consumer.handled();
+    }
+  }
+
   private static void insert(Connection c, String orderId) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (order_id, amount) VALUES (?, 1)")) {
       ps.setString(1, orderId);
@@ -111,25 +150,28 @@ public class ConsumerThroughputBenchmark {
   }
 
   @Benchmark
-  public long giftkitConsumerJdbcIdempotency() throws Exception {
-    try (GiftkitConsumer<String, String> consumer = GiftkitConsumer.<String, String>builder("bench")
-        .kafka(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-            ConsumerConfig.GROUP_ID_CONFIG, "bench-" + topic))
-        .topics(topic)
-        .deserializers(new StringDeserializer(), new StringDeserializer())
-        .transactionalHandler(db, new JdbcIdempotencyStore("giftkit_idempotency"), ConsumerRecord::key,
-            (r, c) -> insert(c, r.key()))
-        .build()) {
-      consumer.start();
-      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
-      while (consumer.handled() + consumer.duplicates() < RECORDS && System.nanoTime() < deadline) {
-        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // polling a counter, not timing work
+  public long giftkitConsumerJdbcIdempotency() {
+    return drain(builder().transactionalHandler(db, STORE, ConsumerRecord::key, (r, c) -> insert(c, r.key())).build());
+  }
+
+  @Benchmark
+  public long giftkitConsumerJdbcBatchedClaims() {
+    return drain(builder().transactionalBatchHandler(db, STORE, ConsumerRecord::key, (records, c) -> {
+      for (ConsumerRecord<String, String> r : records) {
+        insert(c, r.key());
       }
-      if (consumer.state() != GiftkitConsumer.State.RUNNING) {
-        throw new IllegalStateException("consumer " + consumer.state(), consumer.failure());
+    }).build());
+  }
+
+  @Benchmark
+  public long giftkitConsumerRedisBatchedClaims() {
+    return drain(builder().idempotentBatchHandler(redisStore, ConsumerRecord::key, records -> {
+      try (Connection c = db.getConnection()) {
+        for (ConsumerRecord<String, String> r : records) {
+          insert(c, r.key()); // auto-commit, like the raw loop
+        }
       }
-      return consumer.handled();
-    }
+    }).build());
   }
 
   @Benchmark

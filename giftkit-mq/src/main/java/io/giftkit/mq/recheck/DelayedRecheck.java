@@ -103,7 +103,7 @@ public final class DelayedRecheck implements AutoCloseable {
   private final int batchSize;
   private final Clock clock;
   private final String owner;
-  private final Listeners<java.util.function.Consumer<RecheckAlert>> alertListeners;
+  private final Listeners<RecheckAlertListener> alertListeners;
   private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
   private final LongAdder scheduled = new LongAdder();
   private final LongAdder resolved = new LongAdder();
@@ -506,7 +506,7 @@ public final class DelayedRecheck implements AutoCloseable {
             Instant.ofEpochMilli(now));
         LOG.warn("re-check '{}': ALERT for '{}' after {} attempt(s): {}", name, claim.key(), claim.attempts(),
             alert.reason());
-        alertListeners.fire(l -> l.accept(alert));
+        alertListeners.fire(l -> l.onAlert(alert));
         break;
     }
   }
@@ -531,7 +531,7 @@ public final class DelayedRecheck implements AutoCloseable {
   public static final class Builder {
     private final String name;
     private final DataSource dataSource;
-    private final List<java.util.function.Consumer<RecheckAlert>> alertListeners = new ArrayList<>();
+    private final List<RecheckAlertListener> alertListeners = new ArrayList<>();
     private String table = "giftkit_recheck";
     private RecheckHandler handler;
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
@@ -597,7 +597,7 @@ public final class DelayedRecheck implements AutoCloseable {
     }
 
     /** @param listener hears every alert this instance raises (guarded: a throwing listener is logged) @return this builder */
-    public Builder alertListener(java.util.function.Consumer<RecheckAlert> listener) {
+    public Builder alertListener(RecheckAlertListener listener) {
       alertListeners.add(Checks.requireNonNull("alertListener", listener));
       return this;
     }

@@ -1,0 +1,159 @@
+package io.giftkit.boot.mq;
+
+import io.giftkit.boot.GiftkitAutoConfiguration;
+import io.giftkit.boot.GiftkitEndpointContributor;
+import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.core.InvalidConfigException;
+import io.giftkit.core.Site;
+import io.giftkit.mq.GiftkitConsumer;
+import io.giftkit.mq.JdbcIdempotencyStore;
+import io.giftkit.mq.LagListener;
+import io.giftkit.mq.PartitionLag;
+import io.giftkit.mq.recheck.DelayedRecheck;
+import io.giftkit.mq.recheck.RecheckAlertListener;
+import io.giftkit.mq.recheck.RecheckHandler;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * Managed Kafka consumers ({@link GiftkitConsumers}, from {@code giftkit.mq.*} and Boot's
+ * {@code spring.kafka.bootstrap-servers}), the {@link JdbcIdempotencyStore}, and, when a
+ * {@link RecheckHandler} bean and a {@link DataSource} exist, the {@link DelayedRecheck} from
+ * {@code giftkit.recheck.*}; with Micrometer, their metrics; with the endpoint, their state.
+ */
+@AutoConfiguration(after = GiftkitAutoConfiguration.class,
+    afterName = "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration")
+@ConditionalOnClass(GiftkitConsumer.class)
+@EnableConfigurationProperties({GiftkitMqProperties.class, GiftkitRecheckProperties.class})
+public final class GiftkitMqAutoConfiguration {
+
+  @Bean
+  @ConditionalOnMissingBean
+  GiftkitConsumers giftkitConsumers(GiftkitMqProperties properties, Environment environment,
+      ObjectProvider<Site> site, ObjectProvider<LagListener> lagListeners) {
+    List<String> servers = properties.getBootstrapServers();
+    Binder binder = Binder.get(environment);
+    if (servers.isEmpty()) {
+      servers = binder.bind("spring.kafka.bootstrap-servers", Bindable.listOf(String.class)).orElse(List.of());
+    }
+    if (servers.isEmpty()) {
+      servers = binder.bind("spring.kafka.consumer.bootstrap-servers", Bindable.listOf(String.class))
+          .orElse(List.of());
+    }
+    return new GiftkitConsumers(properties, servers, site.getIfAvailable(), lagListeners.orderedStream().toList());
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  JdbcIdempotencyStore giftkitIdempotencyStore(GiftkitMqProperties properties) {
+    try {
+      return new JdbcIdempotencyStore(properties.getIdempotencyTable());
+    } catch (InvalidConfigException e) {
+      throw new GiftkitPropertyException("giftkit.mq.idempotency-table", e.rule(), e.value(), e);
+    }
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  @ConditionalOnBean({RecheckHandler.class, DataSource.class})
+  DelayedRecheck giftkitRecheck(GiftkitRecheckProperties p, DataSource dataSource, RecheckHandler handler,
+      ObjectProvider<RecheckAlertListener> alertListeners) throws SQLException {
+    DelayedRecheck recheck;
+    try {
+      DelayedRecheck.Builder b = DelayedRecheck.builder(p.getName(), dataSource).handler(handler).table(p.getTable())
+          .maxAttempts(p.getMaxAttempts()).retryDelay(p.getRetryDelay()).pollInterval(p.getPollInterval())
+          .lease(p.getLease()).batchSize(p.getBatchSize());
+      alertListeners.orderedStream().forEach(b::alertListener);
+      recheck = b.build();
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of("giftkit.recheck", e);
+    }
+    if (p.isCreateTable()) {
+      recheck.createTable();
+    }
+    recheck.start(); // closed by the context (close() is its destroy method)
+    return recheck;
+  }
+
+  @Bean
+  GiftkitEndpointContributor giftkitMqEndpointContributor(GiftkitConsumers consumers,
+      ObjectProvider<DelayedRecheck> rechecks) {
+    return new GiftkitEndpointContributor() {
+      @Override
+      public String key() {
+        return "mq";
+      }
+
+      @Override
+      public Object describe() {
+        Map<String, Object> body = new LinkedHashMap<>();
+        Map<String, Object> cs = new LinkedHashMap<>();
+        for (GiftkitConsumer<?, ?> c : consumers.all()) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("group", c.group());
+          m.put("state", c.state().name());
+          m.put("handled", c.handled());
+          m.put("duplicates", c.duplicates());
+          m.put("filtered", c.filtered());
+          m.put("deadLettered", c.deadLettered());
+          m.put("retried", c.retried());
+          m.put("timedOut", c.timeouts());
+          List<Map<String, Object>> lag = new ArrayList<>();
+          for (PartitionLag l : c.lag()) {
+            lag.add(Map.of("partition", l.name(), "lag", l.lag(), "recordAgeMillis", l.recordAgeMillis(),
+                "alerting", l.alerting()));
+          }
+          m.put("lag", lag);
+          cs.put(c.name(), m);
+        }
+        body.put("consumers", cs);
+        Map<String, Object> rs = new LinkedHashMap<>();
+        rechecks.orderedStream().forEach(r -> {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("state", r.state().name());
+          m.put("resolved", r.resolved());
+          m.put("retried", r.retried());
+          m.put("alerted", r.alerted());
+          try {
+            m.put("pending", r.pending());
+            m.put("alerts", r.alerts().stream().map(a -> Map.of("key", a.key(), "attempts", a.attempts(),
+                "reason", a.reason(), "raisedAt", a.raisedAt().toString())).toList());
+          } catch (SQLException e) {
+            m.put("error", "database: " + e.getMessage());
+          }
+          rs.put(r.name(), m);
+        });
+        body.put("rechecks", rs);
+        return body;
+      }
+    };
+  }
+
+  /** Metrics, when Micrometer is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterBinder.class)
+  static class MqMetricsConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    GiftkitMqMetrics giftkitMqMetrics(GiftkitConsumers consumers, ObjectProvider<DelayedRecheck> rechecks) {
+      return new GiftkitMqMetrics(consumers, rechecks.orderedStream().toList());
+    }
+  }
+}

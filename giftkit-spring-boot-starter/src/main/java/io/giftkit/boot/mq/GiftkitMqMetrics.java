@@ -1,0 +1,105 @@
+package io.giftkit.boot.mq;
+
+import io.giftkit.mq.GiftkitConsumer;
+import io.giftkit.mq.PartitionLag;
+import io.giftkit.mq.recheck.DelayedRecheck;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Micrometer meters for the consumers made by {@link GiftkitConsumers} and the {@link DelayedRecheck}
+ * beans, tagged {@code name}:
+ *
+ * <ul>
+ *   <li>{@code giftkit.mq.records} (counter, tag {@code outcome}: handled, duplicate, filtered,
+ *       dead_lettered, retried, timed_out);
+ *   <li>{@code giftkit.mq.lag} (gauge, records: the largest lag of the consumer's partitions) and
+ *       {@code giftkit.mq.record.age} (gauge, ms: the oldest unhandled record's age), the numbers an
+ *       autoscaler scales on; {@code giftkit.mq.lag.alerts} (counter);
+ *   <li>{@code giftkit.recheck.pending} (gauge: a count query per scrape) and
+ *       {@code giftkit.recheck.checks} (counter, tag {@code outcome}: resolved, retried, alerted, failed).
+ * </ul>
+ */
+public final class GiftkitMqMetrics implements MeterBinder {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GiftkitMqMetrics.class);
+
+  private final GiftkitConsumers consumers;
+  private final List<DelayedRecheck> rechecks;
+
+  /**
+   * @param consumers the consumers' factory (consumers made later are measured too, from the next bind)
+   * @param rechecks the re-check schedulers
+   */
+  public GiftkitMqMetrics(GiftkitConsumers consumers, List<DelayedRecheck> rechecks) {
+    this.consumers = consumers;
+    this.rechecks = List.copyOf(rechecks);
+  }
+
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    if (consumers != null) {
+      consumers.all().forEach(c -> bind(registry, c));
+      consumers.onCreate(c -> bind(registry, c));
+    }
+    rechecks.forEach(r -> bind(registry, r));
+  }
+
+  private static void bind(MeterRegistry registry, GiftkitConsumer<?, ?> c) {
+    Tags tags = Tags.of("name", c.name());
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "handled"), GiftkitConsumer::handled);
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "duplicate"), GiftkitConsumer::duplicates);
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "filtered"), GiftkitConsumer::filtered);
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "dead_lettered"), GiftkitConsumer::deadLettered);
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "retried"), GiftkitConsumer::retried);
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "timed_out"), GiftkitConsumer::timeouts);
+    counter(registry, "giftkit.mq.lag.alerts", c, tags, GiftkitConsumer::lagAlerts);
+    gauge(registry, "giftkit.mq.lag", c, tags, x -> max(x.lag(), true), "records");
+    gauge(registry, "giftkit.mq.record.age", c, tags, x -> max(x.lag(), false), "milliseconds");
+  }
+
+  private static double max(List<PartitionLag> lags, boolean records) {
+    long m = 0;
+    for (PartitionLag l : lags) {
+      m = Math.max(m, records ? l.lag() : l.recordAgeMillis());
+    }
+    return m;
+  }
+
+  private static void bind(MeterRegistry registry, DelayedRecheck r) {
+    Tags tags = Tags.of("name", r.name());
+    Gauge.builder("giftkit.recheck.pending", r, GiftkitMqMetrics::pending).tags(tags)
+        .description("checks scheduled and not yet resolved or alerted").register(registry);
+    counter(registry, "giftkit.recheck.checks", r, tags.and("outcome", "resolved"), DelayedRecheck::resolved);
+    counter(registry, "giftkit.recheck.checks", r, tags.and("outcome", "retried"), DelayedRecheck::retried);
+    counter(registry, "giftkit.recheck.checks", r, tags.and("outcome", "alerted"), DelayedRecheck::alerted);
+    counter(registry, "giftkit.recheck.checks", r, tags.and("outcome", "failed"), DelayedRecheck::failures);
+  }
+
+  private static double pending(DelayedRecheck r) {
+    try {
+      return r.pending();
+    } catch (SQLException e) {
+      LOG.debug("re-check '{}': counting pending checks failed", r.name(), e);
+      return Double.NaN;
+    }
+  }
+
+  private static <T> void counter(MeterRegistry registry, String name, T source, Tags tags, ToLongFunction<T> f) {
+    FunctionCounter.builder(name, source, x -> f.applyAsLong(x)).tags(tags).register(registry);
+  }
+
+  private static <T> void gauge(MeterRegistry registry, String name, T source, Tags tags, ToDoubleFunction<T> f,
+      String unit) {
+    Gauge.builder(name, source, f).tags(tags).baseUnit(unit).register(registry);
+  }
+}

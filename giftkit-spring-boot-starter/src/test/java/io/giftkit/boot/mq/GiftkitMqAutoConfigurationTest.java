@@ -1,0 +1,174 @@
+package io.giftkit.boot.mq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.giftkit.boot.GiftkitAutoConfiguration;
+import io.giftkit.boot.GiftkitEndpoint;
+import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
+import io.giftkit.boot.GiftkitFailureAnalyzer;
+import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
+import io.giftkit.mq.GiftkitConsumer;
+import io.giftkit.mq.JdbcIdempotencyStore;
+import io.giftkit.mq.recheck.DelayedRecheck;
+import io.giftkit.mq.recheck.RecheckAlert;
+import io.giftkit.mq.recheck.RecheckAlertListener;
+import io.giftkit.mq.recheck.RecheckHandler;
+import io.giftkit.mq.recheck.RecheckResult;
+import io.giftkit.testing.KafkaBroker;
+import io.giftkit.testing.MariaDbExtension;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import javax.sql.DataSource;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.mariadb.jdbc.MariaDbDataSource;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** giftkit.mq.* and giftkit.recheck.*: a real in-JVM Kafka broker and a real MariaDB. */
+class GiftkitMqAutoConfigurationTest {
+
+  @RegisterExtension static final MariaDbExtension MARIADB = new MariaDbExtension();
+  static final KafkaBroker KAFKA = KafkaBroker.shared();
+
+  private final ApplicationContextRunner runner = new ApplicationContextRunner()
+      .withConfiguration(AutoConfigurations.of(GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class,
+          GiftkitMqAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class));
+
+  static DataSource dataSource() throws Exception {
+    MariaDbDataSource ds = new MariaDbDataSource(MARIADB.jdbcUrl());
+    ds.setUser(MARIADB.user());
+    ds.setPassword(MARIADB.password());
+    return ds;
+  }
+
+  @Test
+  void consumersTakeTheirSettingsFromPropertiesAndSpringKafkaAndRunWithTheContext() throws Exception {
+    String topic = KAFKA.createTopic("boot-gifts", 2);
+    List<String> handled = new CopyOnWriteArrayList<>();
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=" + KAFKA.bootstrapServers(),
+            "giftkit.site=a", "giftkit.mq.site-filter=local-only",
+            "giftkit.mq.defaults.max-attempts=2",
+            "giftkit.mq.consumers.settlement.topics=" + topic,
+            "giftkit.mq.consumers.settlement.group-id=settlement-" + topic,
+            "giftkit.mq.consumers.settlement.concurrency=2",
+            "management.endpoints.web.exposure.include=giftkit")
+        .run(context -> {
+          GiftkitConsumers consumers = context.getBean(GiftkitConsumers.class);
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean(GiftkitMqMetrics.class).bindTo(meters);
+          consumers.start(); // the runner's context is refreshed, not started: start it as a running application would
+          GiftkitConsumer<String, String> settlement = consumers.create("settlement", b -> b
+              .deserializers(new StringDeserializer(), new StringDeserializer())
+              .handler(r -> handled.add(r.key())));
+          assertThat(settlement.group()).isEqualTo("settlement-" + topic);
+          assertThat(settlement.toString()).contains("concurrency=2");
+          assertThat(settlement.state()).isEqualTo(GiftkitConsumer.State.RUNNING);
+          try (KafkaProducer<String, String> p = new KafkaProducer<>(
+              Map.of("bootstrap.servers", KAFKA.bootstrapServers()), new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 10; i++) {
+              ProducerRecord<String, String> r = new ProducerRecord<>(topic, "k" + i, "v");
+              r.headers().add("giftkit-site", (i % 2 == 0 ? "a" : "b").getBytes());
+              p.send(r);
+            }
+          }
+          await().atMost(Duration.ofSeconds(60)).until(() -> handled.size() == 5 && settlement.filtered() == 5);
+          assertThat(meters.get("giftkit.mq.records").tags("name", "settlement", "outcome", "handled")
+              .functionCounter().count()).isEqualTo(5);
+          assertThat(meters.get("giftkit.mq.records").tags("name", "settlement", "outcome", "filtered")
+              .functionCounter().count()).isEqualTo(5);
+          assertThat(meters.get("giftkit.mq.lag").tags("name", "settlement").gauge().value()).isZero();
+          @SuppressWarnings("unchecked")
+          Map<String, Map<String, Map<String, Object>>> mq =
+              (Map<String, Map<String, Map<String, Object>>>) context.getBean(GiftkitEndpoint.class).giftkit().get("mq");
+          assertThat(mq.get("consumers").get("settlement")).containsEntry("handled", 5L).containsEntry("filtered", 5L);
+          context.getBean(GiftkitConsumers.class).stop();
+          assertThat(settlement.state()).isEqualTo(GiftkitConsumer.State.STOPPED);
+          assertThat(context).hasSingleBean(JdbcIdempotencyStore.class);
+        });
+  }
+
+  @Test
+  void badConsumerSettingsNameTheProperty() {
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1",
+        "giftkit.mq.consumers.settlement.topics=t", "giftkit.mq.consumers.settlement.concurrency=0").run(context -> {
+          GiftkitConsumers consumers = context.getBean(GiftkitConsumers.class);
+          assertThatThrownBy(() -> consumers.create("settlement", b -> b
+              .deserializers(new StringDeserializer(), new StringDeserializer()).handler(r -> { })))
+              .isInstanceOf(GiftkitPropertyException.class)
+              .hasMessage("giftkit.mq.consumers.settlement.concurrency must be in [1, 64], but was 0");
+        });
+    runner.withPropertyValues("giftkit.mq.consumers.x.topics=t").run(context ->
+        assertThatThrownBy(() -> context.getBean(GiftkitConsumers.class).create("x", b -> b))
+            .hasMessage("giftkit.mq.bootstrap-servers must be set (or spring.kafka.bootstrap-servers) to make"
+                + " consumer 'x', but was none"));
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "giftkit.mq.site-filter=local-only")
+        .run(context -> assertThatThrownBy(() -> context.getBean(GiftkitConsumers.class).create("x", b -> b))
+            .hasMessage("giftkit.mq.site-filter needs giftkit.site to be set, but was LOCAL_ONLY"));
+  }
+
+  @Configuration(proxyBeanMethods = false)
+  static class Rechecks {
+    final List<RecheckAlert> alerts = new CopyOnWriteArrayList<>();
+
+    @Bean
+    DataSource dataSource() throws Exception {
+      return GiftkitMqAutoConfigurationTest.dataSource();
+    }
+
+    @Bean
+    RecheckHandler paymentRecheck() {
+      return (key, attempt) -> key.startsWith("paid-no-order")
+          ? RecheckResult.alert("paid, no order") : RecheckResult.resolved();
+    }
+
+    @Bean
+    RecheckAlertListener alertListener() {
+      return alerts::add;
+    }
+  }
+
+  @Test
+  void aRecheckHandlerBeanGetsAStartedDurableRecheckWithMetrics() {
+    runner.withUserConfiguration(Rechecks.class)
+        .withPropertyValues("giftkit.recheck.name=payments", "giftkit.recheck.poll-interval=50ms",
+            "management.endpoints.web.exposure.include=giftkit")
+        .run(context -> {
+          DelayedRecheck recheck = context.getBean(DelayedRecheck.class);
+          assertThat(recheck.state()).isEqualTo(DelayedRecheck.State.RUNNING);
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean(GiftkitMqMetrics.class).bindTo(meters);
+          recheck.schedule("order-1", Duration.ZERO);
+          recheck.schedule("paid-no-order-2", Duration.ZERO);
+          Rechecks config = context.getBean(Rechecks.class);
+          await().atMost(Duration.ofSeconds(20)).until(() -> recheck.resolved() == 1 && config.alerts.size() == 1);
+          assertThat(meters.get("giftkit.recheck.checks").tags("name", "payments", "outcome", "resolved")
+              .functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.recheck.checks").tags("name", "payments", "outcome", "alerted")
+              .functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.recheck.pending").tags("name", "payments").gauge().value()).isZero();
+          assertThat(context.getBean(GiftkitEndpoint.class).giftkit().get("mq").toString())
+              .contains("payments").contains("paid, no order");
+        });
+  }
+
+  @Test
+  void noRecheckWithoutAHandlerAndABadRecheckSettingFailsStartUp() {
+    runner.run(context -> assertThat(context).doesNotHaveBean(DelayedRecheck.class));
+    runner.withUserConfiguration(Rechecks.class).withPropertyValues("giftkit.recheck.max-attempts=0").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .contains("giftkit.recheck.max-attempts must be in [1, 1000], but was 0"));
+  }
+}
