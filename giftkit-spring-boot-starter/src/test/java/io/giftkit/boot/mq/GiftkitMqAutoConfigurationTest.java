@@ -105,7 +105,7 @@ class GiftkitMqAutoConfigurationTest {
     runner.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1",
         "giftkit.mq.consumers.settlement.topics=t", "giftkit.mq.consumers.settlement.concurrency=0").run(context -> {
           GiftkitConsumers consumers = context.getBean(GiftkitConsumers.class);
-          assertThatThrownBy(() -> consumers.create("settlement", b -> b
+          assertThatThrownBy(() -> consumers.<String, String>create("settlement", b -> b
               .deserializers(new StringDeserializer(), new StringDeserializer()).handler(r -> { })))
               .isInstanceOf(GiftkitPropertyException.class)
               .hasMessage("giftkit.mq.consumers.settlement.concurrency must be in [1, 64], but was 0");
