@@ -338,6 +338,33 @@ class ConsumerScaleAndSafetyTest {
     }
   }
 
+  /** The interceptor stamps the local site on records that have none and leaves an explicit one alone. */
+  @Test
+  void theInterceptorStampsTheSiteOnEveryRecordThatHasNone() throws Exception {
+    String topic = KAFKA.createTopic("stamped", 1);
+    Map<String, Object> config = Map.of("bootstrap.servers", KAFKA.bootstrapServers(),
+        "interceptor.classes", SiteStampingInterceptor.class.getName(), SiteStampingInterceptor.SITE_CONFIG, "b");
+    try (KafkaProducer<String, String> p = new KafkaProducer<>(config,
+        new org.apache.kafka.common.serialization.StringSerializer(),
+        new org.apache.kafka.common.serialization.StringSerializer())) {
+      ProducerRecord<String, String> explicit = new ProducerRecord<>(topic, "explicit", "v");
+      SiteHeaders.stamp(explicit.headers(), io.giftkit.core.Site.of("a"), "room-1");
+      p.send(explicit);
+      p.send(new ProducerRecord<>(topic, "plain", "v"));
+    }
+    Map<String, String> sites = new ConcurrentHashMap<>();
+    started(strings("stamped", "stamped-" + topic, topic)
+        .handler(r -> sites.put(r.key(), header(r, SiteHeaders.SITE) + "/" + header(r, SiteHeaders.ROUTE))).build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> sites.size() == 2);
+    assertThat(sites).containsEntry("explicit", "a/room-1").containsEntry("plain", "b/null");
+    assertThatThrownBy(() -> new KafkaProducer<>(Map.of("bootstrap.servers", KAFKA.bootstrapServers(),
+        "interceptor.classes", SiteStampingInterceptor.class.getName(), SiteStampingInterceptor.SITE_CONFIG, "Site A"),
+        new org.apache.kafka.common.serialization.StringSerializer(),
+        new org.apache.kafka.common.serialization.StringSerializer()))
+        .hasRootCauseInstanceOf(org.apache.kafka.common.config.ConfigException.class)
+        .rootCause().hasMessageContaining("giftkit.site").hasMessageContaining("Site A");
+  }
+
   @Test
   void badConfigurationIsNamed() {
     assertThatThrownBy(() -> strings("x", "g", "t")
