@@ -379,6 +379,26 @@ public final class CircuitBreaker {
   }
 
   /**
+   * Opens the breaker now, as if it had tripped (an operator's manual action, e.g. to shed a
+   * dependency that is known to be down): calls are refused for the open duration, then probes
+   * decide as usual. {@link #reset()} closes it at once. Does nothing if it is already open.
+   */
+  public void forceOpen() {
+    for (;;) {
+      StateData s = state.get();
+      if (s.state == State.OPEN) {
+        return;
+      }
+      int trips = Math.max(1, s.consecutiveTrips);
+      long until = ticker.read() + settings.config.openDurationNanos(trips);
+      if (state.compareAndSet(s, StateData.open(s.generation + 1, until, trips))) {
+        fireTransition(s.state, State.OPEN);
+        return;
+      }
+    }
+  }
+
+  /**
    * Adds a listener.
    *
    * @param listener the listener

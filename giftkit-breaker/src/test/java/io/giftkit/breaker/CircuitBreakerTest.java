@@ -238,6 +238,28 @@ class CircuitBreakerTest {
   }
 
   @Test
+  void anOperatorCanForceItOpenThenProbesDecideAsUsual() {
+    CircuitBreaker b = breaker(BreakerConfig.builder().openDuration(Duration.ofSeconds(5)).build());
+    List<String> transitions = new ArrayList<>();
+    b.addListener(new BreakerListener() {
+      @Override
+      public void onStateTransition(String name, State from, State to) {
+        transitions.add(from + "->" + to);
+      }
+    });
+    b.forceOpen();
+    b.forceOpen(); // already open: nothing happens
+    assertThat(b.state()).isEqualTo(State.OPEN);
+    assertThat(b.execute(() -> "called", () -> "refused")).isEqualTo("refused");
+    ticker.advance(Duration.ofSeconds(5));
+    assertThat(b.execute(() -> "called", () -> "refused")).isEqualTo("called");
+    assertThat(transitions).containsExactly("CLOSED->OPEN", "OPEN->HALF_OPEN");
+    b.forceOpen();
+    b.reset();
+    assertThat(b.state()).isEqualTo(State.CLOSED);
+  }
+
+  @Test
   void listenersHearTransitionsAndAThrowingListenerBreaksNothing() {
     CircuitBreaker b = breaker(BreakerConfig.ofDefaults());
     List<String> transitions = new ArrayList<>();

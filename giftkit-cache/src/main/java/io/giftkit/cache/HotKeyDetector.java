@@ -183,6 +183,21 @@ public final class HotKeyDetector<K> {
     return (long) min * sampleScale;
   }
 
+  /**
+   * Demotes a key now (an operator's action, e.g. after an event): listeners hear it cooled, so a
+   * {@link TieredCache} drops its in-process copy. If the key is still as hot, its next records
+   * promote it again.
+   *
+   * @param key the key
+   * @return whether it was hot
+   */
+  public boolean clear(K key) {
+    Checks.requireNonNull("key", key);
+    boolean was = hot.containsKey(key);
+    demote(key);
+    return was;
+  }
+
   /** Advances the window if a tick has passed (for callers that want demotion without traffic). */
   public void tick() {
     long now = ticker.read();

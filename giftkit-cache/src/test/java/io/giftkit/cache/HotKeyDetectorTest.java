@@ -114,6 +114,31 @@ class HotKeyDetectorTest {
   }
 
   @Test
+  void clearDemotesAKeyNowAndItComesBackIfStillHot() {
+    List<String> cooled = new ArrayList<>();
+    HotKeyDetector<String> detector = HotKeyDetector.<String>builder()
+        .window(Duration.ofSeconds(1), 10).hotWhenCountAtLeast(100).ticker(ticker)
+        .listener(new HotKeyListener<>() {
+          @Override
+          public void onHot(String key, long estimatedCount) {}
+
+          @Override
+          public void onCooled(String key) {
+            cooled.add(key);
+          }
+        }).build();
+    for (int i = 0; i < 100; i++) {
+      detector.record("room:1");
+    }
+    assertThat(detector.clear("room:1")).isTrue();
+    assertThat(detector.isHot("room:1")).isFalse();
+    assertThat(cooled).containsExactly("room:1");
+    assertThat(detector.clear("room:1")).as("no longer hot").isFalse();
+    detector.record("room:1");
+    assertThat(detector.isHot("room:1")).as("still as hot: promoted again").isTrue();
+  }
+
+  @Test
   void aSteadyRateIsEstimatedAsItsCountOverTheWindow() {
     HotKeyDetector<String> detector = HotKeyDetector.<String>builder()
         .window(Duration.ofSeconds(1), 10).hotWhenCountAtLeast(800).ticker(ticker).build();

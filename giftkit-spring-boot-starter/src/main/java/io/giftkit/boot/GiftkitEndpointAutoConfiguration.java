@@ -13,7 +13,7 @@ import org.springframework.context.annotation.Bean;
 
 /** The {@code giftkit} Actuator endpoint, when Actuator is present and the endpoint is exposed. */
 @AutoConfiguration(after = {GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class},
-    afterName = "io.giftkit.boot.mq.GiftkitMqAutoConfiguration")
+    afterName = {"io.giftkit.boot.mq.GiftkitMqAutoConfiguration", "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration"})
 @ConditionalOnClass({Endpoint.class, ConditionalOnAvailableEndpoint.class})
 public final class GiftkitEndpointAutoConfiguration {
 
@@ -21,7 +21,8 @@ public final class GiftkitEndpointAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnAvailableEndpoint
   GiftkitEndpoint giftkitEndpoint(ObjectProvider<Site> site, ObjectProvider<BreakerRegistry> breakers,
-      ObjectProvider<GiftkitEndpointContributor> contributors) {
-    return new GiftkitEndpoint(site.getIfAvailable(), breakers.getIfAvailable(), contributors.orderedStream().toList());
+      ObjectProvider<GiftkitEndpointContributor> contributors, ObjectProvider<GiftkitHotKeys> hotKeys) {
+    return new GiftkitEndpoint(site.getIfAvailable(), breakers.getIfAvailable(), contributors.orderedStream().toList(),
+        hotKeys.getIfAvailable());
   }
 }

@@ -33,6 +33,18 @@ public final class GiftkitPropertyException extends IllegalArgumentException {
     return new GiftkitPropertyException(prefix + "." + kebab(e.parameter()), e.rule(), e.value(), e);
   }
 
+  /**
+   * For a rule no builder checks (or a value that must not be shown, e.g. a URL holding a password).
+   *
+   * @param property the full property name
+   * @param rule the rule, e.g. {@code must be a redis:// URL}
+   * @param shownValue the value as it may be shown
+   * @return the exception to throw
+   */
+  public static GiftkitPropertyException invalid(String property, String rule, String shownValue) {
+    return new GiftkitPropertyException(property, rule, shownValue, null);
+  }
+
   static String kebab(String camel) {
     return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
   }

@@ -1,6 +1,7 @@
 package io.giftkit.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.giftkit.boot.breaker.BreakerConfigCustomizer;
 import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
@@ -164,6 +165,13 @@ class GiftkitAutoConfigurationTest {
       assertThat(privileged).containsEntry("state", "CLOSED").containsEntry("callsInWindow", 1L);
       assertThat(endpoint.breaker("privileged")).isEqualTo(privileged);
       assertThat(endpoint.breaker("nope")).isNull();
+      assertThat(endpoint.setBreakerState("privileged", "open")).containsEntry("state", "OPEN");
+      assertThat(registry.latencyBreaker("privileged", "none").call("uid", () -> "fresh").isFresh())
+          .as("forced open: the fallback answers").isFalse();
+      assertThat(endpoint.setBreakerState("privileged", "closed")).containsEntry("state", "CLOSED");
+      assertThat(endpoint.setBreakerState("nope", "open")).isNull();
+      assertThatThrownBy(() -> endpoint.setBreakerState("privileged", "ajar"))
+          .hasMessage("state must be 'open' or 'closed', but was 'ajar'");
     });
   }
 
@@ -184,6 +192,7 @@ class GiftkitAutoConfigurationTest {
         "/META-INF/spring/org.springframework.boot.autoconfigure.AutoConfiguration.imports")) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList()).containsExactly(
           GiftkitAutoConfiguration.class.getName(), GiftkitBreakerAutoConfiguration.class.getName(),
+          io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class.getName(),
           io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class.getName(), GiftkitEndpointAutoConfiguration.class.getName());
     }
   }

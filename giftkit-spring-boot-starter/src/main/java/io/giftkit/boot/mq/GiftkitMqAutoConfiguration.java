@@ -65,7 +65,7 @@ public final class GiftkitMqAutoConfiguration {
     try {
       return new JdbcIdempotencyStore(properties.getIdempotencyTable());
     } catch (InvalidConfigException e) {
-      throw GiftkitPropertyException.of("giftkit.mq.idempotency", e); // the store names it "table"
+      throw GiftkitPropertyException.invalid("giftkit.mq.idempotency-table", e.rule(), e.value());
     }
   }
 

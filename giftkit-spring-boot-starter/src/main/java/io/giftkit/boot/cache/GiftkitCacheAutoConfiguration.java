@@ -1,0 +1,97 @@
+package io.giftkit.boot.cache;
+
+import io.giftkit.boot.GiftkitAutoConfiguration;
+import io.giftkit.boot.GiftkitEndpointContributor;
+import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.cache.TieredCache;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/**
+ * Tiered caches ({@link GiftkitCaches}, from {@code giftkit.cache.*}) on a Lettuce client for
+ * {@code giftkit.cache.redis-url} or Boot's {@code spring.data.redis.*} settings; with Micrometer,
+ * their metrics; with the endpoint, their stats and hot keys. No connection is opened until a cache
+ * is made.
+ */
+@AutoConfiguration(after = GiftkitAutoConfiguration.class)
+@ConditionalOnClass({TieredCache.class, RedisClient.class})
+@EnableConfigurationProperties(GiftkitCacheProperties.class)
+public final class GiftkitCacheAutoConfiguration {
+
+  @Bean
+  @ConditionalOnMissingBean
+  GiftkitCaches giftkitCaches(GiftkitCacheProperties properties, Environment environment) {
+    return new GiftkitCaches(properties, RedisClient.create(redisUri(properties, environment)));
+  }
+
+  /** {@code giftkit.cache.redis-url}, else {@code spring.data.redis.url}, else its host, port and credentials. */
+  static RedisURI redisUri(GiftkitCacheProperties properties, Environment environment) {
+    Binder binder = Binder.get(environment);
+    String url = properties.getRedisUrl();
+    String property = "giftkit.cache.redis-url";
+    if (url == null || url.isBlank()) {
+      url = binder.bind("spring.data.redis.url", String.class).orElse(null);
+      property = "spring.data.redis.url";
+    }
+    if (url != null && !url.isBlank()) {
+      try {
+        return RedisURI.create(url);
+      } catch (IllegalArgumentException e) {
+        // Never echo the URL itself: it may carry a password.
+        throw GiftkitPropertyException.invalid(property, "must be a redis:// or rediss:// URL",
+            "a value not shown (it may hold a password)");
+      }
+    }
+    RedisURI.Builder b = RedisURI.builder()
+        .withHost(binder.bind("spring.data.redis.host", String.class).orElse("localhost"))
+        .withPort(binder.bind("spring.data.redis.port", Integer.class).orElse(6379))
+        .withDatabase(binder.bind("spring.data.redis.database", Integer.class).orElse(0))
+        .withSsl(binder.bind("spring.data.redis.ssl.enabled", Boolean.class).orElse(false));
+    String password = binder.bind("spring.data.redis.password", String.class).orElse(null);
+    if (password != null) {
+      String username = binder.bind("spring.data.redis.username", String.class).orElse(null);
+      if (username != null) {
+        b.withAuthentication(username, password);
+      } else {
+        b.withPassword(password.toCharArray());
+      }
+    }
+    return b.build();
+  }
+
+  @Bean
+  GiftkitEndpointContributor giftkitCacheEndpointContributor(GiftkitCaches caches) {
+    return new GiftkitEndpointContributor() {
+      @Override
+      public String key() {
+        return "caches";
+      }
+
+      @Override
+      public Object describe() {
+        return caches.describe();
+      }
+    };
+  }
+
+  /** Metrics, when Micrometer is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterBinder.class)
+  static class CacheMetricsConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    GiftkitCacheMetrics giftkitCacheMetrics(GiftkitCaches caches) {
+      return new GiftkitCacheMetrics(caches);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.giftkit.boot.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.giftkit.boot.GiftkitAutoConfiguration;
+import io.giftkit.boot.GiftkitEndpoint;
+import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
+import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
+import io.giftkit.cache.KeyCodec;
+import io.giftkit.cache.TieredCache;
+import io.giftkit.cache.ValueCodec;
+import io.giftkit.testing.RedisExtension;
+import io.lettuce.core.RedisURI;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.mock.env.MockEnvironment;
+
+/** giftkit.cache.*: a real Redis. */
+class GiftkitCacheAutoConfigurationTest {
+
+  @RegisterExtension static final RedisExtension REDIS = new RedisExtension();
+
+  private final ApplicationContextRunner runner = new ApplicationContextRunner()
+      .withConfiguration(AutoConfigurations.of(GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class,
+          GiftkitCacheAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class));
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void cachesTakeTheirSettingsFromPropertiesWithMetricsHotKeysAndTheEndpoint() {
+    runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(),
+            "giftkit.cache.caches.rooms.l1-policy=hot-only", "giftkit.cache.caches.rooms.hot-count=5",
+            "management.endpoints.web.exposure.include=giftkit")
+        .run(context -> {
+          GiftkitCaches caches = context.getBean(GiftkitCaches.class);
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean(GiftkitCacheMetrics.class).bindTo(meters);
+          AtomicInteger loads = new AtomicInteger();
+          TieredCache<Long, String> rooms = caches.create("rooms", b -> b.keyPrefix(REDIS.key("rooms"))
+              .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(id -> {
+                loads.incrementAndGet();
+                return "room-" + id;
+              }));
+          for (int i = 0; i < 10; i++) {
+            assertThat(rooms.get(42L)).isEqualTo("room-42");
+          }
+          assertThat(loads).hasValue(1);
+          assertThat(rooms.inL1(42L)).as("hot after 5 reads: promoted to L1").isTrue();
+          assertThat(meters.get("giftkit.cache.gets").tags("name", "rooms", "tier", "l1", "result", "hit")
+              .functionCounter().count()).isPositive();
+          assertThat(meters.get("giftkit.cache.loads").tags("name", "rooms", "result", "success")
+              .functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.cache.hot.keys").tags("name", "rooms").gauge().value()).isEqualTo(1);
+          assertThat(meters.get("giftkit.cache.redis.down").tags("name", "rooms").gauge().value()).isZero();
+
+          GiftkitEndpoint endpoint = context.getBean(GiftkitEndpoint.class);
+          Map<String, Map<String, Object>> body = (Map<String, Map<String, Object>>) endpoint.giftkit().get("caches");
+          assertThat(body.get("rooms").get("hotKeys").toString()).contains("key=42");
+          assertThat(endpoint.clearHotKey("rooms", "42")).containsEntry("cleared", true);
+          assertThat(rooms.inL1(42L)).as("demoted: the L1 copy is dropped").isFalse();
+          assertThat(endpoint.clearHotKey("rooms", "42")).containsEntry("cleared", false);
+          assertThat(endpoint.clearHotKey("no-such-cache", "42")).containsEntry("cleared", false);
+        });
+  }
+
+  @Test
+  void bootsRedisSettingsAreReusedAndThePasswordNeverShown() {
+    MockEnvironment env = new MockEnvironment().withProperty("spring.data.redis.host", "127.0.0.1")
+        .withProperty("spring.data.redis.port", "6390").withProperty("spring.data.redis.password", "s3cret")
+        .withProperty("spring.data.redis.database", "2");
+    RedisURI uri = GiftkitCacheAutoConfiguration.redisUri(new GiftkitCacheProperties(), env);
+    assertThat(uri.getHost()).isEqualTo("127.0.0.1");
+    assertThat(uri.getPort()).isEqualTo(6390);
+    assertThat(uri.getDatabase()).isEqualTo(2);
+    assertThat(new String(uri.getPassword())).isEqualTo("s3cret");
+    assertThat(uri.toString()).doesNotContain("s3cret");
+
+    MockEnvironment bad = new MockEnvironment().withProperty("spring.data.redis.url", "http://user:s3cret@host");
+    assertThatThrownBy(() -> GiftkitCacheAutoConfiguration.redisUri(new GiftkitCacheProperties(), bad))
+        .isInstanceOf(GiftkitPropertyException.class)
+        .hasMessageStartingWith("spring.data.redis.url must be a redis:// or rediss:// URL")
+        .hasMessageNotContaining("s3cret");
+  }
+
+  @Test
+  void aBadCacheSettingNamesTheProperty() {
+    runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(), "giftkit.cache.caches.rooms.l2-ttl=-1s")
+        .run(context -> assertThatThrownBy(() -> context.getBean(GiftkitCaches.class).<Long, String>create("rooms",
+            b -> b.keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(id -> "x")))
+            .isInstanceOf(GiftkitPropertyException.class)
+            .hasMessageStartingWith("giftkit.cache.caches.rooms.l2-ttl must be positive"));
+    runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(), "giftkit.cache.defaults.hot-share=2",
+            "giftkit.cache.defaults.l1-policy=hot-only")
+        .run(context -> assertThatThrownBy(() -> context.getBean(GiftkitCaches.class).<Long, String>create("rooms",
+            b -> b.keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(id -> "x")))
+            .hasMessage("giftkit.cache.caches.rooms.hot-share must be in (0, 1], but was 2.0"));
+  }
+}
