@@ -85,6 +85,8 @@ public final class ShardDataSources implements AutoCloseable {
     }
   }
 
+  private final java.util.concurrent.atomic.LongAdder failovers = new java.util.concurrent.atomic.LongAdder();
+
   private ShardDataSources(Builder b) {
     this.localSite = b.localSite;
     this.ticker = b.ticker;
@@ -226,6 +228,7 @@ public final class ShardDataSources implements AutoCloseable {
           java.sql.ResultSet rs = st.executeQuery("SELECT @@global.read_only, @@global.innodb_read_only")) {
         if (rs.next() && rs.getInt(1) == 0 && rs.getInt(2) == 0) {
           if (writer.compareAndSet(shard, current, i) && i != current) {
+            failovers.increment();
             LOG.warn("GiftKit: shard {} writes move from {} to {} (it is now the writable node)", shard,
                 candidates[current].url, candidates[i].url);
           }
@@ -237,6 +240,65 @@ public final class ShardDataSources implements AutoCloseable {
     }
     LOG.warn("GiftKit: shard {} has no writable node right now; writes keep going to {}", shard, candidates[current].url);
     return current;
+  }
+
+  /**
+   * One node's role and pool state (for metrics and health).
+   *
+   * @param shard the shard
+   * @param node the node's index in configuration order (0 = the configured primary)
+   * @param primary whether it is the shard's writable node now
+   * @param url its JDBC URL
+   * @param site its site, or null
+   * @param open whether its pool was opened (pools open on first use)
+   * @param active connections in use
+   * @param idle connections idle
+   * @param pending threads waiting for a connection
+   */
+  public record NodeStatus(int shard, int node, boolean primary, String url, Site site, boolean open, int active,
+      int idle, int pending) {}
+
+  /** @return every node's role and pool state, shard by shard */
+  public List<NodeStatus> nodes() {
+    List<NodeStatus> out = new ArrayList<>();
+    for (int s = 0; s < nodes.length; s++) {
+      int w = writer.get(s);
+      for (int i = 0; i < nodes[s].length; i++) {
+        Node n = nodes[s][i];
+        HikariDataSource p = n.pool;
+        com.zaxxer.hikari.HikariPoolMXBean bean = p == null ? null : p.getHikariPoolMXBean();
+        out.add(new NodeStatus(s, i, i == w, n.url, n.site, p != null, bean == null ? 0 : bean.getActiveConnections(),
+            bean == null ? 0 : bean.getIdleConnections(), bean == null ? 0 : bean.getThreadsAwaitingConnection()));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Checks one node: takes a connection from its pool (opening the pool if needed) and validates it.
+   *
+   * @param shard the shard
+   * @param node the node's index in configuration order
+   * @throws ShardUnavailableException naming the node if it does not answer within the connection timeout
+   */
+  public void ping(int shard, int node) {
+    checkShard(shard);
+    if (node < 0 || node >= nodes[shard].length) {
+      throw Checks.invalid("node", "must be in [0, " + (nodes[shard].length - 1) + "]", node);
+    }
+    Node n = nodes[shard][node];
+    try (Connection c = n.pool().getConnection()) {
+      if (!c.isValid(2)) {
+        throw new ShardUnavailableException(shard, n.describe("node") + " gave an invalid connection", null);
+      }
+    } catch (SQLException e) {
+      throw new ShardUnavailableException(shard, n.describe("node") + " is unavailable: " + e.getMessage(), e);
+    }
+  }
+
+  /** @return how many times a shard's writes moved to another node */
+  public long failovers() {
+    return failovers.sum();
   }
 
   /**

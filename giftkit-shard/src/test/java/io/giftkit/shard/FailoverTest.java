@@ -79,6 +79,9 @@ class FailoverTest {
       assertThat(count(0, table)).as("nothing was written on the read-only node").isEqualTo(100);
       assertThat(nodes.topology()).containsExactly(
           "shard 0: primary=" + pair.jdbcUrl(1) + ", replicas=[" + pair.jdbcUrl(0) + "]");
+      assertThat(nodes.failovers()).isEqualTo(1);
+      assertThat(nodes.nodes()).extracting(ShardDataSources.NodeStatus::node, ShardDataSources.NodeStatus::primary)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(0, false), org.assertj.core.groups.Tuple.tuple(1, true));
       try (Connection strong = nodes.connection(0, Consistency.STRONG)) {
         assertThat(port(strong)).isEqualTo(pair.ports[1]);
       }

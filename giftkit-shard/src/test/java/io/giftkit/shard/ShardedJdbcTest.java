@@ -196,6 +196,16 @@ class ShardedJdbcTest {
         }
       }
       assertThat(broken.toString()).doesNotContain("not-logged");
+      assertThatThrownBy(() -> broken.ping(3, 0)).isInstanceOf(ShardUnavailableException.class)
+          .hasMessageStartingWith("shard 3 node (jdbc:mariadb://127.0.0.1:1/")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-logged"));
+      broken.ping(4, 0);
+      assertThat(broken.nodes()).hasSize(10).allSatisfy(n -> {
+        assertThat(n.primary()).isTrue();
+        assertThat(n.open()).isTrue();
+        assertThat(n.active()).isZero();
+      });
+      assertThat(broken.failovers()).isZero();
     }
   }
 
