@@ -13,7 +13,8 @@ import org.springframework.context.annotation.Bean;
 
 /** The {@code giftkit} Actuator endpoint, when Actuator is present and the endpoint is exposed. */
 @AutoConfiguration(after = {GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class},
-    afterName = {"io.giftkit.boot.mq.GiftkitMqAutoConfiguration", "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration"})
+    afterName = {"io.giftkit.boot.mq.GiftkitMqAutoConfiguration", "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration",
+        "io.giftkit.boot.shard.GiftkitShardAutoConfiguration"})
 @ConditionalOnClass({Endpoint.class, ConditionalOnAvailableEndpoint.class})
 public final class GiftkitEndpointAutoConfiguration {
 

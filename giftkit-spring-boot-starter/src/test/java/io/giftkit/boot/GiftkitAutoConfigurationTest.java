@@ -192,6 +192,7 @@ class GiftkitAutoConfigurationTest {
         "/META-INF/spring/org.springframework.boot.autoconfigure.AutoConfiguration.imports")) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList()).containsExactly(
           GiftkitAutoConfiguration.class.getName(), GiftkitBreakerAutoConfiguration.class.getName(),
+          io.giftkit.boot.shard.GiftkitShardAutoConfiguration.class.getName(),
           io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class.getName(),
           io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class.getName(), GiftkitEndpointAutoConfiguration.class.getName());
     }

@@ -83,6 +83,27 @@ public final class GiftkitCacheAutoConfiguration {
     };
   }
 
+  /** Health of the caches' Redis, when Actuator's health is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(org.springframework.boot.health.contributor.HealthIndicator.class)
+  static class CacheHealthConfiguration {
+
+    /**
+     * {@code /actuator/health/giftkitCaches}: always UP (reads fall through to the loader while Redis
+     * is down, so restarting the instance would not help), with {@code redisDown} per cache as detail.
+     */
+    @Bean
+    @ConditionalOnMissingBean(name = "giftkitCachesHealthIndicator")
+    org.springframework.boot.health.contributor.HealthIndicator giftkitCachesHealthIndicator(GiftkitCaches caches) {
+      return () -> {
+        org.springframework.boot.health.contributor.Health.Builder h =
+            new org.springframework.boot.health.contributor.Health.Builder().up();
+        caches.all().forEach(e -> h.withDetail(e.name(), java.util.Map.of("redisDown", e.cache().isRedisDown())));
+        return h.build();
+      };
+    }
+  }
+
   /** Metrics, when Micrometer is present. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(MeterBinder.class)

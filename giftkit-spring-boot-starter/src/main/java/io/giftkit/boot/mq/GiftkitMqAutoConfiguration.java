@@ -145,6 +145,37 @@ public final class GiftkitMqAutoConfiguration {
     };
   }
 
+  /** Health of the consumers, when Actuator's health is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(org.springframework.boot.health.contributor.HealthIndicator.class)
+  static class MqHealthConfiguration {
+
+    /**
+     * {@code /actuator/health/giftkitConsumers}: DOWN if a consumer's poll loop died (FAILED, with its
+     * cause); lag alerts are shown, not DOWN (restarting a lagging instance does not help it catch up).
+     */
+    @Bean
+    @ConditionalOnMissingBean(name = "giftkitConsumersHealthIndicator")
+    org.springframework.boot.health.contributor.HealthIndicator giftkitConsumersHealthIndicator(
+        GiftkitConsumers consumers) {
+      return () -> {
+        org.springframework.boot.health.contributor.Health.Builder h =
+            new org.springframework.boot.health.contributor.Health.Builder().up();
+        for (GiftkitConsumer<?, ?> c : consumers.all()) {
+          Map<String, Object> d = new LinkedHashMap<>();
+          d.put("state", c.state().name());
+          d.put("alertingPartitions", c.lag().stream().filter(PartitionLag::alerting).map(PartitionLag::name).toList());
+          if (c.state() == GiftkitConsumer.State.FAILED) {
+            d.put("failure", String.valueOf(c.failure()));
+            h.down();
+          }
+          h.withDetail(c.name(), d);
+        }
+        return h.build();
+      };
+    }
+  }
+
   /** Metrics, when Micrometer is present. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(MeterBinder.class)

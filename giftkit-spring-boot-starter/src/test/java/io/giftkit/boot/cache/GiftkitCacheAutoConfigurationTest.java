@@ -59,6 +59,10 @@ class GiftkitCacheAutoConfigurationTest {
           assertThat(meters.get("giftkit.cache.hot.keys").tags("name", "rooms").gauge().value()).isEqualTo(1);
           assertThat(meters.get("giftkit.cache.redis.down").tags("name", "rooms").gauge().value()).isZero();
 
+          org.springframework.boot.health.contributor.Health health = context.getBean(
+              "giftkitCachesHealthIndicator", org.springframework.boot.health.contributor.HealthIndicator.class).health();
+          assertThat(health.getStatus()).isEqualTo(org.springframework.boot.health.contributor.Status.UP);
+          assertThat(health.getDetails().get("rooms").toString()).isEqualTo("{redisDown=false}");
           GiftkitEndpoint endpoint = context.getBean(GiftkitEndpoint.class);
           Map<String, Map<String, Object>> body = (Map<String, Map<String, Object>>) endpoint.giftkit().get("caches");
           assertThat(body.get("rooms").get("hotKeys").toString()).contains("key=42");

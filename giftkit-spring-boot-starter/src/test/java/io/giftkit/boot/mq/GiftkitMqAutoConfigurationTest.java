@@ -94,6 +94,10 @@ class GiftkitMqAutoConfigurationTest {
           Map<String, Map<String, Map<String, Object>>> mq =
               (Map<String, Map<String, Map<String, Object>>>) context.getBean(GiftkitEndpoint.class).giftkit().get("mq");
           assertThat(mq.get("consumers").get("settlement")).containsEntry("handled", 5L).containsEntry("filtered", 5L);
+          org.springframework.boot.health.contributor.Health health = context.getBean(
+              "giftkitConsumersHealthIndicator", org.springframework.boot.health.contributor.HealthIndicator.class).health();
+          assertThat(health.getStatus()).isEqualTo(org.springframework.boot.health.contributor.Status.UP);
+          assertThat(health.getDetails().get("settlement").toString()).contains("state=RUNNING");
           context.getBean(GiftkitConsumers.class).stop();
           assertThat(settlement.state()).isEqualTo(GiftkitConsumer.State.STOPPED);
           assertThat(context).hasSingleBean(JdbcIdempotencyStore.class);

@@ -1,0 +1,232 @@
+package io.giftkit.boot.shard;
+
+import io.giftkit.boot.GiftkitAutoConfiguration;
+import io.giftkit.boot.GiftkitEndpointContributor;
+import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.core.InvalidConfigException;
+import io.giftkit.core.Site;
+import io.giftkit.shard.ShardDataSources;
+import io.giftkit.shard.ShardRouter;
+import io.giftkit.shard.ShardedJdbc;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.health.contributor.CompositeHealthContributor;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The sharded order store from {@code giftkit.shard.*}: {@link ShardRouter}, {@link ShardDataSources}
+ * (one pool per node, passwords never logged), {@link ShardedJdbc}, and, with {@code giftkit.shard.ddl},
+ * this and next month's tables on every shard at start-up and on a schedule. With Micrometer, pool
+ * and failover metrics; with Actuator's health, one indicator per node; with the endpoint, the
+ * topology. Active when {@code giftkit.shard.nodes[0].primary.url} is set.
+ */
+@AutoConfiguration(after = GiftkitAutoConfiguration.class)
+@ConditionalOnClass(ShardedJdbc.class)
+@ConditionalOnProperty(prefix = "giftkit.shard", name = "nodes[0].primary.url")
+@EnableConfigurationProperties(GiftkitShardProperties.class)
+public final class GiftkitShardAutoConfiguration {
+
+  static final String PREFIX = "giftkit.shard";
+
+  @Bean
+  @ConditionalOnMissingBean
+  ShardRouter giftkitShardRouter(GiftkitShardProperties p) {
+    try {
+      ShardRouter.Builder b = ShardRouter.builder(p.getLogicalTable()).shards(p.getNodes().size()).zone(p.getZone());
+      if (p.getTableNamePattern() != null) {
+        b.tableNamePattern(p.getTableNamePattern());
+      }
+      return b.build();
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of(PREFIX, e);
+    }
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  ShardDataSources giftkitShardDataSources(GiftkitShardProperties p, ObjectProvider<Site> site) {
+    try {
+      ShardDataSources.Builder b = ShardDataSources.builder().maxPoolSize(p.getMaxPoolSize()).minIdle(p.getMinIdle())
+          .connectionTimeout(p.getConnectionTimeout()).replicaRetryAfter(p.getReplicaRetryAfter());
+      if (p.getTopologyCheck() != null) {
+        b.topologyCheck(p.getTopologyCheck());
+      }
+      Site local = site.getIfAvailable();
+      if (local != null) {
+        b.localSite(local);
+      }
+      for (int s = 0; s < p.getNodes().size(); s++) {
+        GiftkitShardProperties.Shard shard = p.getNodes().get(s);
+        GiftkitShardProperties.Node primary = shard.getPrimary();
+        String at = PREFIX + ".nodes[" + s + "]";
+        if (primary.getUrl() == null || primary.getUrl().isBlank()) {
+          throw GiftkitPropertyException.invalid(at + ".primary.url", "must be set", String.valueOf(primary.getUrl()));
+        }
+        b.primary(s, primary.getUrl(), primary.getUsername(), primary.getPassword());
+        for (GiftkitShardProperties.Node r : shard.getReplicas()) {
+          b.replica(s, r.getUrl(), r.getUsername(), r.getPassword(), r.getSite() == null ? null : Site.of(r.getSite()));
+        }
+      }
+      return b.build();
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of(PREFIX, e);
+    }
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  ShardedJdbc giftkitShardedJdbc(GiftkitShardProperties p, ShardRouter router, ShardDataSources nodes,
+      ShardMetricsHolder slow) {
+    ShardedJdbc jdbc;
+    try {
+      jdbc = new ShardedJdbc(router, nodes).slowThreshold(p.getSlowThreshold());
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of(PREFIX, e);
+    }
+    jdbc.addSlowSqlListener((shard, table, elapsed, fingerprint) -> slow.slowStatements.increment());
+    return jdbc;
+  }
+
+  /** Counts slow statements for the metrics (a bean so the binder and the store share it). */
+  @Bean
+  ShardMetricsHolder giftkitShardMetricsHolder() {
+    return new ShardMetricsHolder();
+  }
+
+  /** Slow-statement count shared by the store and the metrics. */
+  public static final class ShardMetricsHolder {
+    final LongAdder slowStatements = new LongAdder();
+
+    /** @return statements slower than the threshold so far */
+    public long slowStatements() {
+      return slowStatements.sum();
+    }
+  }
+
+  /** Ensures this and next month's tables at start-up, then every {@code table-check}; stopped with the context. */
+  @Bean
+  @ConditionalOnProperty(prefix = "giftkit.shard", name = "ddl")
+  AutoCloseable giftkitShardTableLifecycle(GiftkitShardProperties p, ShardedJdbc jdbc) {
+    try {
+      return jdbc.scheduleTableLifecycle(p.getDdl(), p.getTableCheck(), Clock.systemUTC());
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of(PREFIX, e);
+    }
+  }
+
+  @Bean
+  GiftkitEndpointContributor giftkitShardEndpointContributor(ShardRouter router, ShardDataSources nodes) {
+    return new GiftkitEndpointContributor() {
+      @Override
+      public String key() {
+        return "shards";
+      }
+
+      @Override
+      public Object describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("logicalTable", router.logicalTable());
+        m.put("zone", router.zone().getId());
+        m.put("topology", nodes.topology());
+        m.put("failovers", nodes.failovers());
+        return m;
+      }
+    };
+  }
+
+  /** Metrics, when Micrometer is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(MeterBinder.class)
+  static class ShardMetricsConfiguration {
+
+    /**
+     * {@code giftkit.shard.pool.connections} (gauge, tags {@code shard}, {@code node}, {@code role}:
+     * primary/replica, {@code state}: active/idle/pending), {@code giftkit.shard.failovers} and
+     * {@code giftkit.shard.slow.statements} (counters).
+     */
+    @Bean
+    MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow) {
+      return registry -> {
+        for (ShardDataSources.NodeStatus n : nodes.nodes()) {
+          Tags tags = Tags.of("shard", Integer.toString(n.shard()), "node", Integer.toString(n.node()));
+          gauge(registry, nodes, n, tags, "active");
+          gauge(registry, nodes, n, tags, "idle");
+          gauge(registry, nodes, n, tags, "pending");
+          Gauge.builder("giftkit.shard.primary", nodes, x -> status(x, n).primary() ? 1 : 0).tags(tags)
+              .description("1 if the node is its shard's writable node now").register(registry);
+        }
+        FunctionCounter.builder("giftkit.shard.failovers", nodes, ShardDataSources::failovers)
+            .description("times a shard's writes moved to another node").register(registry);
+        FunctionCounter.builder("giftkit.shard.slow.statements", slow, ShardMetricsHolder::slowStatements)
+            .description("statements slower than giftkit.shard.slow-threshold").register(registry);
+      };
+    }
+
+    private static void gauge(MeterRegistry registry, ShardDataSources nodes, ShardDataSources.NodeStatus n,
+        Tags tags, String state) {
+      Gauge.builder("giftkit.shard.pool.connections", nodes, x -> {
+        ShardDataSources.NodeStatus s = status(x, n);
+        return switch (state) {
+          case "active" -> s.active();
+          case "idle" -> s.idle();
+          default -> s.pending();
+        };
+      }).tags(tags.and("state", state)).description("a node pool's connections").register(registry);
+    }
+
+    private static ShardDataSources.NodeStatus status(ShardDataSources nodes, ShardDataSources.NodeStatus n) {
+      for (ShardDataSources.NodeStatus s : nodes.nodes()) {
+        if (s.shard() == n.shard() && s.node() == n.node()) {
+          return s;
+        }
+      }
+      return n;
+    }
+  }
+
+  /** One health indicator per node, when Actuator's health is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(HealthIndicator.class)
+  static class ShardHealthConfiguration {
+
+    /** {@code /actuator/health/giftkitShards/shard-<s>-node-<n>}: UP if the node gives a valid connection. */
+    @Bean
+    @ConditionalOnMissingBean(name = "giftkitShardsHealthContributor")
+    CompositeHealthContributor giftkitShardsHealthContributor(ShardDataSources nodes) {
+      Map<String, HealthIndicator> indicators = new LinkedHashMap<>();
+      for (ShardDataSources.NodeStatus n : nodes.nodes()) {
+        indicators.put("shard-" + n.shard() + "-node-" + n.node(), () -> {
+          ShardDataSources.NodeStatus now = ShardMetricsConfiguration.status(nodes, n);
+          Health.Builder h = new Health.Builder().withDetail("url", n.url())
+              .withDetail("role", now.primary() ? "primary" : "replica");
+          if (n.site() != null) {
+            h.withDetail("site", n.site().name());
+          }
+          try {
+            nodes.ping(n.shard(), n.node());
+            return h.up().build();
+          } catch (RuntimeException e) {
+            return h.down().withDetail("error", e.getMessage()).build();
+          }
+        });
+      }
+      return CompositeHealthContributor.fromMap(indicators);
+    }
+  }
+}

@@ -1,0 +1,220 @@
+package io.giftkit.boot.shard;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * {@code giftkit.shard.*}: the sharded order store. Active when {@code giftkit.shard.nodes} lists at
+ * least one shard.
+ */
+@ConfigurationProperties("giftkit.shard")
+public class GiftkitShardProperties {
+
+  /** The logical table; physical tables are named by the table-name pattern, e.g. gift_order_202611. */
+  private String logicalTable = "gift_order";
+
+  /** The month tables' name pattern: {table} plus {yyyyMM}, or {yyyy} and {MM}. */
+  private String tableNamePattern;
+
+  /** The zone month boundaries are computed in (e.g. Asia/Shanghai); never the JVM default. */
+  private String zone = "UTC";
+
+  /** The shards, in order: shard i is nodes[i]; a uid goes to shard uid % nodes.size(). */
+  private List<Shard> nodes = new ArrayList<>();
+
+  /** Connections per node pool at most. */
+  private int maxPoolSize = 10;
+
+  /** Idle connections kept per node pool. */
+  private int minIdle = 1;
+
+  /** How long a caller waits for a connection before the shard counts as unavailable. */
+  private Duration connectionTimeout = Duration.ofSeconds(1);
+
+  /** After a replica fails, weak reads skip it for this long. */
+  private Duration replicaRetryAfter = Duration.ofSeconds(5);
+
+  /** How often every shard's writable node is looked for (failover detection); unset: only on failures. */
+  private Duration topologyCheck;
+
+  /** Statements slower than this are reported (giftkit.shard.slow.statements, a WARN once per template). */
+  private Duration slowThreshold = Duration.ofMillis(200);
+
+  /** A DDL template with {table} run on every shard for this and next month at start-up and then every table-check interval. */
+  private String ddl;
+
+  /** How often the month tables are ensured (with ddl). */
+  private Duration tableCheck = Duration.ofHours(1);
+
+  public String getLogicalTable() {
+    return logicalTable;
+  }
+
+  public void setLogicalTable(String logicalTable) {
+    this.logicalTable = logicalTable;
+  }
+
+  public String getTableNamePattern() {
+    return tableNamePattern;
+  }
+
+  public void setTableNamePattern(String tableNamePattern) {
+    this.tableNamePattern = tableNamePattern;
+  }
+
+  public String getZone() {
+    return zone;
+  }
+
+  public void setZone(String zone) {
+    this.zone = zone;
+  }
+
+  public List<Shard> getNodes() {
+    return nodes;
+  }
+
+  public void setNodes(List<Shard> nodes) {
+    this.nodes = nodes;
+  }
+
+  public int getMaxPoolSize() {
+    return maxPoolSize;
+  }
+
+  public void setMaxPoolSize(int maxPoolSize) {
+    this.maxPoolSize = maxPoolSize;
+  }
+
+  public int getMinIdle() {
+    return minIdle;
+  }
+
+  public void setMinIdle(int minIdle) {
+    this.minIdle = minIdle;
+  }
+
+  public Duration getConnectionTimeout() {
+    return connectionTimeout;
+  }
+
+  public void setConnectionTimeout(Duration connectionTimeout) {
+    this.connectionTimeout = connectionTimeout;
+  }
+
+  public Duration getReplicaRetryAfter() {
+    return replicaRetryAfter;
+  }
+
+  public void setReplicaRetryAfter(Duration replicaRetryAfter) {
+    this.replicaRetryAfter = replicaRetryAfter;
+  }
+
+  public Duration getTopologyCheck() {
+    return topologyCheck;
+  }
+
+  public void setTopologyCheck(Duration topologyCheck) {
+    this.topologyCheck = topologyCheck;
+  }
+
+  public Duration getSlowThreshold() {
+    return slowThreshold;
+  }
+
+  public void setSlowThreshold(Duration slowThreshold) {
+    this.slowThreshold = slowThreshold;
+  }
+
+  public String getDdl() {
+    return ddl;
+  }
+
+  public void setDdl(String ddl) {
+    this.ddl = ddl;
+  }
+
+  public Duration getTableCheck() {
+    return tableCheck;
+  }
+
+  public void setTableCheck(Duration tableCheck) {
+    this.tableCheck = tableCheck;
+  }
+
+  /** One shard: its primary and its replicas. */
+  public static class Shard {
+
+    /** The shard's primary. */
+    private Node primary = new Node();
+
+    /** The shard's replicas (weak reads prefer one of the local site). */
+    private List<Node> replicas = new ArrayList<>();
+
+    public Node getPrimary() {
+      return primary;
+    }
+
+    public void setPrimary(Node primary) {
+      this.primary = primary;
+    }
+
+    public List<Node> getReplicas() {
+      return replicas;
+    }
+
+    public void setReplicas(List<Node> replicas) {
+      this.replicas = replicas;
+    }
+  }
+
+  /** One database node. */
+  public static class Node {
+
+    /** Its JDBC URL. */
+    private String url;
+
+    /** The user. */
+    private String username;
+
+    /** The password (never logged). */
+    private String password;
+
+    /** Its site (replicas), e.g. a. */
+    private String site;
+
+    public String getUrl() {
+      return url;
+    }
+
+    public void setUrl(String url) {
+      this.url = url;
+    }
+
+    public String getUsername() {
+      return username;
+    }
+
+    public void setUsername(String username) {
+      this.username = username;
+    }
+
+    public String getPassword() {
+      return password;
+    }
+
+    public void setPassword(String password) {
+      this.password = password;
+    }
+
+    public String getSite() {
+      return site;
+    }
+
+    public void setSite(String site) {
+      this.site = site;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.giftkit.boot.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.giftkit.boot.GiftkitAutoConfiguration;
+import io.giftkit.boot.GiftkitEndpoint;
+import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
+import io.giftkit.boot.GiftkitFailureAnalyzer;
+import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
+import io.giftkit.shard.Consistency;
+import io.giftkit.shard.ShardDataSources;
+import io.giftkit.shard.ShardRouter;
+import io.giftkit.shard.ShardedJdbc;
+import io.giftkit.testing.MariaDbExtension;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.CompositeHealthContributor;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+/** giftkit.shard.*: two real MariaDB databases as shards, and a third shard on a closed port. */
+class GiftkitShardAutoConfigurationTest {
+
+  @RegisterExtension static final MariaDbExtension MARIADB = new MariaDbExtension();
+  static final String DDL = "CREATE TABLE IF NOT EXISTS {table} (order_id BIGINT PRIMARY KEY, uid BIGINT NOT NULL)";
+
+  private final ApplicationContextRunner runner = new ApplicationContextRunner()
+      .withConfiguration(AutoConfigurations.of(GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class,
+          GiftkitShardAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class));
+
+  private String[] shards(String db0, String db1, String url2) {
+    return new String[] {
+        "giftkit.shard.zone=Asia/Shanghai", "giftkit.shard.ddl=" + DDL, "giftkit.shard.connection-timeout=500ms",
+        "giftkit.shard.nodes[0].primary.url=" + MARIADB.jdbcUrl(db0),
+        "giftkit.shard.nodes[0].primary.username=" + MARIADB.user(),
+        "giftkit.shard.nodes[0].primary.password=" + MARIADB.password(),
+        "giftkit.shard.nodes[1].primary.url=" + MARIADB.jdbcUrl(db1),
+        "giftkit.shard.nodes[1].primary.username=" + MARIADB.user(),
+        "giftkit.shard.nodes[1].primary.password=" + MARIADB.password(),
+        "giftkit.shard.nodes[2].primary.url=" + url2,
+        "giftkit.shard.nodes[2].primary.username=app",
+        "giftkit.shard.nodes[2].primary.password=never-shown",
+        "management.endpoints.web.exposure.include=giftkit"};
+  }
+
+  @Test
+  void shardsFromPropertiesWithTablesHealthMetricsAndTopology() throws Exception {
+    String db0 = MARIADB.createDatabase("s0");
+    String db1 = MARIADB.createDatabase("s1");
+    runner.withPropertyValues(shards(db0, db1, "jdbc:mariadb://127.0.0.1:1/x?connectTimeout=200")).run(context -> {
+      ShardRouter router = context.getBean(ShardRouter.class);
+      assertThat(router.shards()).isEqualTo(3);
+      assertThat(router.zone().getId()).isEqualTo("Asia/Shanghai");
+      ShardedJdbc orders = context.getBean(ShardedJdbc.class);
+      Instant now = Instant.now();
+      assertThat(orders.insertIfAbsent(4, now, "INSERT IGNORE INTO {table} (order_id, uid) VALUES (?, ?)", 1L, 4L))
+          .isTrue();
+      String table = router.table(YearMonth.from(now.atZone(router.zone())));
+      try (Connection c = MARIADB.newConnection(db1); Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table)) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("uid 4 → shard 4 %% 3 = 1, this month's table made by the ddl").isEqualTo(1);
+      }
+      assertThat(orders.query(4, now, Consistency.STRONG, "SELECT uid FROM {table} WHERE order_id = ?",
+          rs -> rs.getLong(1), 1L)).containsExactly(4L);
+
+      CompositeHealthContributor health = context.getBean("giftkitShardsHealthContributor",
+          CompositeHealthContributor.class);
+      assertThat(((HealthIndicator) health.getContributor("shard-0-node-0")).health().getStatus()).isEqualTo(Status.UP);
+      var down = ((HealthIndicator) health.getContributor("shard-2-node-0")).health();
+      assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+      assertThat(down.getDetails().get("error").toString()).contains("shard 2").doesNotContain("never-shown");
+
+      SimpleMeterRegistry meters = new SimpleMeterRegistry();
+      context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
+      assertThat(meters.get("giftkit.shard.pool.connections").tags("shard", "1", "node", "0", "state", "active")
+          .gauge().value()).isZero();
+      assertThat(meters.get("giftkit.shard.primary").tags("shard", "1", "node", "0").gauge().value()).isEqualTo(1);
+      assertThat(meters.get("giftkit.shard.failovers").functionCounter().count()).isZero();
+
+      @SuppressWarnings("unchecked")
+      Map<String, Object> shards = (Map<String, Object>) context.getBean(GiftkitEndpoint.class).giftkit().get("shards");
+      assertThat(shards.get("topology").toString()).contains("shard 0: primary=" + MARIADB.jdbcUrl(db0))
+          .doesNotContain("never-shown");
+      assertThat(context.getBean(ShardDataSources.class).toString()).doesNotContain("never-shown");
+    });
+  }
+
+  @Test
+  void offWithoutNodesAndBadSettingsNameTheProperty() {
+    runner.run(context -> assertThat(context).doesNotHaveBean(ShardedJdbc.class));
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "giftkit.shard.zone=Mars/Olympus").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .contains("giftkit.shard.zone").contains("Mars/Olympus"));
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "giftkit.shard.nodes[1].replicas[0].url=jdbc:mariadb://127.0.0.1:1/y").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .contains("giftkit.shard.nodes[1].primary.url must be set, but was null"));
+  }
+}
