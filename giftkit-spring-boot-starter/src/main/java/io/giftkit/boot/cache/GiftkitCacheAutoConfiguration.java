@@ -7,6 +7,7 @@ import io.giftkit.cache.TieredCache;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -29,8 +30,10 @@ public final class GiftkitCacheAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  GiftkitCaches giftkitCaches(GiftkitCacheProperties properties, Environment environment) {
-    return new GiftkitCaches(properties, RedisClient.create(redisUri(properties, environment)));
+  GiftkitCaches giftkitCaches(GiftkitCacheProperties properties, Environment environment,
+      ObjectProvider<TieredCacheCustomizer> customizers) {
+    return new GiftkitCaches(properties, RedisClient.create(redisUri(properties, environment)),
+        customizers.orderedStream().toList());
   }
 
   /** {@code giftkit.cache.redis-url}, else {@code spring.data.redis.url}, else its host, port and credentials. */

@@ -38,16 +38,19 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
 
   private final GiftkitCacheProperties properties;
   private final RedisClient client;
+  private final List<TieredCacheCustomizer> customizers;
   private final List<Entry> entries = new CopyOnWriteArrayList<>();
   private final List<Consumer<Entry>> creationListeners = new CopyOnWriteArrayList<>();
 
   /**
    * @param properties {@code giftkit.cache.*}
    * @param client the Lettuce client the caches use (shut down with this factory)
+   * @param customizers applied to every builder after the properties, in order
    */
-  public GiftkitCaches(GiftkitCacheProperties properties, RedisClient client) {
+  public GiftkitCaches(GiftkitCacheProperties properties, RedisClient client, List<TieredCacheCustomizer> customizers) {
     this.properties = properties;
     this.client = client;
+    this.customizers = List.copyOf(customizers);
   }
 
   /**
@@ -84,6 +87,9 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
       if (policy == TieredCache.L1Policy.HOT_ONLY) {
         detector = detector(own, d);
         b.l1Policy(policy, detector);
+      }
+      for (TieredCacheCustomizer c : customizers) {
+        c.customize(name, b);
       }
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(prefix, e);

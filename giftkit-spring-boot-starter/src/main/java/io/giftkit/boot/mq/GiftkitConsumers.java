@@ -38,6 +38,7 @@ public final class GiftkitConsumers implements SmartLifecycle {
   private final List<String> bootstrapServers;
   private final Site site;
   private final List<LagListener> lagListeners;
+  private final List<GiftkitConsumerCustomizer> customizers;
   private final List<GiftkitConsumer<?, ?>> consumers = new CopyOnWriteArrayList<>();
   private final List<java.util.function.Consumer<GiftkitConsumer<?, ?>>> creationListeners = new CopyOnWriteArrayList<>();
   private volatile boolean running;
@@ -47,13 +48,15 @@ public final class GiftkitConsumers implements SmartLifecycle {
    * @param bootstrapServers the Kafka bootstrap servers (already resolved from the properties)
    * @param site the local site, or null
    * @param lagListeners hear every consumer's lag alerts
+   * @param customizers applied to every builder after the properties, in order
    */
   public GiftkitConsumers(GiftkitMqProperties properties, List<String> bootstrapServers, Site site,
-      List<LagListener> lagListeners) {
+      List<LagListener> lagListeners, List<GiftkitConsumerCustomizer> customizers) {
     this.properties = properties;
     this.bootstrapServers = List.copyOf(bootstrapServers);
     this.site = site;
     this.lagListeners = List.copyOf(lagListeners);
+    this.customizers = List.copyOf(customizers);
   }
 
   /**
@@ -82,6 +85,9 @@ public final class GiftkitConsumers implements SmartLifecycle {
     GiftkitConsumer.Builder<K, V> builder;
     try {
       builder = configure(GiftkitConsumer.builder(name), name, own, defaults);
+      for (GiftkitConsumerCustomizer c : customizers) {
+        c.customize(name, builder);
+      }
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(prefix, e);
     }

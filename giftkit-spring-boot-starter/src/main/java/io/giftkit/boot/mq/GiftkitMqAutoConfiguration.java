@@ -46,7 +46,8 @@ public final class GiftkitMqAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   GiftkitConsumers giftkitConsumers(GiftkitMqProperties properties, Environment environment,
-      ObjectProvider<Site> site, ObjectProvider<LagListener> lagListeners) {
+      ObjectProvider<Site> site, ObjectProvider<LagListener> lagListeners,
+      ObjectProvider<GiftkitConsumerCustomizer> customizers) {
     List<String> servers = properties.getBootstrapServers();
     Binder binder = Binder.get(environment);
     if (servers.isEmpty()) {
@@ -56,7 +57,8 @@ public final class GiftkitMqAutoConfiguration {
       servers = binder.bind("spring.kafka.consumer.bootstrap-servers", Bindable.listOf(String.class))
           .orElse(List.of());
     }
-    return new GiftkitConsumers(properties, servers, site.getIfAvailable(), lagListeners.orderedStream().toList());
+    return new GiftkitConsumers(properties, servers, site.getIfAvailable(), lagListeners.orderedStream().toList(),
+        customizers.orderedStream().toList());
   }
 
   @Bean
@@ -73,13 +75,15 @@ public final class GiftkitMqAutoConfiguration {
   @ConditionalOnMissingBean
   @ConditionalOnBean({RecheckHandler.class, DataSource.class})
   DelayedRecheck giftkitRecheck(GiftkitRecheckProperties p, DataSource dataSource, RecheckHandler handler,
-      ObjectProvider<RecheckAlertListener> alertListeners) throws SQLException {
+      ObjectProvider<RecheckAlertListener> alertListeners, ObjectProvider<DelayedRecheckCustomizer> customizers)
+      throws SQLException {
     DelayedRecheck recheck;
     try {
       DelayedRecheck.Builder b = DelayedRecheck.builder(p.getName(), dataSource).handler(handler).table(p.getTable())
           .maxAttempts(p.getMaxAttempts()).retryDelay(p.getRetryDelay()).pollInterval(p.getPollInterval())
           .lease(p.getLease()).batchSize(p.getBatchSize());
       alertListeners.orderedStream().forEach(b::alertListener);
+      customizers.orderedStream().forEach(c -> c.customize(b));
       recheck = b.build();
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of("giftkit.recheck", e);

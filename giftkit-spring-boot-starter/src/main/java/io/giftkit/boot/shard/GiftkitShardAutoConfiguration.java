@@ -46,12 +46,13 @@ public final class GiftkitShardAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  ShardRouter giftkitShardRouter(GiftkitShardProperties p) {
+  ShardRouter giftkitShardRouter(GiftkitShardProperties p, ObjectProvider<ShardCustomizer> customizers) {
     try {
       ShardRouter.Builder b = ShardRouter.builder(p.getLogicalTable()).shards(p.getNodes().size()).zone(p.getZone());
       if (p.getTableNamePattern() != null) {
         b.tableNamePattern(p.getTableNamePattern());
       }
+      customizers.orderedStream().forEach(c -> c.customize(b));
       return b.build();
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(PREFIX, e);
@@ -60,7 +61,8 @@ public final class GiftkitShardAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean
-  ShardDataSources giftkitShardDataSources(GiftkitShardProperties p, ObjectProvider<Site> site) {
+  ShardDataSources giftkitShardDataSources(GiftkitShardProperties p, ObjectProvider<Site> site,
+      ObjectProvider<ShardCustomizer> customizers) {
     try {
       ShardDataSources.Builder b = ShardDataSources.builder().maxPoolSize(p.getMaxPoolSize()).minIdle(p.getMinIdle())
           .connectionTimeout(p.getConnectionTimeout()).replicaRetryAfter(p.getReplicaRetryAfter());
@@ -83,6 +85,7 @@ public final class GiftkitShardAutoConfiguration {
           b.replica(s, r.getUrl(), r.getUsername(), r.getPassword(), r.getSite() == null ? null : Site.of(r.getSite()));
         }
       }
+      customizers.orderedStream().forEach(c -> c.customize(b));
       return b.build();
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(PREFIX, e);

@@ -74,6 +74,20 @@ class GiftkitCacheAutoConfigurationTest {
   }
 
   @Test
+  void aCacheCustomizerRunsAfterTheProperties() {
+    runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(), "giftkit.cache.caches.rooms.l1-policy=hot-only",
+            "giftkit.cache.caches.rooms.hot-count=1000")
+        .withBean(TieredCacheCustomizer.class, () -> (name, b) -> b.l1Policy(TieredCache.L1Policy.ALL, null))
+        .run(context -> {
+          TieredCache<Long, String> rooms = context.getBean(GiftkitCaches.class).create("rooms", b -> b
+              .keyPrefix(REDIS.key("rooms-customized")).keys(KeyCodec.longs()).values(ValueCodec.utf8())
+              .loader(id -> "room-" + id));
+          rooms.get(7L);
+          assertThat(rooms.inL1(7L)).as("the customizer's ALL replaced the property's HOT_ONLY").isTrue();
+        });
+  }
+
+  @Test
   void bootsRedisSettingsAreReusedAndThePasswordNeverShown() {
     MockEnvironment env = new MockEnvironment().withProperty("spring.data.redis.host", "127.0.0.1")
         .withProperty("spring.data.redis.port", "6390").withProperty("spring.data.redis.password", "s3cret")

@@ -123,6 +123,23 @@ class GiftkitMqAutoConfigurationTest {
             .hasMessage("giftkit.mq.site-filter needs giftkit.site to be set, but was LOCAL_ONLY"));
   }
 
+  @Test
+  void customizersRunAfterThePropertiesAndBeforeTheCode() {
+    List<String> seen = new CopyOnWriteArrayList<>();
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "giftkit.mq.consumers.c.topics=t",
+            "giftkit.mq.consumers.c.concurrency=2")
+        .withBean(GiftkitConsumerCustomizer.class, () -> (name, b) -> {
+          seen.add(name);
+          b.concurrency(3);
+        })
+        .run(context -> {
+          GiftkitConsumer<String, String> c = context.getBean(GiftkitConsumers.class).create("c", b -> b
+              .deserializers(new StringDeserializer(), new StringDeserializer()).handler(r -> { }));
+          assertThat(seen).containsExactly("c");
+          assertThat(c.toString()).contains("concurrency=3");
+        });
+  }
+
   @Configuration(proxyBeanMethods = false)
   static class Rechecks {
     final List<RecheckAlert> alerts = new CopyOnWriteArrayList<>();

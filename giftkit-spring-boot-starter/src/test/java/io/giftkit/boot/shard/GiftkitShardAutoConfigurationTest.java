@@ -97,6 +97,19 @@ class GiftkitShardAutoConfigurationTest {
   }
 
   @Test
+  void aShardCustomizerTunesTheRouterAfterTheProperties() {
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x")
+        .withBean(ShardCustomizer.class, () -> new ShardCustomizer() {
+          @Override
+          public void customize(ShardRouter.Builder builder) {
+            builder.tableNamePattern("{table}_m{yyyyMM}");
+          }
+        })
+        .run(context -> assertThat(context.getBean(ShardRouter.class).table(YearMonth.of(2026, 11)))
+            .isEqualTo("gift_order_m202611"));
+  }
+
+  @Test
   void offWithoutNodesAndBadSettingsNameTheProperty() {
     runner.run(context -> assertThat(context).doesNotHaveBean(ShardedJdbc.class));
     runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
