@@ -182,8 +182,31 @@ class GiftkitAutoConfigurationTest {
       String json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       assertThat(json).contains("\"name\": \"giftkit.breaker.defaults.failure-rate-threshold\"")
           .contains("\"name\": \"giftkit.site\"")
-          .contains("Failure rate, in percent of the calls in the window");
+          .contains("Failure rate, in percent of the calls in the window")
+          .contains("\"name\": \"giftkit.recheck.max-attempts\"").contains("\"name\": \"giftkit.shard.ddl\"")
+          .contains("\"name\": \"giftkit.cache.redis-url\"").contains("\"name\": \"giftkit.mq.site-filter\"")
+          .contains("\"name\": \"giftkit.mq.defaults.max-processing-time\"");
     }
+  }
+
+  @Test
+  void everyModuleStaysOffWhenItsClassesAreMissingAndBacksOffForAUserBean() {
+    ApplicationContextRunner all = new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(
+        GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class,
+        io.giftkit.boot.shard.GiftkitShardAutoConfiguration.class, io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class,
+        io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class))
+        .withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x");
+    all.run(context -> assertThat(context).hasSingleBean(BreakerRegistry.class)
+        .hasSingleBean(io.giftkit.boot.cache.GiftkitCaches.class).hasSingleBean(io.giftkit.boot.mq.GiftkitConsumers.class)
+        .hasSingleBean(io.giftkit.shard.ShardedJdbc.class));
+    all.withClassLoader(new org.springframework.boot.test.context.FilteredClassLoader(BreakerRegistry.class,
+            io.giftkit.cache.TieredCache.class, io.giftkit.mq.GiftkitConsumer.class, io.giftkit.shard.ShardedJdbc.class))
+        .run(context -> assertThat(context).doesNotHaveBean(BreakerRegistry.class)
+            .doesNotHaveBean(io.giftkit.boot.cache.GiftkitCaches.class)
+            .doesNotHaveBean(io.giftkit.boot.mq.GiftkitConsumers.class)
+            .doesNotHaveBean(io.giftkit.shard.ShardedJdbc.class));
+    all.withBean(io.giftkit.mq.JdbcIdempotencyStore.class, () -> new io.giftkit.mq.JdbcIdempotencyStore("mine"))
+        .run(context -> assertThat(context.getBean(io.giftkit.mq.JdbcIdempotencyStore.class).table()).isEqualTo("mine"));
   }
 
   @Test
