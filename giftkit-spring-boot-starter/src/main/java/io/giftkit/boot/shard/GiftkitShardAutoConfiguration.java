@@ -122,12 +122,30 @@ public final class GiftkitShardAutoConfiguration {
     }
   }
 
-  /** Ensures this and next month's tables at start-up, then every {@code table-check}; stopped with the context. */
+  /**
+   * Ensures this and next month's tables at start-up, then every {@code table-check}; stopped with the
+   * context. The DDL comes from {@code ddl} or {@code ddl-location}.
+   */
   @Bean
-  @ConditionalOnProperty(prefix = "giftkit.shard", name = "ddl")
-  AutoCloseable giftkitShardTableLifecycle(GiftkitShardProperties p, ShardedJdbc jdbc) {
+  @org.springframework.boot.autoconfigure.condition.ConditionalOnExpression(
+      "'${giftkit.shard.ddl:}' != '' || '${giftkit.shard.ddl-location:}' != ''")
+  AutoCloseable giftkitShardTableLifecycle(GiftkitShardProperties p, ShardedJdbc jdbc,
+      org.springframework.core.io.ResourceLoader resources) {
+    String ddl = p.getDdl();
+    if (ddl == null || ddl.isBlank()) {
+      org.springframework.core.io.Resource r = resources.getResource(p.getDdlLocation());
+      try (java.io.InputStream in = r.getInputStream()) {
+        ddl = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+      } catch (java.io.IOException e) {
+        throw GiftkitPropertyException.invalid(PREFIX + ".ddl-location", "must name a readable resource ("
+            + e.getMessage() + ")", p.getDdlLocation());
+      }
+      if (ddl.endsWith(";")) {
+        ddl = ddl.substring(0, ddl.length() - 1);
+      }
+    }
     try {
-      return jdbc.scheduleTableLifecycle(p.getDdl(), p.getTableCheck(), Clock.systemUTC());
+      return jdbc.scheduleTableLifecycle(ddl, p.getTableCheck(), Clock.systemUTC());
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(PREFIX, e);
     }

@@ -45,6 +45,9 @@ public class GiftkitShardProperties {
   /** A DDL template with {table} run on every shard for this and next month at start-up and then every table-check interval. */
   private String ddl;
 
+  /** Where to read the DDL template from instead of ddl, e.g. classpath:db/gift_order.sql. */
+  private String ddlLocation;
+
   /** How often the month tables are ensured (with ddl). */
   private Duration tableCheck = Duration.ofHours(1);
 
@@ -134,6 +137,14 @@ public class GiftkitShardProperties {
 
   public void setDdl(String ddl) {
     this.ddl = ddl;
+  }
+
+  public String getDdlLocation() {
+    return ddlLocation;
+  }
+
+  public void setDdlLocation(String ddlLocation) {
+    this.ddlLocation = ddlLocation;
   }
 
   public Duration getTableCheck() {

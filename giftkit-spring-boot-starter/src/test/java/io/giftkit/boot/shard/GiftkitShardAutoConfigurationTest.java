@@ -110,6 +110,27 @@ class GiftkitShardAutoConfigurationTest {
   }
 
   @Test
+  void theDdlCanComeFromAResourceAndAMissingOneIsNamed() throws Exception {
+    String db = MARIADB.createDatabase("loc");
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=" + MARIADB.jdbcUrl(db),
+        "giftkit.shard.nodes[0].primary.username=" + MARIADB.user(),
+        "giftkit.shard.nodes[0].primary.password=" + MARIADB.password(),
+        "giftkit.shard.ddl-location=classpath:db/gift_order.sql").run(context -> {
+          ShardRouter router = context.getBean(ShardRouter.class);
+          String table = router.table(YearMonth.from(Instant.now().atZone(router.zone())));
+          try (Connection c = MARIADB.newConnection(db); Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table)) {
+            rs.next();
+            assertThat(rs.getInt(1)).isZero();
+          }
+        });
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=" + MARIADB.jdbcUrl(db),
+        "giftkit.shard.ddl-location=classpath:db/missing.sql").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .startsWith("giftkit.shard.ddl-location must name a readable resource"));
+  }
+
+  @Test
   void offWithoutNodesAndBadSettingsNameTheProperty() {
     runner.run(context -> assertThat(context).doesNotHaveBean(ShardedJdbc.class));
     runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
