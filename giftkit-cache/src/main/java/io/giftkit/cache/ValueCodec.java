@@ -39,6 +39,26 @@ public interface ValueCodec<V> {
   }
 
   /**
+   * JSON, with no JSON library: records (by component name, nested), {@code Map<String, ?>},
+   * {@code List<?>}, arrays, strings, numbers, booleans, enums, {@link java.time.Instant}s and null.
+   * Decoding is strict and fails (the entry becomes a miss) on malformed text, a wrong type or a
+   * number that does not fit; unknown object members are ignored. For richer mappings pass a JSON
+   * library's functions to {@link #of}.
+   *
+   * <pre>{@code
+   * record Room(long id, String title, List<String> tags, Instant openedAt) {}
+   * ValueCodec<Room> rooms = ValueCodec.json(Room.class);
+   * }</pre>
+   *
+   * @param <V> the value type
+   * @param type the value class; {@code Object.class} for untyped maps and lists
+   * @return the codec
+   */
+  static <V> ValueCodec<V> json(Class<V> type) {
+    return new JsonCodec<>(type);
+  }
+
+  /**
    * A codec from two functions (e.g. a JSON mapper's write and read).
    *
    * @param <V> the value type

@@ -231,6 +231,45 @@ class TieredCacheTest {
     }
   }
 
+  record RoomInfo(long id, String title, List<String> tags) {}
+
+  /** JSON values go through Redis: a second instance (empty L1) reads the first one's value from L2. */
+  @Test
+  void jsonValuesRoundTripThroughRedisAndAValueOfAnotherShapeIsAMiss() {
+    AtomicInteger jsonLoads = new AtomicInteger();
+    Function<TieredCache.Builder<Long, RoomInfo>, TieredCache<Long, RoomInfo>> make = b -> {
+      TieredCache<Long, RoomInfo> c = b.build();
+      toClose.add(c);
+      return c;
+    };
+    TieredCache.Builder<Long, RoomInfo> b = TieredCache.<Long, RoomInfo>builder("json-rooms", REDIS.client())
+        .keyPrefix(prefix + "-json").invalidationChannel(prefix + ":json")
+        .keys(KeyCodec.longs()).values(ValueCodec.json(RoomInfo.class)).loader(id -> {
+          jsonLoads.incrementAndGet();
+          return new RoomInfo(id, "room " + id, List.of("music"));
+        });
+    TieredCache<Long, RoomInfo> a = make.apply(b);
+    TieredCache<Long, RoomInfo> other = make.apply(b);
+    assertThat(a.get(5L)).isEqualTo(new RoomInfo(5, "room 5", List.of("music")));
+    assertThat(other.get(5L)).isEqualTo(new RoomInfo(5, "room 5", List.of("music")));
+    assertThat(jsonLoads).as("the second instance read Redis, not the loader").hasValue(1);
+    assertThat(other.stats().l2Hits()).isEqualTo(1);
+    try (StatefulRedisConnection<String, byte[]> raw =
+        REDIS.client().connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE))) {
+      byte[] stored = raw.sync().get(prefix + "-json:5");
+      assertThat(new String(stored, 1, stored.length - 1, StandardCharsets.UTF_8))
+          .isEqualTo("{\"id\":5,\"title\":\"room 5\",\"tags\":[\"music\"]}");
+      byte[] wrongShape = stored.clone();
+      byte[] json = "{\"id\":\"five\"}".getBytes(StandardCharsets.UTF_8);
+      byte[] replaced = new byte[json.length + 1];
+      replaced[0] = wrongShape[0];
+      System.arraycopy(json, 0, replaced, 1, json.length);
+      raw.sync().set(prefix + "-json:6", replaced);
+    }
+    assertThat(other.get(6L)).isEqualTo(new RoomInfo(6, "room 6", List.of("music")));
+    assertThat(other.stats().decodeFailures()).isEqualTo(1);
+  }
+
   /** Two instances miss the same key in Redis at once: with the load lock, only one calls the loader. */
   @Test
   void withALoadLockOnlyOneInstanceLoadsAKeyMissingFromRedis() throws Exception {
