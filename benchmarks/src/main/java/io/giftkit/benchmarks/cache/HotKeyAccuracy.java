@@ -32,14 +32,14 @@ public final class HotKeyAccuracy {
     Long[] zipf = HotKeyBenchmark.zipfStream(2_000_000, 1_000_000, 1.0, 7);
     System.out.println("| stream | records | distinct keys | hot share | sampling | truly hot | found | precision | recall |");
     System.out.println("|---|---|---|---|---|---|---|---|---|");
-    for (int sample : new int[] {1, 8}) {
+    for (int sample : new int[] {1, 4, 8}) {
       for (double share : new double[] {0.01, 0.001}) {
         report("Zipf(1.0), 1M keys", List.of(zipf), share, sample);
       }
     }
     if (Files.exists(trace)) {
       List<Long> ids = readTrace(trace);
-      for (int sample : new int[] {1, 8}) {
+      for (int sample : new int[] {1, 4, 8}) {
         for (double share : new double[] {0.01, 0.005, 0.001}) {
           report("AdaptSize CDN trace", ids, share, sample);
         }

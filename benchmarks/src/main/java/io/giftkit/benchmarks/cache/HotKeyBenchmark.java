@@ -38,6 +38,7 @@ public class HotKeyBenchmark {
   private Long[] stream;
   private HotKeyDetector<Long> detector;
   private HotKeyDetector<Long> sampled;
+  private HotKeyDetector<Long> sampled4;
   private ConcurrentHashMap<Long, LongAdder> exact;
 
   /** Each thread walks the stream from its own offset. */
@@ -51,6 +52,7 @@ public class HotKeyBenchmark {
     stream = zipfStream(KEYS, 1_000_000, 1.0, 42);
     detector = HotKeyDetector.<Long>builder().hotWhenShareAtLeast(0.001).build();
     sampled = HotKeyDetector.<Long>builder().hotWhenShareAtLeast(0.001).sampleOneIn(8).build();
+    sampled4 = HotKeyDetector.<Long>builder().hotWhenShareAtLeast(0.001).sampleOneIn(4).build();
     exact = new ConcurrentHashMap<>();
   }
 
@@ -62,6 +64,11 @@ public class HotKeyBenchmark {
   @Benchmark
   public void giftkitRecordSampled8(Cursor c) {
     sampled.record(stream[c.i++ & MASK]);
+  }
+
+  @Benchmark
+  public void giftkitRecordSampled4(Cursor c) {
+    sampled4.record(stream[c.i++ & MASK]);
   }
 
   @Benchmark

@@ -75,14 +75,16 @@ final class Areas {
         new Area("Cache: HotKeyDetector.record() on 2 threads, Zipf(1.0) over 1M keys",
             CACHE + "HotKeyBenchmark", Kind.THROUGHPUT, "giftkitRecord", null,
             List.of(new Row("giftkitRecord", "GiftKit HotKeyDetector.record (every record)"),
+                new Row("giftkitRecordSampled4", "GiftKit HotKeyDetector.record, sampleOneIn(4)"),
                 new Row("giftkitRecordSampled8", "GiftKit HotKeyDetector.record, sampleOneIn(8)"),
                 new Row("exactCounting", "exact: ConcurrentHashMap<K, LongAdder> (memory grows with keys)")),
             ">= 50M records/s in total (50 ops/us), in 512 KiB whatever the number of keys",
             r -> {
               double all = r.get("giftkitRecord").score;
+              double four = r.get("giftkitRecordSampled4").score;
               double sampled = r.get("giftkitRecordSampled8").score;
-              return Verdict.of(Math.max(all, sampled) >= 50,
-                  String.format("%.1f ops/us (every record), %.1f ops/us (1 in 8)", all, sampled));
+              return Verdict.of(Math.max(all, Math.max(four, sampled)) >= 50, String.format(
+                  "%.1f ops/us (every record), %.1f (1 in 4), %.1f (1 in 8)", all, four, sampled));
             }),
         new Area("Cache: single-flight, uncontended load (1 thread)",
             CACHE + "SingleFlightBenchmark", Kind.TIME, "giftkitSingleFlight", null,
