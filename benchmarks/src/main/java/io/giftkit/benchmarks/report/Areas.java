@@ -86,6 +86,15 @@ final class Areas {
               return Verdict.of(Math.max(all, Math.max(four, sampled)) >= 50, String.format(
                   "%.1f ops/us (every record), %.1f (1 in 4), %.1f (1 in 8)", all, four, sampled));
             }),
+        new Area("Cache: cross-instance invalidation, write on A until B's in-memory copy is gone (1 thread)",
+            CACHE + "InvalidationLatencyBenchmark", Kind.LATENCY, "giftkitPubSub5ms", null,
+            List.of(new Row("giftkitPubSub5ms", "GiftKit TieredCache pub/sub invalidation, 5 ms batches (default)"),
+                new Row("giftkitPubSub1ms", "GiftKit TieredCache pub/sub invalidation, 1 ms batches"),
+                new Row("redisClientTracking", "Redis client-side caching: CLIENT TRACKING ON, RESP3 push")),
+            "measured, no goal (the issue asked to compare the alternative)",
+            r -> Verdict.of(true, String.format("p50 %.0f / %.0f / %.0f us",
+                r.get("giftkitPubSub5ms").percentile("50.0"), r.get("giftkitPubSub1ms").percentile("50.0"),
+                r.get("redisClientTracking").percentile("50.0")))),
         new Area("Cache: single-flight, uncontended load (1 thread)",
             CACHE + "SingleFlightBenchmark", Kind.TIME, "giftkitSingleFlight", null,
             List.of(new Row("giftkitSingleFlight", "GiftKit SingleFlight.get"),
