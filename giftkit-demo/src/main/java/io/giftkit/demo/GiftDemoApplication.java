@@ -17,7 +17,26 @@ public class GiftDemoApplication {
   private static final Logger LOG = LoggerFactory.getLogger(GiftDemoApplication.class);
 
   public static void main(String[] args) {
+    if (!kafkaConfigured(args)) {
+      // The embedded default: an in-process KRaft broker, so the demo needs nothing installed.
+      String servers = io.giftkit.testing.KafkaBroker.shared().bootstrapServers();
+      System.setProperty("spring.kafka.bootstrap-servers", servers);
+      LOG.info("GiftKit demo: no spring.kafka.bootstrap-servers given, started an in-process Kafka broker at {}", servers);
+    }
     SpringApplication.run(GiftDemoApplication.class, args);
+  }
+
+  /** Whether Kafka is configured (an argument, a system property, the environment, or the real profile). */
+  static boolean kafkaConfigured(String[] args) {
+    for (String a : args) {
+      if (a.startsWith("--spring.kafka.bootstrap-servers=") || (a.startsWith("--spring.profiles.active=") && a.contains("real"))) {
+        return true;
+      }
+    }
+    String profiles = System.getenv("SPRING_PROFILES_ACTIVE");
+    return System.getProperty("spring.kafka.bootstrap-servers") != null
+        || System.getenv("SPRING_KAFKA_BOOTSTRAP_SERVERS") != null
+        || (profiles != null && profiles.contains("real"));
   }
 
   /** Says where to look once the server is up. */
@@ -25,8 +44,8 @@ public class GiftDemoApplication {
   public void ready(ApplicationReadyEvent event) {
     if (event.getApplicationContext() instanceof WebServerApplicationContext web) {
       int port = web.getWebServer().getPort();
-      LOG.info("GiftKit demo ready: http://localhost:{}/api/rooms/1/panel?uid=1001 (breakers: http://localhost:{}/actuator/giftkit;"
-          + " faults: POST http://localhost:{}/admin/faults)", port, port, port);
+      LOG.info("GiftKit demo ready: dashboard http://localhost:{}/ (panel: /api/rooms/1/panel?uid=1001, send: POST"
+          + " /api/gifts, room: /api/rooms/1, GiftKit state: /actuator/giftkit, faults: POST /admin/faults)", port);
     }
   }
 }

@@ -15,6 +15,11 @@ import org.springframework.boot.test.web.server.LocalServerPort;
     properties = "giftkit.demo.admin-enabled=false")
 class AdminDisabledTest {
 
+  @org.springframework.test.context.DynamicPropertySource
+  static void kafka(org.springframework.test.context.DynamicPropertyRegistry r) {
+    DemoTestKafka.register(r);
+  }
+
   @LocalServerPort int port;
 
   @Test

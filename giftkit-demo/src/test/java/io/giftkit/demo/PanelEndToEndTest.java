@@ -20,6 +20,11 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class PanelEndToEndTest {
 
+  @org.springframework.test.context.DynamicPropertySource
+  static void kafka(org.springframework.test.context.DynamicPropertyRegistry r) {
+    DemoTestKafka.register(r);
+  }
+
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @LocalServerPort int port;

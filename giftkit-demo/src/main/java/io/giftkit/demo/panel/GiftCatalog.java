@@ -21,4 +21,12 @@ public class GiftCatalog {
   public List<Gift> forRoom(long roomId) {
     return gifts;
   }
+
+  /**
+   * @param giftId a gift's id
+   * @return the gift, if the catalogue has it
+   */
+  public java.util.Optional<Gift> find(long giftId) {
+    return gifts.stream().filter(g -> g.id() == giftId).findFirst();
+  }
 }

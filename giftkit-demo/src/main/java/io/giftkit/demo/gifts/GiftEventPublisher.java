@@ -1,0 +1,91 @@
+package io.giftkit.demo.gifts;
+
+import io.giftkit.cache.ValueCodec;
+import io.giftkit.core.Site;
+import io.giftkit.mq.SiteStampingInterceptor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.stereotype.Component;
+
+/**
+ * Publishes gift events (JSON, key = order id) with the origin site stamped by
+ * {@link SiteStampingInterceptor}. Waits for the broker's acknowledgement ({@code acks=all},
+ * idempotent producer), so a returned publish is durable.
+ */
+@Component
+public class GiftEventPublisher implements DisposableBean {
+
+  /** The JSON codec of events, shared with the settlement consumer. */
+  public static final ValueCodec<GiftEvent> JSON = ValueCodec.json(GiftEvent.class);
+
+  private final KafkaProducer<String, byte[]> producer;
+  private final String topic;
+  private final LongAdder published = new LongAdder();
+
+  public GiftEventPublisher(@Value("${spring.kafka.bootstrap-servers}") List<String> servers,
+      @Value("${giftkit.demo.gift-topic:gift-events}") String topic, Site site, KafkaTopics topics) {
+    Map<String, Object> c = new HashMap<>();
+    c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", servers));
+    c.put(ProducerConfig.ACKS_CONFIG, "all");
+    c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
+    c.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000);
+    c.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    c.put(ProducerConfig.LINGER_MS_CONFIG, 1);
+    c.put(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, SiteStampingInterceptor.class.getName());
+    c.put(SiteStampingInterceptor.SITE_CONFIG, site.name());
+    this.producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
+    this.topic = topic;
+  }
+
+  /**
+   * @param e the event
+   * @throws IllegalStateException if the broker did not acknowledge it in time
+   */
+  public void publish(GiftEvent e) {
+    send(Long.toString(e.orderId()), JSON.encode(e));
+  }
+
+  /**
+   * Sends raw bytes under a key (the scenario's duplicate and poison events).
+   *
+   * @param key the key
+   * @param value the bytes
+   */
+  public void send(String key, byte[] value) {
+    try {
+      producer.send(new ProducerRecord<>(topic, key, value)).get(10, TimeUnit.SECONDS);
+      published.increment();
+    } catch (Exception ex) {
+      if (ex instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException("publishing to " + topic + " failed: " + ex, ex);
+    }
+  }
+
+  /** @return events published */
+  public long published() {
+    return published.sum();
+  }
+
+  /** @return the topic */
+  public String topic() {
+    return topic;
+  }
+
+  @Override
+  public void destroy() {
+    producer.close(java.time.Duration.ofSeconds(5));
+  }
+}
