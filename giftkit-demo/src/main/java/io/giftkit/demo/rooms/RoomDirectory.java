@@ -52,7 +52,7 @@ public class RoomDirectory {
           + " sharing); start Redis for the tiered cache", RedisURI.create(redisUrl).toString());
       this.tiered = null;
       this.memoryOnly = Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(Duration.ofSeconds(5)).build();
-      this.memoryOnlyHot = HotKeyDetector.<Long>builder().hotWhenShareAtLeast(0.05).build();
+      this.memoryOnlyHot = HotKeyDetector.<Long>builder().hotWhenCountAtLeast(20).minimumHotCount(20).build();
     }
   }
 
