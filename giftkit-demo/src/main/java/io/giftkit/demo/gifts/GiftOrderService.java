@@ -37,8 +37,9 @@ public class GiftOrderService {
    * @param orderId the order
    * @param status its status
    * @param duplicate whether this request id had been seen (the earlier order is returned)
+   * @param createdAt when the order was created (epoch ms; with the uid, it locates the order's table)
    */
-  public record Result(long orderId, String status, boolean duplicate) {}
+  public record Result(long orderId, String status, boolean duplicate, long createdAt) {}
 
   private static final Logger LOG = LoggerFactory.getLogger(GiftOrderService.class);
   private static final long EPOCH = 1_767_225_600_000L; // 2026-01-01
@@ -118,12 +119,13 @@ public class GiftOrderService {
     });
     if (existing != null) {
       duplicates.increment();
-      return new Result(existing.orderId, store.status(req.uid(), existing.orderId, existing.createdAt).name(), true);
+      return new Result(existing.orderId, store.status(req.uid(), existing.orderId, existing.createdAt).name(), true,
+          existing.createdAt);
     }
     created.increment();
     GiftEvent event = new GiftEvent(orderId, req.uid(), req.roomId(), streamer, gift.id(), req.count(), amount,
         now.toEpochMilli());
-    return new Result(orderId, pay(event).name(), false);
+    return new Result(orderId, pay(event).name(), false, now.toEpochMilli());
   }
 
   private record Existing(long orderId, long createdAt) {}
