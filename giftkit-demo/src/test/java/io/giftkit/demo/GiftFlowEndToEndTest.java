@@ -232,14 +232,38 @@ class GiftFlowEndToEndTest {
     }
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"servedFromMemory\":true");
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"topSenders\":[{");
+    assertThat(call("GET", "/actuator/prometheus", null).body()).contains("giftkit_mq_lag")
+        .contains("giftkit_cache_gets_total").contains("giftkit_breaker_calls_total");
+    assertThat(call("GET", "/actuator/health/readiness", null).statusCode()).isEqualTo(200);
+    assertThat(call("GET", "/actuator/health", null).body()).contains("giftkitShards", "giftkitConsumers");
     String dashboard = call("GET", "/api/dashboard", null).body();
     assertThat(dashboard).contains("\"hotRooms\":[{\"", "\"reconciled\":true", "\"name\":\"payment\"",
         "\"name\":\"settlement\"", "\"tiered\":true");
     assertThat(body).isNotEmpty();
   }
 
+  /** Two sites: an event from site b on this (site a) topic, as MirrorMaker would bring it, is not settled here. */
   @Test
   @Order(5)
+  void anotherSitesEventIsFilteredNotSettled() throws Exception {
+    GiftkitConsumer<?, ?> settlement = settlement();
+    long filtered = settlement.filtered();
+    long rows = Settlement.totals(control).rows();
+    try (org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> p = new org.apache.kafka.clients.producer.KafkaProducer<>(
+        Map.of("bootstrap.servers", KafkaBroker.shared().bootstrapServers()),
+        new org.apache.kafka.common.serialization.StringSerializer(),
+        new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      org.apache.kafka.clients.producer.ProducerRecord<String, byte[]> r = new org.apache.kafka.clients.producer.ProducerRecord<>(
+          TOPIC, "777", GiftEventPublisher.JSON.encode(new GiftEvent(777, 1, 1, 17, 1, 1, 1, 0)));
+      io.giftkit.mq.SiteHeaders.stamp(r.headers(), io.giftkit.core.Site.of("b"), "room-1");
+      p.send(r).get();
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> settlement.filtered() == filtered + 1);
+    assertThat(Settlement.totals(control).rows()).isEqualTo(rows);
+  }
+
+  @Test
+  @Order(6)
   void badSendsAreRejectedNamingTheField() throws Exception {
     HttpResponse<String> r = call("POST", "/api/gifts",
         "{\"uid\":1,\"roomId\":1,\"giftId\":99,\"count\":1,\"clientRequestId\":\"x\"}");
