@@ -38,6 +38,26 @@ class EmbeddedGiftFlowTest {
   @Autowired GiftOrderService orders;
   @Autowired DataSource control;
   @Autowired RoomDirectory rooms;
+  @Autowired io.giftkit.demo.panel.GiftCatalog catalog;
+  @Autowired io.giftkit.demo.panel.CatalogSource catalogSource;
+
+  @Test
+  void theCatalogueIsPreloadedAndRefreshed() {
+    assertThat(catalog.find(5)).isPresent();
+    java.util.List<io.giftkit.demo.panel.Gift> original = catalogSource.load();
+    try {
+      java.util.List<io.giftkit.demo.panel.Gift> next = new java.util.ArrayList<>(original);
+      next.add(new io.giftkit.demo.panel.Gift(6, "castle", 5_000));
+      catalogSource.replace(next);
+      assertThat(catalog.find(6)).as("served from memory until the next refresh").isEmpty();
+      catalog.refresh();
+      assertThat(catalog.find(6)).isPresent();
+      assertThat(catalog.forRoom(1)).hasSize(6);
+    } finally {
+      catalogSource.replace(original);
+      catalog.refresh();
+    }
+  }
 
   @Test
   void giftsAreOrderedSettledOnceAndRoomsServedWithoutRedis() throws Exception {

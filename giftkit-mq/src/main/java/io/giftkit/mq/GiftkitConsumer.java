@@ -926,6 +926,17 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return byKey;
   }
 
+  /** The records whose key was newly claimed, in offset order. */
+  private static <K, V> List<ConsumerRecord<K, V>> claimed(Map<String, ConsumerRecord<K, V>> byKey, Set<String> fresh) {
+    List<ConsumerRecord<K, V>> out = new ArrayList<>(fresh.size());
+    for (Map.Entry<String, ConsumerRecord<K, V>> e : byKey.entrySet()) {
+      if (fresh.contains(e.getKey())) {
+        out.add(e.getValue());
+      }
+    }
+    return out;
+  }
+
   /**
    * Builds a {@link GiftkitConsumer}. Not thread-safe.
    *
@@ -1058,13 +1069,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
           c.setAutoCommit(false);
           try {
-            Set<String> fresh = store.claimAll(c, group, byKey.keySet());
-            List<ConsumerRecord<K, V>> toHandle = new ArrayList<>(fresh.size());
-            for (Map.Entry<String, ConsumerRecord<K, V>> e : byKey.entrySet()) {
-              if (fresh.contains(e.getKey())) {
-                toHandle.add(e.getValue());
-              }
-            }
+            List<ConsumerRecord<K, V>> toHandle = claimed(byKey, store.claimAll(c, group, byKey.keySet()));
             if (!toHandle.isEmpty()) {
               handler.handle(toHandle, c);
             }
@@ -1099,12 +1104,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         String group = String.valueOf(kafka.get(ConsumerConfig.GROUP_ID_CONFIG));
         Map<String, ConsumerRecord<K, V>> byKey = firstByKey(records, keyOf);
         RedisIdempotencyStore.Claims claims = store.claimAll(group, byKey.keySet());
-        List<ConsumerRecord<K, V>> toHandle = new ArrayList<>();
-        for (Map.Entry<String, ConsumerRecord<K, V>> e : byKey.entrySet()) {
-          if (claims.fresh().contains(e.getKey())) {
-            toHandle.add(e.getValue());
-          }
-        }
+        List<ConsumerRecord<K, V>> toHandle = claimed(byKey, claims.fresh());
         try {
           if (!toHandle.isEmpty()) {
             handler.handle(toHandle);

@@ -10,7 +10,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.giftkit.testing.MariaDbExtension;
 import io.giftkit.testing.RedisExtension;
@@ -54,12 +53,7 @@ class ConsumerScaleAndSafetyTest {
 
   @BeforeAll
   static void database() throws SQLException {
-    HikariConfig c = new HikariConfig();
-    c.setJdbcUrl(MARIADB.jdbcUrl());
-    c.setUsername(MARIADB.user());
-    c.setPassword(MARIADB.password());
-    c.setMaximumPoolSize(6);
-    db = new HikariDataSource(c);
+    db = TestPools.pool(MARIADB, 6);
     GiftkitConsumerTest.db = db;
     try (Connection conn = db.getConnection(); Statement s = conn.createStatement()) {
       STORE.createTable(conn);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.giftkit.core.Site;
 import io.giftkit.testing.KafkaBroker;
@@ -48,12 +47,7 @@ class GiftkitConsumerTest {
 
   @BeforeAll
   static void database() throws SQLException {
-    HikariConfig c = new HikariConfig();
-    c.setJdbcUrl(MARIADB.jdbcUrl());
-    c.setUsername(MARIADB.user());
-    c.setPassword(MARIADB.password());
-    c.setMaximumPoolSize(4);
-    db = new HikariDataSource(c);
+    db = TestPools.pool(MARIADB, 4);
     try (Connection conn = db.getConnection(); Statement s = conn.createStatement()) {
       STORE.createTable(conn);
       s.execute("CREATE TABLE ledger (topic VARCHAR(100) NOT NULL, order_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL)");

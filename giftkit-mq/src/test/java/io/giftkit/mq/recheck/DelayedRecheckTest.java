@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.giftkit.core.InvalidConfigException;
 import io.giftkit.testing.MariaDbExtension;
@@ -33,12 +32,7 @@ class DelayedRecheckTest {
 
   @BeforeAll
   static void database() throws SQLException {
-    HikariConfig c = new HikariConfig();
-    c.setJdbcUrl(MARIADB.jdbcUrl());
-    c.setUsername(MARIADB.user());
-    c.setPassword(MARIADB.password());
-    c.setMaximumPoolSize(8);
-    db = new HikariDataSource(c);
+    db = io.giftkit.mq.TestPools.pool(MARIADB, 8);
     DelayedRecheck.builder("ddl", db).handler((k, a) -> RecheckResult.resolved()).build().createTable();
   }
 
