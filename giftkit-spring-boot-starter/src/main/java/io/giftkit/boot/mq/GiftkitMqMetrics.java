@@ -6,10 +6,15 @@ import io.giftkit.mq.recheck.DelayedRecheck;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
@@ -25,16 +30,27 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code giftkit.mq.lag} (gauge, records: the largest lag of the consumer's partitions) and
  *       {@code giftkit.mq.record.age} (gauge, ms: the oldest unhandled record's age), the numbers an
  *       autoscaler scales on; {@code giftkit.mq.lag.alerts} (counter);
+ *   <li>{@code giftkit.mq.partition.lag} and {@code giftkit.mq.partition.record.age} (gauges, tags
+ *       {@code name}, {@code topic}, {@code partition}): per partition the consumer owns, the set
+ *       refreshed every 5 s as partitions are assigned and revoked;
  *   <li>{@code giftkit.recheck.pending} (gauge: a count query per scrape) and
  *       {@code giftkit.recheck.checks} (counter, tag {@code outcome}: resolved, retried, alerted, failed).
  * </ul>
  */
-public final class GiftkitMqMetrics implements MeterBinder {
+public final class GiftkitMqMetrics implements MeterBinder, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(GiftkitMqMetrics.class);
 
   private final GiftkitConsumers consumers;
   private final List<DelayedRecheck> rechecks;
+  private final ScheduledExecutorService partitionRefresher =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "giftkit-mq-metrics");
+        t.setDaemon(true);
+        return t;
+      });
+  private volatile MultiGauge partitionLag;
+  private volatile MultiGauge partitionAge;
 
   /**
    * @param consumers the consumers' factory (consumers made later are measured too, from the next bind)
@@ -52,6 +68,47 @@ public final class GiftkitMqMetrics implements MeterBinder {
       consumers.onCreate(c -> bind(registry, c));
     }
     rechecks.forEach(r -> bind(registry, r));
+    if (consumers != null) {
+      partitionLag = MultiGauge.builder("giftkit.mq.partition.lag").baseUnit("records")
+          .description("records in the partition not yet handled").register(registry);
+      partitionAge = MultiGauge.builder("giftkit.mq.partition.record.age")
+          .baseUnit("milliseconds").description("age of the partition's oldest unhandled record").register(registry);
+      partitionRefresher.scheduleWithFixedDelay(this::refreshPartitions, 0, 5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Registers a gauge row per partition each consumer owns now, dropping revoked ones. */
+  public void refreshPartitions() {
+    MultiGauge lag = partitionLag;
+    MultiGauge age = partitionAge;
+    if (lag == null || consumers == null) {
+      return;
+    }
+    List<MultiGauge.Row<?>> lagRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> ageRows = new ArrayList<>();
+    for (GiftkitConsumer<?, ?> c : consumers.all()) {
+      for (PartitionLag l : c.lag()) {
+        Tags tags = Tags.of("name", c.name(), "topic", l.topic(), "partition", Integer.toString(l.partition()));
+        lagRows.add(MultiGauge.Row.of(tags, c, x -> current(x, l, true)));
+        ageRows.add(MultiGauge.Row.of(tags, c, x -> current(x, l, false)));
+      }
+    }
+    lag.register(lagRows, true);
+    age.register(ageRows, true);
+  }
+
+  private static double current(GiftkitConsumer<?, ?> c, PartitionLag of, boolean records) {
+    for (PartitionLag l : c.lag()) {
+      if (l.partition() == of.partition() && l.topic().equals(of.topic())) {
+        return records ? l.lag() : l.recordAgeMillis();
+      }
+    }
+    return Double.NaN; // revoked since the last refresh
+  }
+
+  @Override
+  public void close() {
+    partitionRefresher.shutdownNow();
   }
 
   private static void bind(MeterRegistry registry, GiftkitConsumer<?, ?> c) {

@@ -90,6 +90,10 @@ class GiftkitMqAutoConfigurationTest {
           assertThat(meters.get("giftkit.mq.records").tags("name", "settlement", "outcome", "filtered")
               .functionCounter().count()).isEqualTo(5);
           assertThat(meters.get("giftkit.mq.lag").tags("name", "settlement").gauge().value()).isZero();
+          context.getBean(GiftkitMqMetrics.class).refreshPartitions();
+          assertThat(meters.find("giftkit.mq.partition.lag").tags("name", "settlement", "topic", topic).gauges())
+              .as("one gauge per partition that had records").isNotEmpty()
+              .allSatisfy(g -> assertThat(g.value()).isZero());
           @SuppressWarnings("unchecked")
           Map<String, Map<String, Map<String, Object>>> mq =
               (Map<String, Map<String, Map<String, Object>>>) context.getBean(GiftkitEndpoint.class).giftkit().get("mq");
