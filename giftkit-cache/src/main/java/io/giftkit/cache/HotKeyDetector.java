@@ -45,10 +45,13 @@ import java.util.concurrent.atomic.LongAdder;
  * coldest only if it is at least 1.5 times as hot (so that equally hot keys do not churn).
  *
  * <p><b>Cost.</b> {@link #record} takes no lock and allocates nothing (except when a key becomes hot):
- * a random number, a hash, a clock read in one recorded access of 8, and one atomic increment per
- * row. With {@code sampleOneIn(n)}
- * only one record in n (chosen at random) touches the sketch, and estimates are scaled by n.
- * Memory: {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot set.
+ * a random number, a clock read in one recorded access of 8, a look-up in the hot set, then for a
+ * hot key one striped-counter increment (hot keys are counted apart, exactly, so the hottest keys do
+ * not make threads fight over shared sketch cells) and for any other key a hash and one atomic
+ * increment per sketch row. With {@code sampleOneIn(n)} only one record in n (chosen at random) is
+ * counted, and estimates are scaled by n. A demoted key's count goes back into the sketch. Memory:
+ * {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot set (at most
+ * {@code maxHotKeys} entries with a counter each).
  *
  * <p>Thread-safe. Ticks are advanced by whichever call notices one has passed ({@link #record},
  * {@link #hotKeys}, {@link #tick}); a key stops being hot only when some call advances the window.
@@ -79,7 +82,9 @@ public final class HotKeyDetector<K> {
   private final AtomicIntegerArray cells;
   private final LongAdder total = new LongAdder(); // decayed like the cells (approximately: see advance)
   private final AtomicLong nextTickAt;
-  private final Map<K, Boolean> hot = new ConcurrentHashMap<>();
+  // Hot keys are counted here, not in the sketch: a striped counter per key, so the hottest keys do not
+  // make every thread fight over the same sketch cells. Counts are in sampled units, decayed with the sketch.
+  private final Map<K, LongAdder> hot = new ConcurrentHashMap<>();
   private final Listeners<HotKeyListener<K>> listeners = Listeners.create("HotKeyDetector");
   private final LongAdder promotions = new LongAdder();
   private final LongAdder demotions = new LongAdder();
@@ -133,16 +138,21 @@ public final class HotKeyDetector<K> {
         advance(now);
       }
     }
+    total.increment();
+    LongAdder hotCount = hot.get(key);
+    if (hotCount != null) {
+      hotCount.increment();
+      return;
+    }
     int h = spread(key.hashCode());
     int min = Integer.MAX_VALUE;
     for (int row = 0; row < depth; row++) {
       min = Math.min(min, cells.incrementAndGet(index(h, row)));
     }
-    total.increment();
     long estimate = (long) min * sampleScale;
     // Cheapest test first: most keys are cold, and the total is summed only for candidates.
-    if (estimate >= floor && !hot.containsKey(key) && estimate >= threshold(total.sum() * sampleScale)) {
-      promote(key, estimate);
+    if (estimate >= floor && estimate >= threshold(total.sum() * sampleScale)) {
+      promote(key, min);
     }
   }
 
@@ -183,7 +193,11 @@ public final class HotKeyDetector<K> {
    * @return the estimate
    */
   public long estimate(K key) {
-    int h = spread(Objects.requireNonNull(key, "key").hashCode());
+    LongAdder hotCount = hot.get(Objects.requireNonNull(key, "key"));
+    if (hotCount != null) {
+      return hotCount.sum() * sampleScale;
+    }
+    int h = spread(key.hashCode());
     int min = Integer.MAX_VALUE;
     for (int row = 0; row < depth; row++) {
       min = Math.min(min, cells.get(index(h, row)));
@@ -249,11 +263,15 @@ public final class HotKeyDetector<K> {
         : Math.max(minimumHotCount, (long) Math.ceil(shareThreshold * totalInWindow));
   }
 
-  private void promote(K key, long estimate) {
+  /** Promotes a key whose sketch count (sampled units) reached the threshold; from now on it is counted on its own. */
+  private void promote(K key, int sketchCount) {
+    long estimate = (long) sketchCount * sampleScale;
     if (hot.size() >= maxHotKeys && !evictColderThan(estimate)) {
       return;
     }
-    if (hot.putIfAbsent(key, Boolean.TRUE) == null) {
+    LongAdder count = new LongAdder();
+    count.add(sketchCount);
+    if (hot.putIfAbsent(key, count) == null) {
       promotions.increment();
       if (!listeners.isEmpty()) {
         listeners.fire(l -> l.onHot(key, estimate));
@@ -280,7 +298,19 @@ public final class HotKeyDetector<K> {
   }
 
   private void demote(K key) {
-    if (hot.remove(key) != null) {
+    LongAdder count = hot.remove(key);
+    if (count != null) {
+      // Hand the key's count back to the sketch (it was counted apart while hot), so a key that is
+      // still warm is not undercounted after its demotion.
+      int h = spread(key.hashCode());
+      int c = (int) Math.min(Integer.MAX_VALUE, count.sum());
+      for (int row = 0; row < depth; row++) {
+        int i = index(h, row);
+        int now = cells.get(i);
+        if (now < c) {
+          cells.compareAndSet(i, now, c); // a racing increment wins: the sketch never goes down here
+        }
+      }
       demotions.increment();
       if (!listeners.isEmpty()) {
         listeners.fire(l -> l.onCooled(key));
@@ -307,6 +337,10 @@ public final class HotKeyDetector<K> {
     }
     long t = total.sumThenReset();
     total.add((long) (t * factor)); // records racing this reset may be lost from the total: a few, once per tick
+    for (LongAdder count : hot.values()) {
+      long v = count.sumThenReset();
+      count.add((long) (v * factor)); // as the total: a racing record may be lost, once per tick
+    }
     coolDown();
   }
 
