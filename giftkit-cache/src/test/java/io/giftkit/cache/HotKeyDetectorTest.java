@@ -139,6 +139,20 @@ class HotKeyDetectorTest {
   }
 
   @Test
+  void aHotKeyIsCountedApartAndItsCountGoesBackToTheSketchWhenDemoted() {
+    HotKeyDetector<String> detector = HotKeyDetector.<String>builder()
+        .window(Duration.ofSeconds(1), 10).hotWhenCountAtLeast(100).ticker(ticker).build();
+    for (int i = 0; i < 500; i++) {
+      detector.record("room:1");
+    }
+    assertThat(detector.isHot("room:1")).isTrue();
+    assertThat(detector.estimate("room:1")).as("exact while hot").isEqualTo(500);
+    assertThat(detector.clear("room:1")).isTrue();
+    assertThat(detector.estimate("room:1")).as("the sketch has the count it did not see while the key was hot")
+        .isGreaterThanOrEqualTo(500);
+  }
+
+  @Test
   void aSteadyRateIsEstimatedAsItsCountOverTheWindow() {
     HotKeyDetector<String> detector = HotKeyDetector.<String>builder()
         .window(Duration.ofSeconds(1), 10).hotWhenCountAtLeast(800).ticker(ticker).build();
