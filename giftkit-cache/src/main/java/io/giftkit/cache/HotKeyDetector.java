@@ -82,8 +82,9 @@ public final class HotKeyDetector<K> {
   private final AtomicIntegerArray cells;
   private final LongAdder total = new LongAdder(); // decayed like the cells (approximately: see advance)
   private final AtomicLong nextTickAt;
-  // Hot keys are counted here, not in the sketch: a striped counter per key, so the hottest keys do not
-  // make every thread fight over the same sketch cells. Counts are in sampled units, decayed with the sketch.
+  // Hot keys' records since their promotion are counted here, not in the sketch: a striped counter per
+  // key, so the hottest keys do not make every thread fight over the same sketch cells. Counts are in
+  // sampled units, decayed with the sketch; a hot key's estimate is its sketch count plus its counter.
   private final Map<K, LongAdder> hot = new ConcurrentHashMap<>();
   private final Listeners<HotKeyListener<K>> listeners = Listeners.create("HotKeyDetector");
   private final LongAdder promotions = new LongAdder();
@@ -193,16 +194,13 @@ public final class HotKeyDetector<K> {
    * @return the estimate
    */
   public long estimate(K key) {
-    LongAdder hotCount = hot.get(Objects.requireNonNull(key, "key"));
-    if (hotCount != null) {
-      return hotCount.sum() * sampleScale;
-    }
+    LongAdder sincePromotion = hot.get(Objects.requireNonNull(key, "key"));
     int h = spread(key.hashCode());
-    int min = Integer.MAX_VALUE;
+    long min = Integer.MAX_VALUE;
     for (int row = 0; row < depth; row++) {
       min = Math.min(min, cells.get(index(h, row)));
     }
-    return (long) min * sampleScale;
+    return (min + (sincePromotion == null ? 0 : sincePromotion.sum())) * sampleScale;
   }
 
   /**
@@ -263,15 +261,17 @@ public final class HotKeyDetector<K> {
         : Math.max(minimumHotCount, (long) Math.ceil(shareThreshold * totalInWindow));
   }
 
-  /** Promotes a key whose sketch count (sampled units) reached the threshold; from now on it is counted on its own. */
+  /**
+   * Promotes a key whose sketch count (sampled units) reached the threshold. From now on its records
+   * go to a counter of its own; its estimate is the sketch's count plus that counter, so records that
+   * race the promotion into the sketch are not lost.
+   */
   private void promote(K key, int sketchCount) {
     long estimate = (long) sketchCount * sampleScale;
     if (hot.size() >= maxHotKeys && !evictColderThan(estimate)) {
       return;
     }
-    LongAdder count = new LongAdder();
-    count.add(sketchCount);
-    if (hot.putIfAbsent(key, count) == null) {
+    if (hot.putIfAbsent(key, new LongAdder()) == null) {
       promotions.increment();
       if (!listeners.isEmpty()) {
         listeners.fire(l -> l.onHot(key, estimate));
@@ -300,16 +300,12 @@ public final class HotKeyDetector<K> {
   private void demote(K key) {
     LongAdder count = hot.remove(key);
     if (count != null) {
-      // Hand the key's count back to the sketch (it was counted apart while hot), so a key that is
-      // still warm is not undercounted after its demotion.
+      // Add what was counted apart while the key was hot back into the sketch, so a key that is still
+      // warm is not undercounted after its demotion.
       int h = spread(key.hashCode());
       int c = (int) Math.min(Integer.MAX_VALUE, count.sum());
       for (int row = 0; row < depth; row++) {
-        int i = index(h, row);
-        int now = cells.get(i);
-        if (now < c) {
-          cells.compareAndSet(i, now, c); // a racing increment wins: the sketch never goes down here
-        }
+        cells.addAndGet(index(h, row), c);
       }
       demotions.increment();
       if (!listeners.isEmpty()) {
