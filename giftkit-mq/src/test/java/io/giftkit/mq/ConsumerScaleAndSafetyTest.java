@@ -17,7 +17,6 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,11 +53,7 @@ class ConsumerScaleAndSafetyTest {
   @BeforeAll
   static void database() throws SQLException {
     db = TestPools.pool(MARIADB, 6);
-    GiftkitConsumerTest.db = db;
-    try (Connection conn = db.getConnection(); Statement s = conn.createStatement()) {
-      STORE.createTable(conn);
-      s.execute("CREATE TABLE ledger (topic VARCHAR(100) NOT NULL, order_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL)");
-    }
+    GiftkitConsumerTest.createTables(db);
   }
 
   @AfterAll
@@ -124,9 +119,9 @@ class ConsumerScaleAndSafetyTest {
     long expectedSum = sendWithDuplicates(topic, 2_000);
     await().atMost(Duration.ofSeconds(90)).until(() -> settlement.handled() + settlement.duplicates() == 2_200);
     assertThat(settlement.duplicates()).isEqualTo(200);
-    assertThat(ledger(topic, "COUNT(*)")).isEqualTo(2_000);
-    assertThat(ledger(topic, "COUNT(DISTINCT order_id)")).isEqualTo(2_000);
-    assertThat(ledger(topic, "SUM(amount)")).isEqualTo(expectedSum);
+    assertThat(ledger(db, topic, "COUNT(*)")).isEqualTo(2_000);
+    assertThat(ledger(db, topic, "COUNT(DISTINCT order_id)")).isEqualTo(2_000);
+    assertThat(ledger(db, topic, "SUM(amount)")).isEqualTo(expectedSum);
     assertThat(threads).as("two consumers, each on its own threads").hasSize(2);
     assertThat(largestBatch.get()).as("records arrive in batches").isGreaterThan(1);
     assertThat(settlement.lag()).isNotEmpty().allSatisfy(l -> assertThat(l.lag()).isZero());

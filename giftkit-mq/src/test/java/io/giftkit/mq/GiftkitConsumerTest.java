@@ -48,10 +48,7 @@ class GiftkitConsumerTest {
   @BeforeAll
   static void database() throws SQLException {
     db = TestPools.pool(MARIADB, 4);
-    try (Connection conn = db.getConnection(); Statement s = conn.createStatement()) {
-      STORE.createTable(conn);
-      s.execute("CREATE TABLE ledger (topic VARCHAR(100) NOT NULL, order_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL)");
-    }
+    createTables(db);
   }
 
   @AfterAll
@@ -79,7 +76,20 @@ class GiftkitConsumerTest {
     return consumer;
   }
 
-  static long ledger(String topic, String what) throws SQLException {
+  /** The idempotency table and the ledger the tests' handlers write. */
+  static void createTables(javax.sql.DataSource db) throws SQLException {
+    try (Connection conn = db.getConnection(); Statement s = conn.createStatement()) {
+      STORE.createTable(conn);
+      s.execute("CREATE TABLE ledger (topic VARCHAR(100) NOT NULL, order_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL)");
+    }
+  }
+
+  private static long ledger(String topic, String what) throws SQLException {
+    return ledger(db, topic, what);
+  }
+
+  /** One aggregate ({@code COUNT(*)}, {@code SUM(amount)} …) over a topic's ledger rows. */
+  static long ledger(javax.sql.DataSource db, String topic, String what) throws SQLException {
     try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(
         "SELECT " + what + " FROM ledger WHERE topic = ?")) {
       ps.setString(1, topic);
