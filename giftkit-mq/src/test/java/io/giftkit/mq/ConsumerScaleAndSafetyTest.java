@@ -354,6 +354,61 @@ class ConsumerScaleAndSafetyTest {
         .rootCause().hasMessageContaining("giftkit.site").hasMessageContaining("Site A");
   }
 
+  /** A claim another consumer holds (a rebalance in flight) fails the attempt rather than skipping or doubling. */
+  @Test
+  void aRedisKeyPendingElsewhereFailsTheAttemptAndIsFreeOnceReleased() throws Exception {
+    StatefulRedisConnection<String, String> redis = REDIS.client().connect();
+    try {
+      RedisIdempotencyStore store = RedisIdempotencyStore.create(redis, REDIS.key("pending:"),
+          Duration.ofMinutes(1), Duration.ofHours(1), Duration.ofSeconds(2));
+      RedisIdempotencyStore.Claims first = store.claimAll("g", List.of("order-1", "order-2"));
+      assertThat(first.fresh()).containsExactly("order-1", "order-2");
+      assertThatThrownBy(() -> store.claimAll("g", List.of("order-3", "order-1")))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("idempotency key 'order-1' of group 'g' is being handled by another consumer (pending);"
+              + " try again later");
+      assertThat(store.claimAll("g", List.of("order-3")).fresh()).as("the failed attempt released its own claims")
+          .containsExactly("order-3");
+      first.release();
+      assertThat(store.claimAll("g", List.of("order-1")).fresh()).containsExactly("order-1");
+    } finally {
+      redis.close();
+    }
+  }
+
+  /** A handler that ignores the interrupt is abandoned; a new helper thread handles the records after it. */
+  @Test
+  void aHandlerThatIgnoresTheInterruptIsAbandoned() throws Exception {
+    String topic = KAFKA.createTopic("stubborn", 1);
+    KAFKA.createTopics(List.of(new NewTopic(topic + ".DLT", 1, (short) 1)));
+    try (KafkaProducer<String, String> p = producer()) {
+      p.send(new ProducerRecord<>(topic, "stubborn", "v"));
+      p.send(new ProducerRecord<>(topic, "next", "v"));
+    }
+    java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
+    Set<String> handlerThreads = ConcurrentHashMap.newKeySet();
+    List<String> handled = new CopyOnWriteArrayList<>();
+    GiftkitConsumer<String, String> consumer = started(strings("stubborn", "stubborn-" + topic, topic)
+        .retries(1, Duration.ofMillis(10)).maxProcessingTime(Duration.ofMillis(300))
+        .handler(r -> {
+          handlerThreads.add(Thread.currentThread().getName());
+          if (r.key().equals("stubborn")) {
+            while (!release.get()) {
+              java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // ignores interrupts on purpose
+            }
+          }
+          handled.add(r.key());
+        }).build());
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> handled.contains("next") && consumer.deadLettered() == 1);
+      assertThat(consumer.timeouts()).isEqualTo(1);
+      assertThat(handlerThreads).as("the stuck thread was replaced").hasSize(2);
+      assertThat(consumer.state()).isEqualTo(GiftkitConsumer.State.RUNNING);
+    } finally {
+      release.set(true);
+    }
+  }
+
   @Test
   void badConfigurationIsNamed() {
     assertThatThrownBy(() -> strings("x", "g", "t")

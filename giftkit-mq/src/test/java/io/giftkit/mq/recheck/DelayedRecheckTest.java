@@ -196,6 +196,23 @@ class DelayedRecheckTest {
   }
 
   @Test
+  void aCheckScheduledInTheCallersTransactionLivesOrDiesWithItAndCanBeCancelled() throws Exception {
+    DelayedRecheck recheck = builder("tx", (key, attempt) -> RecheckResult.resolved()).build(); // not started
+    schedulers.add(recheck);
+    try (java.sql.Connection c = db.getConnection()) {
+      c.setAutoCommit(false);
+      assertThat(recheck.schedule(c, "rolled-back", Duration.ofMinutes(1))).isTrue();
+      c.rollback();
+      assertThat(recheck.schedule(c, "committed", Duration.ofMinutes(1))).isTrue();
+      c.commit();
+    }
+    assertThat(recheck.pending()).as("only the committed one").isEqualTo(1);
+    assertThat(recheck.cancel("rolled-back")).isFalse();
+    assertThat(recheck.cancel("committed")).isTrue();
+    assertThat(recheck.pending()).isZero();
+  }
+
+  @Test
   void badInputIsRejectedNamingTheArgument() {
     assertThatThrownBy(() -> DelayedRecheck.builder("x", db).build())
         .isInstanceOf(InvalidConfigException.class).hasMessageContaining("handler must not be null");
