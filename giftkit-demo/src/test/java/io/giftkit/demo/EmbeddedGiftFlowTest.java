@@ -30,9 +30,7 @@ class EmbeddedGiftFlowTest {
   static void services(DynamicPropertyRegistry r) {
     DemoTestKafka.register(r);
     r.add("giftkit.cache.redis-url", () -> "redis://127.0.0.1:1");
-    r.add("giftkit.demo.gift-topic", () -> TOPIC);
-    r.add("giftkit.mq.consumers.settlement.topics", () -> TOPIC);
-    r.add("giftkit.mq.consumers.settlement.group-id", () -> "settlement-" + TOPIC);
+    DemoTestKafka.isolate(r, TOPIC);
   }
 
   @Autowired GiftOrderService orders;

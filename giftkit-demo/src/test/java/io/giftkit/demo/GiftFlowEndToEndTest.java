@@ -71,9 +71,7 @@ class GiftFlowEndToEndTest {
       r.add("giftkit.shard.nodes[" + s + "].primary.password", MARIADB::password);
     }
     r.add("giftkit.cache.redis-url", REDIS::url);
-    r.add("giftkit.demo.gift-topic", () -> TOPIC);
-    r.add("giftkit.mq.consumers.settlement.topics", () -> TOPIC);
-    r.add("giftkit.mq.consumers.settlement.group-id", () -> "settlement-" + TOPIC);
+    DemoTestKafka.isolate(r, TOPIC);
     r.add("giftkit.recheck.poll-interval", () -> "100ms");
     r.add("giftkit.recheck.retry-delay", () -> "500ms");
   }

@@ -50,9 +50,7 @@ class RealProfileTest {
     r.add("GIFTKIT_DB_PASSWORD", MARIADB::password);
     r.add("GIFTKIT_REDIS_URL", REDIS::url);
     r.add("KAFKA_BOOTSTRAP", () -> KafkaBroker.shared().bootstrapServers());
-    r.add("giftkit.demo.gift-topic", () -> "real-gifts-" + RUN);
-    r.add("giftkit.mq.consumers.settlement.topics", () -> "real-gifts-" + RUN + ",b.real-gifts-" + RUN);
-    r.add("giftkit.mq.consumers.settlement.group-id", () -> "settlement-" + RUN);
+    DemoTestKafka.isolate(r, "real-gifts-" + RUN, "b.real-gifts-" + RUN);
     r.add("giftkit.cache.caches.rooms.l2-ttl", () -> "5s");
   }
 

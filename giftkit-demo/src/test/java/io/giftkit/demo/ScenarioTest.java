@@ -33,9 +33,7 @@ class ScenarioTest {
       r.add("giftkit.shard.nodes[" + s + "].primary.url",
           () -> "jdbc:h2:mem:scenario_shard" + shard + "_" + RUN + ";MODE=MySQL;DB_CLOSE_DELAY=-1");
     }
-    r.add("giftkit.demo.gift-topic", () -> "scenario-gifts-" + RUN);
-    r.add("giftkit.mq.consumers.settlement.topics", () -> "scenario-gifts-" + RUN);
-    r.add("giftkit.mq.consumers.settlement.group-id", () -> "settlement-" + RUN);
+    DemoTestKafka.isolate(r, "scenario-gifts-" + RUN);
     r.add("giftkit.cache.caches.rooms.l2-ttl", () -> "5s"); // Redis keys of this run expire soon after it
   }
 
