@@ -79,6 +79,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class TieredCache<K, V> implements AutoCloseable {
 
+  /** Default most keys in L1. */
+  public static final long DEFAULT_L1_MAX_SIZE = 10_000;
+  /** Default L1 time to live. */
+  public static final Duration DEFAULT_L1_TTL = Duration.ofSeconds(5);
+
   /** Which keys live in L1. */
   public enum L1Policy {
     /** Every key read. */
@@ -594,8 +599,8 @@ public final class TieredCache<K, V> implements AutoCloseable {
     private KeyCodec<K> keys;
     private ValueCodec<V> values;
     private Function<? super K, ? extends V> loader;
-    private long l1MaxSize = 10_000;
-    private Duration l1Ttl = Duration.ofSeconds(5);
+    private long l1MaxSize = DEFAULT_L1_MAX_SIZE;
+    private Duration l1Ttl = DEFAULT_L1_TTL;
     private Duration l2Ttl = Duration.ofMinutes(10);
     private Duration negativeTtl = Duration.ofSeconds(2);
     private double ttlJitter = 0.1;

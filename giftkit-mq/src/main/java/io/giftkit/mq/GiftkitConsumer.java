@@ -187,6 +187,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   /** Present when the value was truncated to fit the dead-letter topic: the original value's size in bytes. */
   public static final String DLT_TRUNCATED = "giftkit-dlt-truncated";
 
+  /** Default tries before a record is dead-lettered. */
+  public static final int DEFAULT_MAX_ATTEMPTS = 3;
+  /** Default first retry delay (doubling each time). */
+  public static final Duration DEFAULT_BACKOFF = Duration.ofMillis(200);
   /** Default bound on one handler call. */
   public static final Duration DEFAULT_MAX_PROCESSING_TIME = Duration.ofSeconds(60);
   /** Default size a too-large value is truncated to for the dead-letter topic. */
@@ -953,8 +957,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private Dispatch<K, V> dispatch;
     private boolean batch;
     private int concurrency = 1;
-    private int maxAttempts = 3;
-    private Duration backoff = Duration.ofMillis(200);
+    private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+    private Duration backoff = DEFAULT_BACKOFF;
     private final Duration maxBackoff = Duration.ofSeconds(10);
     private String dltSuffix = ".DLT";
     private Duration dltTimeout = Duration.ofSeconds(10);

@@ -3,7 +3,6 @@ package io.giftkit.demo.rooms;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.giftkit.boot.cache.GiftkitCaches;
-import io.giftkit.cache.HotKey;
 import io.giftkit.cache.HotKeyDetector;
 import io.giftkit.cache.KeyCodec;
 import io.giftkit.cache.TieredCache;
@@ -125,7 +124,7 @@ public class RoomDirectory {
     if (detector == null) {
       return List.of();
     }
-    return detector.hotKeys().stream().limit(10).map(h -> Map.<String, Object>of("room", ((HotKey<?>) h).key(),
+    return detector.hotKeys().stream().limit(10).map(h -> Map.<String, Object>of("room", h.key(),
         "reads", h.estimatedCount(), "perSecond", Math.round(h.estimatedRatePerSecond()))).toList();
   }
 

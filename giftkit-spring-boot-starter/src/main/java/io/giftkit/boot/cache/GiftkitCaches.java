@@ -74,7 +74,7 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
       Long l1Size = pick(own.getL1MaxSize(), d.getL1MaxSize());
       Duration l1Ttl = pick(own.getL1Ttl(), d.getL1Ttl());
       if (l1Size != null || l1Ttl != null) {
-        b.l1(l1Size == null ? 10_000 : l1Size, l1Ttl == null ? Duration.ofSeconds(5) : l1Ttl);
+        b.l1(l1Size == null ? TieredCache.DEFAULT_L1_MAX_SIZE : l1Size, l1Ttl == null ? TieredCache.DEFAULT_L1_TTL : l1Ttl);
       }
       apply(pick(own.getL2Ttl(), d.getL2Ttl()), b::l2Ttl);
       apply(pick(own.getNegativeTtl(), d.getNegativeTtl()), b::negativeTtl);

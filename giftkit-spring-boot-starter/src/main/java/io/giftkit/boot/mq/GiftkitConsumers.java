@@ -122,7 +122,8 @@ public final class GiftkitConsumers implements SmartLifecycle {
     Integer attempts = pick(own.getMaxAttempts(), defaults.getMaxAttempts(), null);
     Duration backoff = pick(own.getBackoff(), defaults.getBackoff(), null);
     if (attempts != null || backoff != null) {
-      b.retries(attempts == null ? 3 : attempts, backoff == null ? Duration.ofMillis(200) : backoff);
+      b.retries(attempts == null ? GiftkitConsumer.DEFAULT_MAX_ATTEMPTS : attempts,
+          backoff == null ? GiftkitConsumer.DEFAULT_BACKOFF : backoff);
     }
     Duration maxProcessing = pick(own.getMaxProcessingTime(), defaults.getMaxProcessingTime(), null);
     if (maxProcessing != null) {
