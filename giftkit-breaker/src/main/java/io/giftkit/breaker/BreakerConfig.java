@@ -367,14 +367,16 @@ public final class BreakerConfig {
 
     /**
      * Bounds the per-key last-good-value cache of a {@link LatencyBreaker}. Default 10,000 keys,
-     * 10 min.
+     * 10 min. {@code maxKeys} 0 turns the cache off: a timeout, failure or open breaker then always
+     * serves the default value — what a write call (a payment) wants, since an earlier call's answer
+     * says nothing about this one.
      *
-     * @param maxKeys at least 1
+     * @param maxKeys at least 0 (0: no last good values are kept)
      * @param ttl how long a value stays usable after it was written; positive
      * @return this builder
      */
     public Builder fallbackCache(long maxKeys, Duration ttl) {
-      this.fallbackCacheSize = Checks.requirePositive("fallbackCacheSize", maxKeys);
+      this.fallbackCacheSize = Checks.requireNonNegative("fallbackCacheSize", maxKeys);
       this.fallbackCacheTtl = Checks.requirePositive("fallbackCacheTtl", ttl);
       return this;
     }

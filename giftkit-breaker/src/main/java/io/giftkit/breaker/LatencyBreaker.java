@@ -80,6 +80,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
   private final ExecutorService executor;
   private final boolean ownsExecutor;
   private final Cache<Object, BreakerResult<V>> lastGood;
+  private volatile boolean keepLastGood;
   private final Map<CallOutcome, BreakerResult<V>> defaults = new EnumMap<>(CallOutcome.class);
   private final V defaultValue;
   private final Function<Object, ? extends V> fallback;
@@ -110,6 +111,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
         .ticker(b.ticker::read)
         .build();
     this.rewriteAfterNanos = b.config.fallbackCacheTtl().toNanos() / 4;
+    this.keepLastGood = b.config.fallbackCacheSize() > 0;
     this.defaultValue = b.defaultValue;
     for (CallOutcome o : CallOutcome.values()) {
       defaults.put(o, new BreakerResult<>(b.defaultValue, BreakerResult.Source.DEFAULT, o));
@@ -295,7 +297,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
    * the TTL and the TTL after the latest equal answer).
    */
   private void remember(Object key, V value) {
-    if (value == null) {
+    if (value == null || !keepLastGood) {
       return;
     }
     long now = ticker.read();
@@ -307,7 +309,7 @@ public final class LatencyBreaker<V> implements AutoCloseable {
   }
 
   private BreakerResult<V> fallback(Object key, CallOutcome why) {
-    BreakerResult<V> cached = lastGood.getIfPresent(key);
+    BreakerResult<V> cached = keepLastGood ? lastGood.getIfPresent(key) : null;
     if (cached != null) {
       fallbacksCached.increment();
       return why == CallOutcome.OPEN ? cached : new BreakerResult<>(cached.value(), BreakerResult.Source.CACHED, why);
@@ -359,6 +361,10 @@ public final class LatencyBreaker<V> implements AutoCloseable {
    */
   public void reconfigure(BreakerConfig config) {
     breaker.reconfigure(config);
+    keepLastGood = config.fallbackCacheSize() > 0;
+    if (!keepLastGood) {
+      lastGood.invalidateAll();
+    }
     lastGood.policy().eviction().ifPresent(e -> e.setMaximum(config.fallbackCacheSize()));
     lastGood.policy().expireAfterWrite().ifPresent(e -> e.setExpiresAfter(config.fallbackCacheTtl()));
     throttle.setK(config.throttleK());

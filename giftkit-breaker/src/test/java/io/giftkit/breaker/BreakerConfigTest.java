@@ -41,8 +41,8 @@ class BreakerConfigTest {
         .hasMessage("minimumCalls must be in [1, 2147483647], but was 0");
     assertThatThrownBy(() -> BreakerConfig.builder().slidingWindow(Duration.ofSeconds(10), 0))
         .hasMessage("windowBuckets must be in [1, 1000], but was 0");
-    assertThatThrownBy(() -> BreakerConfig.builder().fallbackCache(0, Duration.ofMinutes(1)))
-        .hasMessage("fallbackCacheSize must be > 0, but was 0");
+    assertThatThrownBy(() -> BreakerConfig.builder().fallbackCache(-1, Duration.ofMinutes(1)))
+        .hasMessage("fallbackCacheSize must be >= 0, but was -1");
     assertThatThrownBy(() -> BreakerConfig.builder().openBackoff(0.5, Duration.ofMinutes(1)))
         .hasMessage("openBackoffMultiplier must be in [1, 1000], but was 0.5");
     assertThatThrownBy(() -> BreakerConfig.builder().adaptiveThrottling(true, 0.5))

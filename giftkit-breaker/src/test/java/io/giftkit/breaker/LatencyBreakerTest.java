@@ -167,6 +167,28 @@ class LatencyBreakerTest {
   }
 
   @Test
+  void aFallbackCacheOfSizeZeroNeverHandsAnEarlierAnswerToALaterCall() {
+    // a write call (a payment): an earlier order's TRUE must never answer for this one
+    LatencyBreaker<String> b = breaker(BreakerConfig.builder()
+        .timeout(Duration.ofSeconds(5)).fallbackCache(0, Duration.ofMinutes(1)).build());
+    assertThat(b.call(() -> "charged order 1").source()).isEqualTo(Source.FRESH);
+    BreakerResult<String> r = b.call(failing());
+    assertThat(r.source()).isEqualTo(Source.DEFAULT);
+    assertThat(r.value()).isEqualTo("default");
+    assertThat(b.lastGood("any")).isEmpty();
+    b.circuitBreaker().forceOpen();
+    assertThat(b.call(() -> "never called").value()).isEqualTo("default");
+  }
+
+  @Test
+  void reconfiguringTheFallbackCacheToZeroDropsWhatWasKept() {
+    LatencyBreaker<String> b = breaker(budget(Duration.ofSeconds(5)));
+    b.call("uid-a", () -> "a");
+    b.reconfigure(BreakerConfig.builder().timeout(Duration.ofSeconds(5)).fallbackCache(0, Duration.ofMinutes(1)).build());
+    assertThat(b.call("uid-a", failing()).source()).isEqualTo(Source.DEFAULT);
+  }
+
+  @Test
   void equalAnswersRefreshTheTtlAtMostEveryQuarterTtl() {
     LatencyBreaker<String> b = breaker(BreakerConfig.builder()
         .timeout(Duration.ofSeconds(5)).fallbackCache(100, Duration.ofMinutes(4)).build());

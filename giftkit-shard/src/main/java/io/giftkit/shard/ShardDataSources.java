@@ -332,6 +332,21 @@ public final class ShardDataSources implements AutoCloseable {
     return nodes[shard][writer.get(shard)].pool();
   }
 
+  /**
+   * Returns a DataSource view of a shard that connects to whichever node is the shard's primary at
+   * each {@code getConnection()} (following failovers, like {@link #connection(int, Consistency)
+   * connection(shard, STRONG)}), for code that takes a plain DataSource: an outbox relay, a per-shard
+   * re-check scheduler. A shard that cannot give a connection throws an {@link java.sql.SQLException}
+   * (SQLState {@code 08001}) naming the shard and node. Cheap; thread-safe.
+   *
+   * @param shard the shard
+   * @return the view
+   */
+  public javax.sql.DataSource primaryView(int shard) {
+    checkShard(shard);
+    return new ShardPrimaryDataSource(this, shard);
+  }
+
   private Connection connect(Node node) {
     try {
       return node.pool().getConnection();

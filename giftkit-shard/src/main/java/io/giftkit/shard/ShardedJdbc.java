@@ -386,7 +386,9 @@ public final class ShardedJdbc {
 
   /**
    * Creates the tables of the given months on every shard's primary, if they do not exist. Safe to
-   * run at every start-up and from several instances at once.
+   * run at every start-up and from several instances at once. A shard that fails does not stop the
+   * others: every reachable shard gets its tables, then the first failure is thrown with the others
+   * suppressed in it.
    *
    * @param ddlTemplate a {@code CREATE TABLE IF NOT EXISTS {table} (…)} statement
    * @param months the months, e.g. this one and the next
@@ -398,15 +400,25 @@ public final class ShardedJdbc {
       throw Checks.invalid("ddlTemplate", "must be CREATE TABLE IF NOT EXISTS {table} (...)", "\"" + ddlTemplate + "\"");
     }
     int ensured = 0;
-    for (int shard = 0; shard < nodes.shards(); shard++) {
+    ShardWriteException failed = null;
+    for (int shard = 0; shard < nodes.shards(); shard++) { // one shard down must not leave the others without tables
       try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
         for (YearMonth m : months) {
           s.execute(ddlTemplate.replace("{table}", router.table(m)));
           ensured++;
         }
-      } catch (SQLException e) {
-        throw new ShardWriteException("creating tables on shard " + shard + " failed: " + e.getMessage(), e);
+      } catch (SQLException | ShardUnavailableException e) {
+        ShardWriteException f = new ShardWriteException("creating tables on shard " + shard + " failed: "
+            + e.getMessage(), e);
+        if (failed == null) {
+          failed = f;
+        } else {
+          failed.addSuppressed(f);
+        }
       }
+    }
+    if (failed != null) {
+      throw failed;
     }
     return ensured;
   }

@@ -70,6 +70,11 @@ class FailoverTest {
         assertThat(port(strong)).isEqualTo(pair.ports[0]);
       }
 
+      javax.sql.DataSource view = nodes.primaryView(0);
+      try (Connection c = view.getConnection()) {
+        assertThat(port(c)).as("the primary view connects to the primary").isEqualTo(pair.ports[0]);
+      }
+
       pair.promoteSecond();
 
       for (long id = 101; id <= 200; id++) {
@@ -84,6 +89,9 @@ class FailoverTest {
           .containsExactly(org.assertj.core.groups.Tuple.tuple(0, false), org.assertj.core.groups.Tuple.tuple(1, true));
       try (Connection strong = nodes.connection(0, Consistency.STRONG)) {
         assertThat(port(strong)).isEqualTo(pair.ports[1]);
+      }
+      try (Connection c = view.getConnection()) {
+        assertThat(port(c)).as("the same view follows the failover").isEqualTo(pair.ports[1]);
       }
     }
   }

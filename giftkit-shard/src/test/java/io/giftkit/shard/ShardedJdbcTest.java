@@ -171,7 +171,7 @@ class ShardedJdbcTest {
   }
 
   @Test
-  void oneShardDownFailsFastNamingItWhileTheOthersServe() {
+  void oneShardDownFailsFastNamingItWhileTheOthersServe() throws Exception {
     ShardDataSources.Builder b = ShardDataSources.builder().connectionTimeout(Duration.ofSeconds(1));
     for (int s = 0; s < 10; s++) {
       String url = s == 3 ? "jdbc:mariadb://127.0.0.1:1/" + databases.get(s) + "?connectTimeout=200"
@@ -200,6 +200,15 @@ class ShardedJdbcTest {
           .hasMessageStartingWith("shard 3 node (jdbc:mariadb://127.0.0.1:1/")
           .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-logged"));
       broken.ping(4, 0);
+      java.time.YearMonth later = java.time.YearMonth.of(2031, 1);
+      assertThatThrownBy(() -> jdbc.ensureTables(DDL, later)).hasMessageStartingWith("creating tables on shard 3 failed");
+      try (java.sql.Connection c = broken.connection(9, Consistency.STRONG);
+          java.sql.ResultSet rs = c.getMetaData().getTables(null, null, router.table(later), null)) {
+        assertThat(rs.next()).as("shards after the down one still get their tables").isTrue();
+      }
+      assertThatThrownBy(() -> broken.primaryView(3).getConnection()).isInstanceOf(java.sql.SQLException.class)
+          .hasMessageStartingWith("shard 3 primary (jdbc:mariadb://127.0.0.1:1/")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-logged"));
       assertThat(broken.nodes()).hasSize(10).allSatisfy(n -> {
         assertThat(n.primary()).isTrue();
         assertThat(n.open()).isTrue();

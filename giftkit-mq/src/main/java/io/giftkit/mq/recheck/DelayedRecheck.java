@@ -227,6 +227,27 @@ public final class DelayedRecheck implements AutoCloseable {
   }
 
   /**
+   * Cancels a pending check in the caller's transaction (e.g. the order became PAID in the same
+   * transaction), so the check disappears exactly when the caller's writes commit.
+   *
+   * @param connection the caller's connection to the database holding the table
+   * @param key the business key
+   * @return whether a pending check was removed
+   * @throws SQLException on database failure
+   */
+  public boolean cancel(Connection connection, String key) throws SQLException {
+    Checks.requireNonNull("connection", connection);
+    checkKey(key);
+    try (PreparedStatement ps = connection.prepareStatement(
+        "DELETE FROM " + table + " WHERE scheduler = ? AND check_key = ? AND status = ?")) {
+      ps.setString(1, name);
+      ps.setString(2, key);
+      ps.setString(3, PENDING);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  /**
    * Removes an alert once a person has dealt with it.
    *
    * @param key the business key

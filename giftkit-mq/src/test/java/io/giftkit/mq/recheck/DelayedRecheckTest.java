@@ -210,6 +210,17 @@ class DelayedRecheckTest {
     assertThat(recheck.cancel("rolled-back")).isFalse();
     assertThat(recheck.cancel("committed")).isTrue();
     assertThat(recheck.pending()).isZero();
+
+    recheck.schedule("paid", Duration.ofMinutes(1));
+    try (java.sql.Connection c = db.getConnection()) {
+      c.setAutoCommit(false);
+      assertThat(recheck.cancel(c, "paid")).isTrue();
+      c.rollback();
+      assertThat(recheck.pending()).as("a cancel rolled back with its transaction").isEqualTo(1);
+      assertThat(recheck.cancel(c, "paid")).isTrue();
+      c.commit();
+    }
+    assertThat(recheck.pending()).as("a cancel committed with its transaction").isZero();
   }
 
   @Test

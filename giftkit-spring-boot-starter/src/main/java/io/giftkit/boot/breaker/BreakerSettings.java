@@ -45,7 +45,7 @@ public class BreakerSettings {
   /** Probe calls let through in half-open; in [1, 10000]. Default 5. */
   private Integer halfOpenProbes;
 
-  /** Most keys whose last good value is kept. Default 10000. */
+  /** Most keys whose last good value is kept; 0 keeps none (write calls such as payments). Default 10000. */
   private Long fallbackCacheSize;
 
   /** How long a last good value stays usable after it was written. Default 10m. */
