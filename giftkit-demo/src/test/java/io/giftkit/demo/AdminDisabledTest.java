@@ -13,6 +13,10 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 /** Fault injection exists only when a property enables it. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
     properties = "giftkit.demo.admin-enabled=false")
+// Closed after the class, while the shared in-JVM broker is still up: a context left for the JVM's
+// shutdown hooks closes its Kafka clients against a broker stopping at the same time, which can
+// outlast surefire's fork exit timeout (the "Error occurred in starting fork" seen in CI).
+@org.springframework.test.annotation.DirtiesContext
 class AdminDisabledTest {
 
   @org.springframework.test.context.DynamicPropertySource

@@ -45,6 +45,7 @@ class DashboardChromiumTest {
   @LocalServerPort int port;
   @Autowired GiftOrderService orders;
   @Autowired RoomDirectory rooms;
+  @Autowired io.giftkit.demo.timeline.Timeline timeline;
 
   private static String chromium() {
     String configured = System.getenv("GIFTKIT_CHROMIUM");
@@ -90,6 +91,8 @@ class DashboardChromiumTest {
       }
     });
     reader.start();
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> timeline.points().size() >= 2); // the series has a line to draw
     String dom;
     try {
       dom = run(chromiumArgs("--dump-dom"));
@@ -105,6 +108,9 @@ class DashboardChromiumTest {
     assertThat(section(dom, "cache")).contains("memory only (no Redis)");
     assertThat(section(dom, "shards")).contains("<td>9</td>");
     assertThat(dom).containsPattern("id=\"gifts-per-second\">[0-9.]+<");
+    // the time series: a line per series over the last seconds, and a state strip per breaker
+    assertThat(dom).containsPattern("<polyline id=\"tl-sends\"[^>]* points=\"[0-9.]+,[0-9.]+ [0-9.]+,[0-9.]+");
+    assertThat(dom).contains("id=\"tl-lag\"").contains("class=\"strip-payment\"").contains("class=\"strip-privileged-gifts\"");
 
     File png = new File("target/dashboard.png");
     Files.deleteIfExists(png.toPath());

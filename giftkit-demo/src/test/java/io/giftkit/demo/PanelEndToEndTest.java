@@ -18,6 +18,10 @@ import org.springframework.boot.test.web.server.LocalServerPort;
  * per uid, or defaulted) and within the budget while it is slow or failing.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+// Closed after the class, while the shared in-JVM broker is still up: a context left for the JVM's
+// shutdown hooks closes its Kafka clients against a broker stopping at the same time, which can
+// outlast surefire's fork exit timeout (the "Error occurred in starting fork" seen in CI).
+@org.springframework.test.annotation.DirtiesContext
 class PanelEndToEndTest {
 
   @org.springframework.test.context.DynamicPropertySource

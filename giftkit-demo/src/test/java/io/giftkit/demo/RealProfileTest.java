@@ -51,6 +51,8 @@ class RealProfileTest {
     r.add("GIFTKIT_REDIS_URL", REDIS::url);
     r.add("KAFKA_BOOTSTRAP", () -> KafkaBroker.shared().bootstrapServers());
     DemoTestKafka.isolate(r, "real-gifts-" + RUN, "b.real-gifts-" + RUN);
+    // after isolate(): the real profile's provider database, as GIFTKIT_PAYMENT_URL would give it
+    r.add("giftkit.demo.payment.url", () -> MARIADB.serverUrl() + PREFIX + "payments?createDatabaseIfNotExist=true");
     r.add("giftkit.cache.caches.rooms.l2-ttl", () -> "5s");
   }
 
@@ -60,6 +62,7 @@ class RealProfileTest {
       for (int i = 0; i < 10; i++) {
         s.execute("DROP DATABASE IF EXISTS " + PREFIX + "gift_shard_" + i);
       }
+      s.execute("DROP DATABASE IF EXISTS " + PREFIX + "payments");
     }
   }
 
@@ -81,6 +84,6 @@ class RealProfileTest {
         shardDatabases.add(rs.getString(1));
       }
     }
-    assertThat(shardDatabases).as("the ten shards, created by the application").hasSize(10);
+    assertThat(shardDatabases).as("the ten shards and the provider, created by the application").hasSize(11);
   }
 }

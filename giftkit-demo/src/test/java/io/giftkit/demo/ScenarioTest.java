@@ -16,7 +16,7 @@ import org.springframework.test.context.DynamicPropertySource;
 /**
  * A 30-second scenario on the embedded default (its own H2 databases) with Redis: faults injected
  * mid-run, and the report meets the thresholds — the ledger reconciles exactly, panels answered
- * 99.99%+, one alert per paid-but-unrecorded case, every poison event dead-lettered.
+ * 99.99%+, one alert per disagreement injected (a charge reported for a FAILED order), every poison event dead-lettered.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @DirtiesContext
@@ -48,12 +48,14 @@ class ScenarioTest {
     assertThat(report.reconciles()).isTrue();
     assertThat(report.availability()).isGreaterThanOrEqualTo(0.9999);
     assertThat(report.ordersCreated()).isGreaterThan(100);
-    assertThat(report.paidButUnrecordedInjected()).as("the faults did happen").isPositive();
+    assertThat(report.chargedThenFailed()).as("the faults did happen").isPositive();
+    assertThat(report.disagreementsInjected()).as("declined orders were FAILED, and charges were injected on them").isPositive();
     assertThat(report.panelBySource()).containsKeys("FRESH").containsAnyOf(
         java.util.Map.entry("CACHED", report.panelBySource().getOrDefault("CACHED", -1L)),
         java.util.Map.entry("DEFAULT", report.panelBySource().getOrDefault("DEFAULT", -1L)));
     assertThat(report.duplicatesSuppressed()).isGreaterThanOrEqualTo(1);
     assertThat(report.deadLettered()).isEqualTo(5);
-    assertThat(report.pendingRechecks()).isZero();
+    assertThat(report.unresolvedOrders()).isZero();
+    assertThat(report.otherAlerts()).isZero();
   }
 }

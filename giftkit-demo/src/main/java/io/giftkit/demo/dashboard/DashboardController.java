@@ -7,14 +7,16 @@ import io.giftkit.breaker.BreakerSnapshot;
 import io.giftkit.breaker.CallOutcome;
 import io.giftkit.cache.CacheStats;
 import io.giftkit.core.Site;
-import io.giftkit.demo.gifts.GiftEventPublisher;
+import io.giftkit.demo.gifts.PaymentRechecks;
+import io.giftkit.demo.gifts.Reconciliation;
+import io.giftkit.mq.outbox.OutboxRelay;
 import io.giftkit.demo.gifts.GiftOrderService;
-import io.giftkit.demo.gifts.PaymentService;
+import io.giftkit.demo.gifts.PaymentProvider;
 import io.giftkit.demo.gifts.Settlement;
+import io.giftkit.demo.timeline.Timeline;
 import io.giftkit.demo.rooms.RoomDirectory;
 import io.giftkit.mq.GiftkitConsumer;
 import io.giftkit.mq.PartitionLag;
-import io.giftkit.mq.recheck.DelayedRecheck;
 import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import java.sql.Connection;
@@ -45,9 +47,11 @@ public class DashboardController {
   private final GiftkitConsumers consumers;
   private final RoomDirectory rooms;
   private final GiftOrderService orders;
-  private final GiftEventPublisher events;
-  private final PaymentService payments;
-  private final DelayedRecheck rechecks;
+  private final OutboxRelay relay;
+  private final PaymentProvider payments;
+  private final PaymentRechecks rechecks;
+  private final Reconciliation reconciliation;
+  private final Timeline timeline;
   private final ShardDataSources shards;
   private final ShardRouter router;
   private final DataSource control;
@@ -56,16 +60,18 @@ public class DashboardController {
   private long lastCreated;
 
   public DashboardController(BreakerRegistry breakers, GiftkitCaches caches, GiftkitConsumers consumers,
-      RoomDirectory rooms, GiftOrderService orders, GiftEventPublisher events, PaymentService payments,
-      DelayedRecheck rechecks, ShardDataSources shards, ShardRouter router, DataSource control, Site site) {
+      RoomDirectory rooms, GiftOrderService orders, OutboxRelay relay, PaymentProvider payments,
+      PaymentRechecks rechecks, Reconciliation reconciliation, Timeline timeline, ShardDataSources shards, ShardRouter router, DataSource control, Site site) {
     this.breakers = breakers;
     this.caches = caches;
     this.consumers = consumers;
     this.rooms = rooms;
     this.orders = orders;
-    this.events = events;
+    this.relay = relay;
     this.payments = payments;
     this.rechecks = rechecks;
+    this.reconciliation = reconciliation;
+    this.timeline = timeline;
     this.shards = shards;
     this.router = router;
     this.control = control;
@@ -119,7 +125,8 @@ public class DashboardController {
     lastCreated = created;
     gifts.put("ordersCreated", created);
     gifts.put("retriedSends", orders.duplicates());
-    gifts.put("eventsPublished", events.published());
+    gifts.put("eventsPublished", relay.published());
+    gifts.put("outboxPending", relay.pending());
     gifts.put("chargedThenFailed", payments.chargedThenFailed());
     Settlement.Totals t = Settlement.totals(control);
     gifts.put("ledgerRows", t.rows());
@@ -147,6 +154,7 @@ public class DashboardController {
     r.put("pending", rechecks.pending());
     r.put("resolved", rechecks.resolved());
     r.put("alerts", rechecks.alerts().size());
+    r.put("reconciliationAlerts", reconciliation.alerts().size());
     d.put("rechecks", r);
 
     YearMonth month = YearMonth.now(router.zone());
@@ -163,6 +171,7 @@ public class DashboardController {
       }
     }
     d.put("shards", Map.of("table", table, "orders", perShard));
+    d.put("timeline", timeline.points());
     return d;
   }
 

@@ -13,7 +13,7 @@ import org.springframework.stereotype.Component;
 public class FaultInjector {
 
   /** The simulated dependencies faults can be injected into. */
-  public static final Set<String> DEPENDENCIES = Set.of("privileged-gifts", "payment");
+  public static final Set<String> DEPENDENCIES = Set.of("privileged-gifts", "payment", "payment-decline");
 
   private final Map<String, Fault> faults = new ConcurrentHashMap<>();
 
@@ -48,6 +48,17 @@ public class FaultInjector {
    * @throws SimulatedFailureException for the failing share
    */
   public void apply(String dependency) {
+    delay(dependency);
+    maybeFail(dependency);
+  }
+
+  /**
+   * Applies the dependency's injected latency only (a request slow to reach a remote service).
+   *
+   * @param dependency the dependency being called
+   * @throws SimulatedFailureException if interrupted while waiting
+   */
+  public void delay(String dependency) {
     Fault fault = faults.getOrDefault(dependency, Fault.NONE);
     if (!fault.latency().isZero()) {
       try {
@@ -57,6 +68,28 @@ public class FaultInjector {
         throw new SimulatedFailureException(dependency + " call interrupted");
       }
     }
+  }
+
+  /**
+   * Rolls the dependency's error rate without throwing (e.g. {@code payment-decline}: the share of
+   * charges the provider declines with a clean "no").
+   *
+   * @param dependency the dependency
+   * @return true for the failing share of calls
+   */
+  public boolean triggered(String dependency) {
+    Fault fault = faults.getOrDefault(dependency, Fault.NONE);
+    return fault.errorRate() > 0 && ThreadLocalRandom.current().nextDouble() < fault.errorRate();
+  }
+
+  /**
+   * Throws for the failing share of calls (the answer of a remote service that failed, or was lost).
+   *
+   * @param dependency the dependency being called
+   * @throws SimulatedFailureException for the failing share
+   */
+  public void maybeFail(String dependency) {
+    Fault fault = faults.getOrDefault(dependency, Fault.NONE);
     if (fault.errorRate() > 0 && ThreadLocalRandom.current().nextDouble() < fault.errorRate()) {
       throw new SimulatedFailureException(dependency + " failed (injected fault)");
     }

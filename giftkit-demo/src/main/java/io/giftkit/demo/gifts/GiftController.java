@@ -3,8 +3,6 @@ package io.giftkit.demo.gifts;
 import io.giftkit.core.Checks;
 import io.giftkit.demo.rooms.RoomDirectory;
 import io.giftkit.demo.rooms.RoomInfo;
-import io.giftkit.mq.recheck.DelayedRecheck;
-import io.giftkit.mq.recheck.RecheckAlert;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +18,16 @@ public class GiftController {
 
   private final GiftOrderService orders;
   private final RoomDirectory rooms;
-  private final DelayedRecheck rechecks;
+  private final Reconciliation reconciliation;
 
-  public GiftController(GiftOrderService orders, RoomDirectory rooms, DelayedRecheck rechecks) {
+  private final io.giftkit.demo.timeline.Timeline timeline;
+
+  public GiftController(GiftOrderService orders, RoomDirectory rooms, Reconciliation reconciliation,
+      io.giftkit.demo.timeline.Timeline timeline) {
+    this.timeline = timeline;
     this.orders = orders;
     this.rooms = rooms;
-    this.rechecks = rechecks;
+    this.reconciliation = reconciliation;
   }
 
   /**
@@ -37,7 +39,18 @@ public class GiftController {
    */
   @PostMapping("/api/gifts")
   public GiftOrderService.Result send(@RequestBody SendGift req) {
-    return orders.send(req);
+    long start = System.nanoTime();
+    boolean failed = true;
+    try {
+      GiftOrderService.Result r = orders.send(req);
+      failed = false;
+      return r;
+    } catch (io.giftkit.core.InvalidConfigException badInput) {
+      failed = false; // a 400 is the client's error, not the system's
+      throw badInput;
+    } finally {
+      timeline.send(System.nanoTime() - start, failed);
+    }
   }
 
   /**
@@ -54,13 +67,13 @@ public class GiftController {
   }
 
   /**
-   * {@code GET /api/reconciliation/alerts}: orders a re-check could not settle (charged but recorded
-   * failed, unsettled after every attempt).
+   * {@code GET /api/reconciliation/alerts}: the open reconciliation alerts, one per disagreement
+   * between the payment provider, the orders and the ledger (see {@link Reconciliation}).
    *
    * @return the alerts, oldest first
    */
   @GetMapping("/api/reconciliation/alerts")
-  public List<RecheckAlert> alerts() throws SQLException {
-    return rechecks.alerts();
+  public List<Reconciliation.Alert> alerts() throws SQLException {
+    return reconciliation.alerts();
   }
 }

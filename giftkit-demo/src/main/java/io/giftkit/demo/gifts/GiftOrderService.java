@@ -2,31 +2,37 @@ package io.giftkit.demo.gifts;
 
 import io.giftkit.breaker.BreakerRegistry;
 import io.giftkit.breaker.BreakerResult;
-import io.giftkit.breaker.CallOutcome;
 import io.giftkit.breaker.LatencyBreaker;
 import io.giftkit.core.Checks;
 import io.giftkit.core.Site;
 import io.giftkit.demo.panel.Gift;
 import io.giftkit.demo.panel.GiftCatalog;
 import io.giftkit.demo.rooms.RoomDirectory;
-import io.giftkit.mq.recheck.DelayedRecheck;
 import io.giftkit.shard.ShardedJdbc;
+import io.giftkit.shard.id.IdGenerator;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
 /**
- * Sends gifts: an idempotent order in the sender's shard and month table, a payment call through
- * the {@code payment} breaker, then the gift event to Kafka. A payment that times out or fails is
- * left {@code PAYMENT_UNKNOWN} or {@code FAILED} with a durable re-check scheduled in the same
- * decision; the re-check settles it (see {@link OrderRecheck}).
+ * Sends gifts, crash-consistently:
+ *
+ * <ol>
+ *   <li>one transaction in the sender's shard writes the request-id index, the order
+ *       ({@code PAYMENT_UNKNOWN}) in its month table and the order's payment re-check: from here on,
+ *       whatever instant the process dies at, the re-check settles the order;</li>
+ *   <li>the payment provider is called through the {@code payment} breaker (200 ms budget, no
+ *       last-good fallback: an earlier order's answer never stands for this one);</li>
+ *   <li>a clean "charged" → one transaction marks the order PAID, queues its gift event in the
+ *       shard's outbox and cancels the re-check; a clean "declined" → FAILED; anything else (a
+ *       timeout, an error, an open breaker) leaves the order to its re-check.</li>
+ * </ol>
+ * The event reaches Kafka through the outbox relay, so a broker outage neither fails a send nor
+ * holds its thread. A shard whose database is down fails its sends at once with a 503 naming it.
  */
 @Service
 public class GiftOrderService {
@@ -42,27 +48,28 @@ public class GiftOrderService {
   public record Result(long orderId, String status, boolean duplicate, long createdAt) {}
 
   private static final Logger LOG = LoggerFactory.getLogger(GiftOrderService.class);
-  private static final long EPOCH = 1_767_225_600_000L; // 2026-01-01
 
   private final ShardedJdbc orders;
   private final GiftCatalog catalog;
   private final RoomDirectory rooms;
-  private final PaymentService payments;
+  private final PaymentProvider provider;
   private final OrderStore store;
-  private final DelayedRecheck rechecks;
+  private final PaymentRechecks rechecks;
+  private final IdGenerator ids;
   private final Site site;
   private final LatencyBreaker<Boolean> payment;
   private final LongAdder created = new LongAdder();
   private final LongAdder duplicates = new LongAdder();
 
-  public GiftOrderService(ShardedJdbc orders, GiftCatalog catalog, RoomDirectory rooms, PaymentService payments,
-      OrderStore store, DelayedRecheck rechecks, Site site, BreakerRegistry breakers) {
+  public GiftOrderService(ShardedJdbc orders, GiftCatalog catalog, RoomDirectory rooms, PaymentProvider provider,
+      OrderStore store, PaymentRechecks rechecks, IdGenerator ids, Site site, BreakerRegistry breakers) {
     this.orders = orders;
     this.catalog = catalog;
     this.rooms = rooms;
-    this.payments = payments;
+    this.provider = provider;
     this.store = store;
     this.rechecks = rechecks;
+    this.ids = ids;
     this.site = site;
     this.payment = breakers.latencyBreaker("payment", Boolean.FALSE);
   }
@@ -72,15 +79,18 @@ public class GiftOrderService {
    *
    * @param req the request (validated here)
    * @return the order
+   * @throws io.giftkit.shard.ShardUnavailableException if the sender's shard is down (a 503)
    */
   public Result send(SendGift req) {
     req.validate();
     Gift gift = catalog.find(req.giftId())
         .orElseThrow(() -> Checks.invalid("giftId", "must be a gift of the catalogue", req.giftId()));
     long streamer = rooms.streamerOf(req.roomId());
-    Instant now = Instant.now();
-    long orderId = ((now.toEpochMilli() - EPOCH) << 20) | ThreadLocalRandom.current().nextInt(1 << 20);
+    long orderId = ids.nextId();
+    Instant now = IdGenerator.timestampOf(orderId); // the id carries the creation time (and so the month table)
     long amount = gift.price() * req.count();
+    GiftEvent event = new GiftEvent(orderId, req.uid(), req.roomId(), streamer, gift.id(), req.count(), amount,
+        now.toEpochMilli());
     Existing existing = orders.inTransaction(req.uid(), now, (c, route) -> {
       try (PreparedStatement ps = c.prepareStatement(
           "INSERT IGNORE INTO gift_request (uid, client_request_id, order_id, created_at) VALUES (?, ?, ?, ?)")) {
@@ -115,6 +125,7 @@ public class GiftOrderService {
         ps.setLong(10, now.toEpochMilli());
         ps.executeUpdate();
       }
+      rechecks.schedule(c, route.shard(), OrderRecheck.key(event)); // the durable intent, with the order
       return null;
     });
     if (existing != null) {
@@ -123,44 +134,30 @@ public class GiftOrderService {
           existing.createdAt);
     }
     created.increment();
-    GiftEvent event = new GiftEvent(orderId, req.uid(), req.roomId(), streamer, gift.id(), req.count(), amount,
-        now.toEpochMilli());
     return new Result(orderId, pay(event).name(), false, now.toEpochMilli());
   }
 
   private record Existing(long orderId, long createdAt) {}
 
   /**
-   * Charges the order; on a clean answer publishes its event and marks it PAID. Anything else (a
-   * timeout, an injected failure, an open breaker, a failed publish) leaves it to a durable re-check.
+   * Charges the order. Only a clean answer moves it; anything else leaves it to its re-check,
+   * scheduled with the order.
    */
   private OrderStore.Status pay(GiftEvent e) {
-    BreakerResult<Boolean> r = payment.call(() -> {
-      payments.charge(e.orderId(), e.amount());
-      return Boolean.TRUE;
-    });
-    OrderStore.Status status;
-    if (r.isFresh() && Boolean.TRUE.equals(r.value())) {
-      try {
-        store.markAndPublish(e);
-        return OrderStore.Status.PAID;
-      } catch (RuntimeException publishFailed) {
-        LOG.warn("order {}: paid, but publishing its event failed ({}); the re-check publishes it", e.orderId(),
-            publishFailed.toString());
-        status = OrderStore.Status.PAYMENT_UNKNOWN;
-      }
-    } else if (r.outcome() == CallOutcome.FAILURE) {
-      status = OrderStore.Status.FAILED; // the payment service said no (it may still have charged: the re-check looks)
-      store.setStatus(e.uid(), e.orderId(), e.createdAt(), OrderStore.Status.FAILED, OrderStore.Status.PAYMENT_UNKNOWN);
-    } else {
-      status = OrderStore.Status.PAYMENT_UNKNOWN; // timed out, or not called (breaker open): the re-check asks again
+    BreakerResult<Boolean> r = payment.call(() -> provider.charge(e.orderId(), e.uid(), e.amount()));
+    if (!r.isFresh()) {
+      return OrderStore.Status.PAYMENT_UNKNOWN; // timed out, failed or not called (breaker open): the re-check asks
     }
     try {
-      rechecks.schedule(OrderRecheck.key(e), Duration.ofSeconds(2));
-    } catch (SQLException ex) {
-      LOG.error("order {}: scheduling its payment re-check failed; it stays {}", e.orderId(), status, ex);
+      if (Boolean.TRUE.equals(r.value())) {
+        return store.markPaid(e, true) ? OrderStore.Status.PAID : store.status(e.uid(), e.orderId(), e.createdAt());
+      }
+      return store.markFailed(e, true) ? OrderStore.Status.FAILED : store.status(e.uid(), e.orderId(), e.createdAt());
+    } catch (RuntimeException settleFailed) {
+      LOG.warn("order {}: payment answered {}, but recording it failed ({}); its re-check settles it", e.orderId(),
+          r.value(), settleFailed.toString());
+      return OrderStore.Status.PAYMENT_UNKNOWN;
     }
-    return status;
   }
 
   /** @return orders created by this instance */

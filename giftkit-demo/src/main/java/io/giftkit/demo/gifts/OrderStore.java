@@ -1,13 +1,22 @@
 package io.giftkit.demo.gifts;
 
+import io.giftkit.mq.outbox.Outbox;
+import io.giftkit.mq.outbox.OutboxRelay;
 import io.giftkit.shard.Consistency;
 import io.giftkit.shard.ShardedJdbc;
+import java.sql.PreparedStatement;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
-/** Reads and moves orders in their shard and month table, and publishes paid orders' events. */
+/**
+ * Reads and settles orders in their shard and month table. Marking an order PAID writes its gift
+ * event to the shard's outbox in the same transaction; the relay publishes it (see
+ * {@link GiftEventRelay}), so a paid order and its event exist together or not at all, and a broker
+ * outage neither fails nor holds a send.
+ */
 @Component
 public class OrderStore {
 
@@ -23,37 +32,76 @@ public class OrderStore {
   public record Order(GiftEvent event, Status status) {}
 
   private final ShardedJdbc orders;
-  private final GiftEventPublisher events;
+  private final Outbox outbox;
+  private final OutboxRelay relay;
+  private final PaymentRechecks rechecks;
+  private final String topic;
 
-  public OrderStore(ShardedJdbc orders, GiftEventPublisher events) {
+  public OrderStore(ShardedJdbc orders, Outbox outbox, OutboxRelay relay, PaymentRechecks rechecks,
+      @Value("${giftkit.demo.gift-topic:gift-events}") String topic) {
     this.orders = orders;
-    this.events = events;
+    this.outbox = outbox;
+    this.relay = relay;
+    this.rechecks = rechecks;
+    this.topic = topic;
   }
 
   /**
-   * Publishes the order's event (settlement applies it once, whatever the repeats), then marks it
-   * PAID if it was PAYMENT_UNKNOWN.
+   * Marks the order PAID if it is PAYMENT_UNKNOWN and, in the same transaction, queues its event
+   * in the shard's outbox (and, from the request path, cancels its re-check).
    *
-   * @param e the event
+   * @param e the order's event
+   * @param cancelRecheck whether to delete the order's pending re-check in the same transaction
+   * @return whether this call marked it (false: it was PAID or FAILED already)
+   */
+  public boolean markPaid(GiftEvent e, boolean cancelRecheck) {
+    int[] shard = new int[1];
+    boolean marked = orders.inTransaction(e.uid(), Instant.ofEpochMilli(e.createdAt()), (c, route) -> {
+      shard[0] = route.shard();
+      if (!move(c, route.table(), e.orderId(), Status.PAID, Status.PAYMENT_UNKNOWN)) {
+        return false;
+      }
+      outbox.add(c, topic, Long.toString(e.orderId()), GiftEventPublisher.JSON.encode(e));
+      if (cancelRecheck) {
+        rechecks.cancel(c, route.shard(), OrderRecheck.key(e));
+      }
+      return true;
+    });
+    if (marked) {
+      relay.wakeUp(GiftEventRelay.source(shard[0]));
+    }
+    return marked;
+  }
+
+  /**
+   * Marks the order FAILED if it is PAYMENT_UNKNOWN (the provider declined or voided it).
+   *
+   * @param e the order's event
+   * @param cancelRecheck whether to delete the order's pending re-check in the same transaction
    * @return whether this call marked it
    */
-  public boolean markAndPublish(GiftEvent e) {
-    events.publish(e);
-    return setStatus(e.uid(), e.orderId(), e.createdAt(), Status.PAID, Status.PAYMENT_UNKNOWN);
+  public boolean markFailed(GiftEvent e, boolean cancelRecheck) {
+    return orders.inTransaction(e.uid(), Instant.ofEpochMilli(e.createdAt()), (c, route) -> {
+      boolean moved = move(c, route.table(), e.orderId(), Status.FAILED, Status.PAYMENT_UNKNOWN);
+      if (moved && cancelRecheck) {
+        rechecks.cancel(c, route.shard(), OrderRecheck.key(e));
+      }
+      return moved;
+    });
+  }
+
+  private static boolean move(java.sql.Connection c, String table, long orderId, Status to, Status from)
+      throws java.sql.SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE " + table + " SET status = ? WHERE order_id = ? AND status = ?")) {
+      ps.setString(1, to.name());
+      ps.setLong(2, orderId);
+      ps.setString(3, from.name());
+      return ps.executeUpdate() == 1;
+    }
   }
 
   /**
-   * Moves an order from one status to another.
-   *
-   * @return whether it was in {@code from}
-   */
-  public boolean setStatus(long uid, long orderId, long createdAt, Status to, Status from) {
-    return orders.update(uid, Instant.ofEpochMilli(createdAt),
-        "UPDATE {table} SET status = ? WHERE order_id = ? AND status = ?", to.name(), orderId, from.name()) == 1;
-  }
-
-  /**
-   * @return the order, if its row exists
+   * @return the order, if its row exists (read on the shard's primary)
    */
   public Optional<Order> find(long uid, long orderId, long createdAt) {
     List<Order> rows = orders.query(uid, Instant.ofEpochMilli(createdAt), Consistency.STRONG,

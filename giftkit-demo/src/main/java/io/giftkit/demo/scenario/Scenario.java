@@ -6,10 +6,12 @@ import io.giftkit.demo.faults.FaultInjector;
 import io.giftkit.demo.gifts.GiftEventPublisher;
 import io.giftkit.demo.gifts.GiftOrderService;
 import io.giftkit.demo.gifts.OrderStore;
-import io.giftkit.demo.gifts.PaymentService;
+import io.giftkit.demo.gifts.PaymentProvider;
+import io.giftkit.demo.gifts.PaymentRechecks;
+import io.giftkit.demo.gifts.Reconciliation;
 import io.giftkit.demo.gifts.Settlement;
 import io.giftkit.mq.GiftkitConsumer;
-import io.giftkit.mq.recheck.DelayedRecheck;
+import io.giftkit.mq.outbox.OutboxRelay;
 import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import java.net.URI;
@@ -57,19 +59,21 @@ public class Scenario {
   private static final int POISON = 5;
 
   private final FaultInjector faults;
-  private final PaymentService payments;
+  private final PaymentProvider payments;
   private final GiftOrderService orders;
   private final OrderStore store;
   private final GiftEventPublisher publisher;
   private final GiftkitConsumers consumers;
-  private final DelayedRecheck rechecks;
+  private final PaymentRechecks rechecks;
+  private final Reconciliation reconciliation;
+  private final OutboxRelay relay;
   private final ShardDataSources shards;
   private final ShardRouter router;
   private final DataSource control;
 
-  public Scenario(FaultInjector faults, PaymentService payments, GiftOrderService orders, OrderStore store,
-      GiftEventPublisher publisher, GiftkitConsumers consumers, DelayedRecheck rechecks, ShardDataSources shards,
-      ShardRouter router, DataSource control) {
+  public Scenario(FaultInjector faults, PaymentProvider payments, GiftOrderService orders, OrderStore store,
+      GiftEventPublisher publisher, GiftkitConsumers consumers, PaymentRechecks rechecks, Reconciliation reconciliation,
+      OutboxRelay relay, ShardDataSources shards, ShardRouter router, DataSource control) {
     this.faults = faults;
     this.payments = payments;
     this.orders = orders;
@@ -77,6 +81,8 @@ public class Scenario {
     this.publisher = publisher;
     this.consumers = consumers;
     this.rechecks = rechecks;
+    this.reconciliation = reconciliation;
+    this.relay = relay;
     this.shards = shards;
     this.router = router;
     this.control = control;
@@ -92,9 +98,30 @@ public class Scenario {
    * @return the report
    */
   public ScenarioReport run(int port, Duration load) throws Exception {
+    ExecutorService httpThreads = Executors.newFixedThreadPool(4, daemon("scenario-http"));
+    ExecutorService workers = Executors.newFixedThreadPool(THREADS, daemon("scenario-load"));
+    try {
+      return run(port, load, httpThreads, workers);
+    } finally {
+      faults.clear();
+      workers.shutdownNow(); // never leave load threads behind, whatever failed
+      httpThreads.shutdownNow();
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private ScenarioReport run(int port, Duration load, ExecutorService httpThreads, ExecutorService workers)
+      throws Exception {
     long seconds = Math.max(10, load.toSeconds());
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-        .executor(Executors.newFixedThreadPool(4)).build();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).executor(httpThreads).build();
     String base = "http://127.0.0.1:" + port;
     Map<String, Map<String, LongAdder>> outcomes = new ConcurrentHashMap<>();
     Map<String, ConcurrentHistogram> latency = new ConcurrentHashMap<>();
@@ -105,7 +132,6 @@ public class Scenario {
     long createdBefore = orders.created();
     long retriedBefore = orders.duplicates();
     long chargedThenFailedBefore = payments.chargedThenFailed();
-    long alertsBefore = rechecks.alerted();
     GiftkitConsumer<?, ?> settlement = consumers.all().stream().filter(c -> c.name().equals("settlement"))
         .findFirst().orElseThrow();
     long duplicatesBefore = settlement.duplicates();
@@ -113,7 +139,6 @@ public class Scenario {
 
     long start = System.nanoTime();
     long end = start + TimeUnit.SECONDS.toNanos(seconds);
-    ExecutorService workers = Executors.newFixedThreadPool(THREADS);
     for (int t = 0; t < THREADS; t++) {
       workers.submit(() -> {
         ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -168,10 +193,14 @@ public class Scenario {
     LOG.info("scenario: payment timeouts (400 ms against a 200 ms budget)");
     faults.set("payment", new Fault(Duration.ofMillis(400), 0));
     at(start, seconds * 62 / 100);
-    LOG.info("scenario: payments that charge, then fail");
-    faults.set("payment", new Fault(Duration.ZERO, 0.3));
+    LOG.info("scenario: payments that charge, then answer with an error (the re-checks settle them)");
+    faults.set("payment", new Fault(Duration.ZERO, 1.0));
     at(start, seconds * 66 / 100);
     faults.set("payment", Fault.NONE);
+    LOG.info("scenario: the provider declines 30% of charges (a clean no: the orders are FAILED)");
+    faults.set("payment-decline", new Fault(Duration.ZERO, 0.3));
+    at(start, seconds * 70 / 100);
+    faults.set("payment-decline", Fault.NONE);
     at(start, seconds * 75 / 100);
     LOG.info("scenario: {} duplicated events and {} poison events", Math.min(50, paid.size()), POISON);
     for (Paid p : paid.subList(0, Math.min(50, paid.size()))) {
@@ -186,15 +215,33 @@ public class Scenario {
     }
     faults.clear();
 
-    // Settle: every re-check done and every PAID order in the ledger (or give up after 90 s).
+    // Settle: every re-check done, the outbox empty and every PAID order in the ledger (or give up after 90 s).
     long settleBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
     while (System.nanoTime() < settleBy) {
-      if (rechecks.pending() == 0 && paidInShards()[0] == Settlement.totals(control).rows()
+      if (rechecks.pending() == 0 && relay.pending() == 0 && paidInShards()[0] == Settlement.totals(control).rows()
           && settlement.deadLettered() - deadBefore >= POISON) {
         break;
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(250));
     }
+
+    // Disagreements on purpose: the provider reports charges for orders recorded FAILED. The sweep,
+    // run as of a minute from now (past its grace, twice: a disagreement must be seen twice), must
+    // raise exactly one alert for each, and none for anything else.
+    List<long[]> failed = ordersWithStatus("FAILED", 20);
+    for (long[] o : failed) {
+      payments.forceCharge(o[0], o[1], o[2]);
+    }
+    java.time.Instant asOf = java.time.Instant.now().plusSeconds(61);
+    List<Reconciliation.Alert> raised = new java.util.ArrayList<>(reconciliation.sweep(asOf));
+    raised.addAll(reconciliation.sweep(asOf));
+    java.util.Set<Long> injected = new java.util.HashSet<>();
+    failed.forEach(o -> injected.add(o[0]));
+    long alertsForInjected = raised.stream()
+        .filter(a -> a.kind().equals("CHARGED_BUT_FAILED") && injected.contains(a.orderId())).count();
+    long otherAlerts = reconciliation.alerts().stream()
+        .filter(a -> !(a.kind().equals("CHARGED_BUT_FAILED") && injected.contains(a.orderId()))).count();
+    long unresolved = ordersWithStatus("PAYMENT_UNKNOWN", Integer.MAX_VALUE).size();
 
     Map<String, Map<String, Long>> requests = new TreeMap<>();
     outcomes.forEach((k, v) -> {
@@ -211,10 +258,30 @@ public class Scenario {
     ScenarioReport report = new ScenarioReport(seconds, requests, lat, panelAnswered.sum(), panelTotal.sum(), sources,
         orders.created() - createdBefore, orders.duplicates() - retriedBefore, paidNow[0], paidNow[1], t.rows(),
         t.amount(), t.income(), t.ranking(), settlement.duplicates() - duplicatesBefore,
-        settlement.deadLettered() - deadBefore, POISON, rechecks.alerted() - alertsBefore,
-        payments.chargedThenFailed() - chargedThenFailedBefore, rechecks.pending());
-    ((ExecutorService) http.executor().orElseThrow()).shutdownNow();
+        settlement.deadLettered() - deadBefore, POISON, alertsForInjected, failed.size(),
+        payments.chargedThenFailed() - chargedThenFailedBefore, unresolved, otherAlerts);
     return report;
+  }
+
+  /** Up to {@code limit} orders {@code {orderId, uid, amount}} with the status, this month and last. */
+  private List<long[]> ordersWithStatus(String status, int limit) throws SQLException {
+    List<long[]> out = new java.util.ArrayList<>();
+    YearMonth now = YearMonth.now(router.zone());
+    for (int s = 0; s < shards.shards() && out.size() < limit; s++) {
+      try (Connection c = shards.primary(s).getConnection(); Statement st = c.createStatement()) {
+        for (YearMonth m : List.of(now.minusMonths(1), now)) {
+          try (ResultSet rs = st.executeQuery("SELECT order_id, uid, amount FROM " + router.table(m)
+              + " WHERE status = '" + status + "'")) {
+            while (rs.next() && out.size() < limit) {
+              out.add(new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)});
+            }
+          } catch (SQLException missingTable) {
+            // last month's table exists only if the system ran then
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** PAID orders and their amount across every shard, this month and last (a run may cross a month). */

@@ -26,15 +26,17 @@ import java.util.Map;
  * @param duplicatesSuppressed duplicate events skipped by settlement
  * @param deadLettered events dead-lettered
  * @param poisonInjected poison events injected
- * @param alertsRaised reconciliation alerts raised
- * @param paidButUnrecordedInjected payment calls that charged and then failed (injected)
- * @param pendingRechecks re-checks still pending at the end
+ * @param alertsRaised reconciliation alerts raised for the injected disagreements
+ * @param disagreementsInjected charges injected at the provider for FAILED orders (each must raise one alert)
+ * @param chargedThenFailed payment calls that charged and then answered with an error (settled PAID by the re-check)
+ * @param unresolvedOrders orders still PAYMENT_UNKNOWN at the end
+ * @param otherAlerts open reconciliation alerts besides the injected ones (must be none)
  */
 public record ScenarioReport(long seconds, Map<String, Map<String, Long>> requests, Map<String, long[]> latencies,
     long panelAnswered, long panelTotal, Map<String, Long> panelBySource, long ordersCreated, long retriedSends,
     long paidOrders, long paidAmount, long ledgerRows, long ledgerAmount, long incomeAmount, long rankingAmount,
     long duplicatesSuppressed, long deadLettered, long poisonInjected, long alertsRaised,
-    long paidButUnrecordedInjected, long pendingRechecks) {
+    long disagreementsInjected, long chargedThenFailed, long unresolvedOrders, long otherAlerts) {
 
   /** @return panels answered / panels asked for */
   public double availability() {
@@ -58,9 +60,15 @@ public record ScenarioReport(long seconds, Map<String, Map<String, Long>> reques
     if (availability() < 0.9999) {
       f.add(String.format(Locale.ROOT, "panel availability %.4f%% < 99.99%%", availability() * 100));
     }
-    if (alertsRaised != paidButUnrecordedInjected) {
-      f.add("re-check alerts raised (" + alertsRaised + ") != paid-but-unrecorded cases injected ("
-          + paidButUnrecordedInjected + ")");
+    if (alertsRaised != disagreementsInjected) {
+      f.add("reconciliation alerts raised (" + alertsRaised + ") != disagreements injected ("
+          + disagreementsInjected + ")");
+    }
+    if (otherAlerts != 0) {
+      f.add(otherAlerts + " reconciliation alert(s) besides the injected disagreements");
+    }
+    if (unresolvedOrders != 0) {
+      f.add(unresolvedOrders + " order(s) still PAYMENT_UNKNOWN after settlement");
     }
     if (deadLettered != poisonInjected) {
       f.add("dead-lettered (" + deadLettered + ") != poison events injected (" + poisonInjected + ")");
@@ -90,8 +98,11 @@ public record ScenarioReport(long seconds, Map<String, Map<String, Long>> reques
         ledgerRows, ledgerAmount, incomeAmount, rankingAmount, reconciles() ? "RECONCILES" : "DOES NOT RECONCILE"));
     sb.append(String.format(Locale.ROOT, "duplicates suppressed %d events%n", duplicatesSuppressed));
     sb.append(String.format(Locale.ROOT, "dead-lettered        %d (poison injected: %d)%n", deadLettered, poisonInjected));
-    sb.append(String.format(Locale.ROOT, "re-check alerts      %d raised (paid-but-unrecorded injected: %d); still pending: %d%n",
-        alertsRaised, paidButUnrecordedInjected, pendingRechecks));
+    sb.append(String.format(Locale.ROOT, "charged, answer lost %d payment calls (settled PAID by their re-checks)%n",
+        chargedThenFailed));
+    sb.append(String.format(Locale.ROOT, "unresolved orders    %d still PAYMENT_UNKNOWN%n", unresolvedOrders));
+    sb.append(String.format(Locale.ROOT, "reconciliation       %d alerts raised (charges injected on FAILED orders: %d);"
+        + " other open alerts: %d%n", alertsRaised, disagreementsInjected, otherAlerts));
     List<String> f = failures();
     sb.append(f.isEmpty() ? "\nPASSED\n" : "\nFAILED:\n  " + String.join("\n  ", f) + "\n");
     return sb.toString();

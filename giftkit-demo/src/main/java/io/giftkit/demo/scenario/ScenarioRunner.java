@@ -12,7 +12,8 @@ import org.springframework.stereotype.Component;
 /**
  * With {@code --giftkit.demo.scenario-seconds=N} ({@code scripts/demo-scenario}): runs the
  * {@link Scenario} for N seconds once the application is up, prints its report, and exits 0 if it
- * passed, 1 if not (the ledger does not reconcile, panel availability under 99.99%, …).
+ * passed, 1 if not (the ledger does not reconcile, panel availability under 99.99%, …) or if the
+ * run itself failed (the failure is printed; the JVM exits either way, leaving no thread behind).
  */
 @Component
 @ConditionalOnProperty("giftkit.demo.scenario-seconds")
@@ -30,11 +31,24 @@ public class ScenarioRunner implements ApplicationRunner {
   }
 
   @Override
-  public void run(ApplicationArguments args) throws Exception {
-    int port = ((WebServerApplicationContext) context).getWebServer().getPort();
-    ScenarioReport report = scenario.run(port, Duration.ofSeconds(seconds));
-    System.out.println(report.render());
-    int code = report.failures().isEmpty() ? 0 : 1;
-    System.exit(SpringApplication.exit(context, () -> code));
+  public void run(ApplicationArguments args) {
+    int code;
+    try {
+      int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+      ScenarioReport report = scenario.run(port, Duration.ofSeconds(seconds));
+      System.out.println(report.render());
+      code = report.failures().isEmpty() ? 0 : 1;
+    } catch (Exception | Error e) { // a failure inside the run is a reported failure, never a hung JVM
+      System.out.println("GiftKit demo scenario FAILED: the run itself failed: " + e);
+      e.printStackTrace(System.out);
+      code = 1;
+    }
+    int result = code;
+    int exit = code;
+    try {
+      exit = SpringApplication.exit(context, () -> result);
+    } finally {
+      System.exit(exit);
+    }
   }
 }

@@ -1,0 +1,346 @@
+package io.giftkit.demo.gifts;
+
+import io.giftkit.shard.ShardDataSources;
+import io.giftkit.shard.ShardRouter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.YearMonth;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * The reconciliation sweep: every {@code giftkit.demo.reconcile.interval} it compares, for the
+ * orders created between {@code window} and {@code grace} ago, what the payment provider charged,
+ * what the orders say and what the ledger settled, and raises one alert per disagreement
+ * ({@code reconciliation_alert} in the control database, primary key {@code kind:orderId}, so two
+ * instances sweeping at once still raise it once). Kinds: {@code UNRESOLVED} (still
+ * PAYMENT_UNKNOWN after the grace), {@code CHARGED_BUT_FAILED}, {@code PAID_NOT_CHARGED},
+ * {@code PAID_NOT_SETTLED} (after {@code settle-grace}), {@code SETTLED_NOT_PAID},
+ * {@code AMOUNT_MISMATCH}, {@code SETTLED_NO_ORDER}, {@code CHARGED_NO_ORDER}.
+ *
+ * <p>A disagreement must be seen by two consecutive sweeps before it is raised (the three sources
+ * are read one after another, and an order may move between two reads); the ledger and the charges
+ * are read before the orders for the same reason. A shard that cannot be read is skipped, never
+ * taken as "no orders". An alert whose disagreement is gone on a later sweep is marked resolved
+ * ({@code resolved_at}); {@code GET /api/reconciliation/alerts} lists the open ones.
+ */
+@Component
+public class Reconciliation implements SmartLifecycle {
+
+  /** The alerts table (control database). */
+  static final String DDL = "CREATE TABLE IF NOT EXISTS reconciliation_alert (alert_key VARCHAR(100) PRIMARY KEY,"
+      + " order_id BIGINT NOT NULL, kind VARCHAR(32) NOT NULL, detail VARCHAR(500) NOT NULL, raised_at BIGINT NOT NULL,"
+      + " resolved_at BIGINT NULL)";
+
+  /**
+   * An open alert.
+   *
+   * @param key {@code kind:orderId}
+   * @param orderId the order
+   * @param kind what disagrees
+   * @param detail the figures
+   * @param raisedAt when it was raised
+   */
+  public record Alert(String key, long orderId, String kind, String detail, Instant raisedAt) {}
+
+  private record OrderRow(long orderId, long uid, long amount, String status, long createdAt) {}
+
+  private record Candidate(String key, long orderId, String kind, String detail) {}
+
+  private static final Logger LOG = LoggerFactory.getLogger(Reconciliation.class);
+
+  private final ShardDataSources shards;
+  private final ShardRouter router;
+  private final DataSource control;
+  private final PaymentProvider provider;
+  private final Duration interval;
+  private final Duration window;
+  private final Duration grace;
+  private final Duration settleGrace;
+  private final AtomicLong open = new AtomicLong();
+  private final AtomicLong raised = new AtomicLong();
+  private Set<String> seenLastSweep = Set.of();
+  private volatile ScheduledExecutorService scheduler;
+
+  public Reconciliation(ShardDataSources shards, ShardRouter router, DataSource control, PaymentProvider provider,
+      MeterRegistry meters,
+      @Value("${giftkit.demo.reconcile.interval:5s}") Duration interval,
+      @Value("${giftkit.demo.reconcile.window:15m}") Duration window,
+      @Value("${giftkit.demo.reconcile.grace:30s}") Duration grace,
+      @Value("${giftkit.demo.reconcile.settle-grace:60s}") Duration settleGrace) {
+    this.shards = shards;
+    this.router = router;
+    this.control = control;
+    this.provider = provider;
+    this.interval = interval;
+    this.window = window;
+    this.grace = grace;
+    this.settleGrace = settleGrace;
+    Gauge.builder("giftkit.demo.reconciliation.alerts", open, AtomicLong::get)
+        .description("open reconciliation alerts (disagreements between provider, orders and ledger)")
+        .register(meters);
+  }
+
+  /**
+   * Runs one sweep now (the scheduler calls it every interval).
+   *
+   * @return the alerts raised by this sweep
+   */
+  public List<Alert> sweep() throws SQLException {
+    return sweep(Instant.now());
+  }
+
+  /**
+   * Runs one sweep as if it were {@code asOf} (the scenario and the tests judge a finished run at
+   * once, instead of waiting out the grace period).
+   *
+   * @param asOf the sweep's "now"
+   * @return the alerts raised by this sweep
+   */
+  public synchronized List<Alert> sweep(Instant asOf) throws SQLException {
+    long now = asOf.toEpochMilli();
+    long from = now - window.toMillis();
+    long to = now - grace.toMillis();
+    // the ledger and the charges first, then the orders: an order moves forward between the reads
+    // (PAYMENT_UNKNOWN → PAID → settled), never backwards
+    Map<Long, long[]> ledger = new HashMap<>(); // order id → {uid, amount}
+    try (Connection c = control.getConnection(); PreparedStatement ps = c.prepareStatement(
+        "SELECT order_id, uid, amount FROM gift_ledger WHERE order_id BETWEEN ? AND ?")) {
+      ps.setLong(1, OrderIds.lowestAt(from));
+      ps.setLong(2, OrderIds.lowestAt(to + 1) - 1);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ledger.put(rs.getLong(1), new long[] {rs.getLong(2), rs.getLong(3)});
+        }
+      }
+    }
+    Map<Long, Object[]> charges = new HashMap<>(); // order id → {uid, amount, state}
+    try (Connection c = provider.database().getConnection(); PreparedStatement ps = c.prepareStatement(
+        "SELECT order_id, uid, amount, state FROM payment_charge WHERE order_id BETWEEN ? AND ?")) {
+      ps.setLong(1, OrderIds.lowestAt(from));
+      ps.setLong(2, OrderIds.lowestAt(to + 1) - 1);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          charges.put(rs.getLong(1), new Object[] {rs.getLong(2), rs.getLong(3), rs.getString(4)});
+        }
+      }
+    }
+    Map<Long, OrderRow> orders = new HashMap<>();
+    boolean[] read = new boolean[shards.shards()];
+    Set<YearMonth> months = new LinkedHashSet<>(List.of(router.monthOf(Instant.ofEpochMilli(from)),
+        router.monthOf(Instant.ofEpochMilli(to))));
+    for (int s = 0; s < shards.shards(); s++) {
+      try (Connection c = shards.primaryView(s).getConnection()) {
+        for (YearMonth m : months) {
+          try (PreparedStatement ps = c.prepareStatement("SELECT order_id, uid, amount, status, created_at FROM "
+              + router.table(m) + " WHERE created_at BETWEEN ? AND ?")) {
+            ps.setLong(1, from);
+            ps.setLong(2, to);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                orders.put(rs.getLong(1), new OrderRow(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4),
+                    rs.getLong(5)));
+              }
+            }
+          }
+        }
+        read[s] = true;
+      } catch (SQLException | RuntimeException e) {
+        LOG.debug("reconciliation: shard {} skipped this sweep: {}", s, e.getMessage());
+      }
+    }
+
+    Map<String, Candidate> found = new HashMap<>();
+    for (OrderRow o : orders.values()) {
+      long[] settled = ledger.get(o.orderId());
+      Object[] charge = charges.get(o.orderId());
+      boolean charged = charge != null && "CHARGED".equals(charge[2]);
+      switch (o.status()) {
+        case "PAYMENT_UNKNOWN" -> add(found, "UNRESOLVED", o.orderId(), "order still PAYMENT_UNKNOWN "
+            + (now - o.createdAt()) / 1000 + " s after it was created (provider: "
+            + (charge == null ? "nothing recorded" : charge[2]) + ")");
+        case "FAILED" -> {
+          if (charged) {
+            add(found, "CHARGED_BUT_FAILED", o.orderId(), "charged " + charge[1] + " coins at the provider, order FAILED");
+          }
+        }
+        case "PAID" -> {
+          if (!charged) {
+            add(found, "PAID_NOT_CHARGED", o.orderId(), "order PAID, provider: "
+                + (charge == null ? "nothing recorded" : charge[2]));
+          }
+          if (settled == null && o.createdAt() < now - settleGrace.toMillis()) {
+            add(found, "PAID_NOT_SETTLED", o.orderId(), "order PAID (" + o.amount() + " coins), no ledger row");
+          }
+        }
+        default -> add(found, "UNKNOWN_STATUS", o.orderId(), "status " + o.status());
+      }
+      if (settled != null && !"PAID".equals(o.status())) {
+        add(found, "SETTLED_NOT_PAID", o.orderId(), "ledger has " + settled[1] + " coins, order " + o.status());
+      }
+      if (settled != null && settled[1] != o.amount()) {
+        add(found, "AMOUNT_MISMATCH", o.orderId(), "ledger " + settled[1] + " coins, order " + o.amount());
+      }
+      if (charged && (long) charge[1] != o.amount()) {
+        add(found, "AMOUNT_MISMATCH", o.orderId(), "charged " + charge[1] + " coins, order " + o.amount());
+      }
+    }
+    long inner = 5_000; // an id stamped just outside the order's created_at window is not "missing"
+    ledger.forEach((id, l) -> {
+      long at = OrderIds.timestampOf(id);
+      if (!orders.containsKey(id) && read[router.shardOf(l[0])] && at > from + inner && at < to - inner) {
+        add(found, "SETTLED_NO_ORDER", id, "ledger has " + l[1] + " coins, no order row");
+      }
+    });
+    charges.forEach((id, ch) -> {
+      long at = OrderIds.timestampOf(id);
+      if ("CHARGED".equals(ch[2]) && !orders.containsKey(id) && read[router.shardOf((long) ch[0])]
+          && at > from + inner && at < to - inner) {
+        add(found, "CHARGED_NO_ORDER", id, "charged " + ch[1] + " coins, no order row");
+      }
+    });
+
+    List<Alert> newlyRaised = new ArrayList<>();
+    Set<String> confirmed = new HashSet<>(found.keySet());
+    confirmed.retainAll(seenLastSweep);
+    seenLastSweep = Set.copyOf(found.keySet());
+    try (Connection c = control.getConnection()) {
+      c.setAutoCommit(true);
+      for (String key : confirmed) {
+        Candidate d = found.get(key);
+        if (raise(c, d, now)) {
+          newlyRaised.add(new Alert(d.key(), d.orderId(), d.kind(), d.detail(), Instant.ofEpochMilli(now)));
+          LOG.warn("RECONCILIATION ALERT {}: order {}: {}", d.kind(), d.orderId(), d.detail());
+        }
+      }
+      // alerts of orders this sweep could judge whose disagreement is gone
+      try (PreparedStatement q = c.prepareStatement("SELECT alert_key, order_id FROM reconciliation_alert"
+          + " WHERE resolved_at IS NULL AND order_id BETWEEN ? AND ?");
+          PreparedStatement done = c.prepareStatement(
+              "UPDATE reconciliation_alert SET resolved_at = ? WHERE alert_key = ? AND resolved_at IS NULL")) {
+        q.setLong(1, OrderIds.lowestAt(from));
+        q.setLong(2, OrderIds.lowestAt(to + 1) - 1);
+        List<String> gone = new ArrayList<>();
+        try (ResultSet rs = q.executeQuery()) {
+          while (rs.next()) {
+            if (orders.containsKey(rs.getLong(2)) && !found.containsKey(rs.getString(1))) {
+              gone.add(rs.getString(1));
+            }
+          }
+        }
+        for (String key : gone) {
+          done.setLong(1, now);
+          done.setString(2, key);
+          done.executeUpdate();
+          LOG.info("reconciliation: alert {} resolved (the disagreement is gone)", key);
+        }
+      }
+    }
+    raised.addAndGet(newlyRaised.size());
+    open.set(alerts().size());
+    return newlyRaised;
+  }
+
+  private static void add(Map<String, Candidate> found, String kind, long orderId, String detail) {
+    String key = kind + ":" + orderId;
+    found.putIfAbsent(key, new Candidate(key, orderId, kind, detail));
+  }
+
+  /** Inserts the alert, or reopens it; false if it is open already. */
+  private static boolean raise(Connection c, Candidate d, long now) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO reconciliation_alert"
+        + " (alert_key, order_id, kind, detail, raised_at) VALUES (?, ?, ?, ?, ?)")) {
+      ps.setString(1, d.key());
+      ps.setLong(2, d.orderId());
+      ps.setString(3, d.kind());
+      ps.setString(4, d.detail().length() > 500 ? d.detail().substring(0, 500) : d.detail());
+      ps.setLong(5, now);
+      ps.executeUpdate();
+      return true;
+    } catch (SQLException e) {
+      if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
+        throw e;
+      }
+    }
+    try (PreparedStatement ps = c.prepareStatement("UPDATE reconciliation_alert SET resolved_at = NULL, raised_at = ?"
+        + " WHERE alert_key = ? AND resolved_at IS NOT NULL")) {
+      ps.setLong(1, now);
+      ps.setString(2, d.key());
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  /**
+   * @return the open alerts, oldest first (at most 1,000)
+   */
+  public List<Alert> alerts() throws SQLException {
+    List<Alert> out = new ArrayList<>();
+    try (Connection c = control.getConnection(); PreparedStatement ps = c.prepareStatement(
+        "SELECT alert_key, order_id, kind, detail, raised_at FROM reconciliation_alert WHERE resolved_at IS NULL"
+            + " ORDER BY raised_at, alert_key LIMIT 1000");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(new Alert(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
+            Instant.ofEpochMilli(rs.getLong(5))));
+      }
+    }
+    return out;
+  }
+
+  /** @return alerts this instance raised */
+  public long raised() {
+    return raised.get();
+  }
+
+  @Override
+  public void start() {
+    ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "giftkit-demo-reconciliation");
+      t.setDaemon(true);
+      return t;
+    });
+    s.scheduleWithFixedDelay(() -> {
+      try {
+        sweep();
+      } catch (Exception e) {
+        LOG.warn("reconciliation sweep failed; next in {} ({})", interval, e.toString());
+      }
+    }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    scheduler = s;
+  }
+
+  @Override
+  public void stop() {
+    ScheduledExecutorService s = scheduler;
+    if (s != null) {
+      s.shutdownNow();
+      scheduler = null;
+    }
+  }
+
+  @Override
+  public boolean isRunning() {
+    return scheduler != null;
+  }
+}
