@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import javax.sql.DataSource;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -38,6 +39,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -240,6 +243,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final LongAdder timeouts = new LongAdder();
   private final LongAdder batchFailures = new LongAdder();
   private final LongAdder lagAlerts = new LongAdder();
+  private final LongAdder membershipLosses = new LongAdder();
+  private final LongAdder budgetCuts = new LongAdder();
+  private final long pollBudgetNanos;
   private final AtomicInteger alive = new AtomicInteger();
   private volatile boolean running;
   private final List<Worker> workers = new ArrayList<>();
@@ -261,6 +267,11 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.dltTimeout = b.dltTimeout;
     this.dltMaxValueBytes = b.dltMaxValueBytes;
     this.maxProcessingNanos = b.maxProcessingTime.toNanos();
+    Object interval = b.kafka.get(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG);
+    long maxPollNanos = TimeUnit.MILLISECONDS.toNanos(interval == null ? 300_000 : Long.parseLong(String.valueOf(interval)));
+    // no handler call starts after this much of a poll's batch: the last one (at most maxProcessingTime)
+    // still ends well before max.poll.interval.ms
+    this.pollBudgetNanos = Math.max(0, (maxPollNanos - maxProcessingNanos) / 2);
     this.siteFilter = b.siteFilter;
     this.maxLag = b.maxLag;
     this.maxAgeMillis = b.maxAge.toMillis();
@@ -346,6 +357,22 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   /** @return records handled */
   public long handled() {
     return handled.sum();
+  }
+
+  /**
+   * @return times this consumer lost partitions without committing (evicted from the group, e.g. a
+   *     batch outlived {@code max.poll.interval.ms}, or partitions lost); it rejoined each time
+   */
+  public long membershipLosses() {
+    return membershipLosses.sum();
+  }
+
+  /**
+   * @return times a poll's batch was cut short so that the next poll comes within
+   *     {@code max.poll.interval.ms} (the rest is polled again, from its offset)
+   */
+  public long budgetCuts() {
+    return budgetCuts.sum();
   }
 
   /** @return records skipped because their key was already applied */
@@ -469,6 +496,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     final Map<TopicPartition, Track> tracks = new HashMap<>();
     ExecutorService executor;
     int executors;
+    long pollDeadline;
 
     Worker(KafkaConsumer<byte[], byte[]> consumer, String threadName) {
       this.consumer = consumer;
@@ -492,12 +520,23 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         consumer.subscribe(topics, new ConsumerRebalanceListener() {
           @Override
           public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            commitSync(partitions);
-            for (TopicPartition tp : partitions) {
-              retries.remove(tp);
-              tracks.remove(tp);
-              lagView.remove(tp);
+            try {
+              commitSync(partitions);
+            } catch (CommitFailedException | RebalanceInProgressException | FencedInstanceIdException e) {
+              // The membership went while we were busy (e.g. a batch outlived max.poll.interval.ms): the
+              // offsets cannot be committed. The records are handled again by the partition's next owner;
+              // handlers are idempotent. The consumer rejoins on its next poll.
+              membershipLost(partitions, e);
+              return;
             }
+            forget(partitions);
+          }
+
+          @Override
+          public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            // Not onPartitionsRevoked's default: the partitions are someone else's already, a commit
+            // would fail (CommitFailedException) and kill the poll loop.
+            membershipLost(partitions, null);
           }
 
           @Override
@@ -514,11 +553,20 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
             break;
           }
           observePoll(records);
+          pollDeadline = System.nanoTime() + pollBudgetNanos;
+          boolean first = true; // every poll makes progress, however small the budget
           for (TopicPartition tp : records.partitions()) {
             if (!running) {
               break;
             }
-            processPartition(tp, records.records(tp));
+            List<ConsumerRecord<byte[], byte[]>> raws = records.records(tp);
+            if (!first && System.nanoTime() - pollDeadline >= 0) {
+              consumer.seek(tp, raws.get(0).offset()); // out of time for this poll: polled again next time
+              budgetCuts.increment();
+              continue;
+            }
+            processPartition(tp, raws);
+            first = false;
           }
           checkLag();
           if (!pending.isEmpty()) {
@@ -531,9 +579,14 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           }
         }
         try {
-          commitSync(null);
-        } catch (WakeupException pendingWakeup) {
-          commitSync(null); // close() woke the consumer after its last poll: the wake-up is spent, commit again
+          try {
+            commitSync(null);
+          } catch (WakeupException pendingWakeup) {
+            commitSync(null); // close() woke the consumer after its last poll: the wake-up is spent, commit again
+          }
+        } catch (CommitFailedException | RebalanceInProgressException | FencedInstanceIdException e) {
+          LOG.warn("GiftKit consumer '{}': the final commit failed ({}); the partitions' next owner handles the"
+              + " uncommitted records again", name, e.toString());
         }
       } catch (Throwable t) {
         died = t;
@@ -550,6 +603,28 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         }
         workerExited(died);
       }
+    }
+
+    private void forget(Collection<TopicPartition> partitions) {
+      for (TopicPartition tp : partitions) {
+        retries.remove(tp);
+        tracks.remove(tp);
+        lagView.remove(tp);
+      }
+    }
+
+    private void membershipLost(Collection<TopicPartition> partitions, RuntimeException why) {
+      membershipLosses.increment();
+      int dropped = 0;
+      for (TopicPartition tp : partitions) {
+        if (pending.remove(tp) != null) {
+          dropped++;
+        }
+      }
+      forget(partitions);
+      LOG.warn("GiftKit consumer '{}': lost partitions {} without committing ({}); {} partition(s) had handled"
+          + " records not yet committed, to be handled again by their next owner; rejoining", name, partitions,
+          why == null ? "the group membership was lost" : why.toString(), dropped);
     }
 
     private void commitSync(Collection<TopicPartition> only) {
@@ -588,6 +663,13 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       int singleUntil = batch ? 0 : raws.size();
       List<ConsumerRecord<K, V>> records = new ArrayList<>();
       while (i < raws.size() && running) {
+        if (i > 0 && System.nanoTime() - pollDeadline >= 0) {
+          // The whole poll batch, not one handler call, must fit in max.poll.interval.ms: stop here,
+          // commit what is done, poll (keeping the membership) and take the rest from this offset.
+          consumer.seek(tp, raws.get(i).offset());
+          budgetCuts.increment();
+          return;
+        }
         if (i >= singleUntil && !retries.containsKey(tp)) {
           records.clear();
           int end = collectBatch(raws, i, records);

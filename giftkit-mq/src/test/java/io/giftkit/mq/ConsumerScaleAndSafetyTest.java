@@ -171,6 +171,37 @@ class ConsumerScaleAndSafetyTest {
   }
 
   /** A handler that hangs is interrupted after the max processing time; the attempt counts as a failure. */
+  /**
+   * The case that used to kill the consumer: each handler call well inside maxProcessingTime, but a
+   * whole poll's batch longer than max.poll.interval.ms. The batch is cut short by time and the rest
+   * polled again, so the consumer never leaves its group: every record handled once, still RUNNING.
+   */
+  @Test
+  void aPollBatchLongerThanMaxPollIntervalIsCutShortAndTheConsumerStaysInItsGroup() throws Exception {
+    String topic = KAFKA.createTopic("slow-batch", 1);
+    try (KafkaProducer<String, String> p = producer()) {
+      for (int i = 0; i < 16; i++) {
+        p.send(new ProducerRecord<>(topic, "k-" + i, "v"));
+      }
+    }
+    Map<String, Object> config = new java.util.HashMap<>(kafka("slow-" + topic));
+    config.put("max.poll.interval.ms", 6_000);
+    config.put("max.poll.records", 30);
+    List<String> handled = new CopyOnWriteArrayList<>();
+    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("slow").kafka(config)
+        .topics(topic).deserializers(new StringDeserializer(), new StringDeserializer())
+        .maxProcessingTime(Duration.ofSeconds(2))
+        .handler(r -> {
+          java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(700).toNanos()); // the work: 0.7 s a record
+          handled.add(r.key());
+        }).build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> handled.size() >= 16);
+    assertThat(handled).as("each record once: no eviction, no redelivery").hasSize(16).doesNotHaveDuplicates();
+    assertThat(consumer.budgetCuts()).as("16 x 0.7 s exceeds the 6 s poll interval: cut").isPositive();
+    assertThat(consumer.membershipLosses()).isZero();
+    assertThat(consumer.state()).isEqualTo(GiftkitConsumer.State.RUNNING);
+  }
+
   @Test
   void aHangingHandlerIsInterruptedAndCountsAsAFailure() throws Exception {
     String topic = KAFKA.createTopic("hanging", 1);
