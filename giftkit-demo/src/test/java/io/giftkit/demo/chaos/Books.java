@@ -104,21 +104,27 @@ final class Books {
     return b;
   }
 
-  /** A cheap snapshot for the settlement wait: ledger rows and coins, and PAYMENT_UNKNOWN orders. */
+  /**
+   * A cheap snapshot for the settlement wait.
+   *
+   * @return {ledger rows, ledger coins, PAYMENT_UNKNOWN orders, PAID orders}
+   */
   static long[] progress(ChaosCluster cluster) throws SQLException {
     long unknown = 0;
+    long paid = 0;
     for (int s = 0; s < ChaosCluster.SHARDS; s++) {
       String db = cluster.shardDatabase(s);
       try (Connection c = cluster.connect(db)) {
         for (String table : monthTables(c, db)) {
           unknown += sum(c, "SELECT COUNT(*) FROM `" + table + "` WHERE status = 'PAYMENT_UNKNOWN'");
+          paid += sum(c, "SELECT COUNT(*) FROM `" + table + "` WHERE status = 'PAID'");
         }
       }
     }
     try (Connection c = cluster.connect(cluster.controlDatabase())) {
       long rows = sum(c, "SELECT COUNT(*) FROM gift_ledger");
       long coins = sum(c, "SELECT COALESCE(SUM(amount), 0) FROM gift_ledger");
-      return new long[] {rows, coins, unknown};
+      return new long[] {rows, coins, unknown, paid};
     }
   }
 

@@ -36,6 +36,7 @@ public final class ChaosRun {
   static final int FAILED = 1;
   static final int HARNESS_ERROR = 2;
   private static final Duration QUIET = Duration.ofSeconds(5);
+  private static final Duration STALLED = Duration.ofSeconds(30);
 
   private ChaosRun() {}
 
@@ -63,6 +64,7 @@ public final class ChaosRun {
       System.err.println("ChaosRun: cannot prepare " + options.runDir() + ": " + e);
       return HARNESS_ERROR;
     }
+    quietClientLogs();
     Log log = new Log(options.runDir().resolve("chaos.log"));
     log.line("chaos run: seed %d, %d s at %d req/s, horizon %d s, run dir %s", options.seed(), options.seconds(),
         options.rate(), options.horizon().toSeconds(), options.runDir());
@@ -164,41 +166,58 @@ public final class ChaosRun {
     return report.passed() ? OK : FAILED;
   }
 
-  /** Polls the databases until the ledger has not changed for 5 s and no order is PAYMENT_UNKNOWN, or the horizon. */
+  /**
+   * Polls the databases until settlement is over: no order PAYMENT_UNKNOWN and the ledger unchanged for
+   * 5 s with as many rows as PAID orders (caught up), or unchanged for 30 s while behind (stalled: waiting
+   * longer would not help), or the horizon passes. Whatever it ends with goes into the report; the
+   * invariants are checked either way.
+   */
   private static String awaitSettlement(ChaosCluster cluster, Duration horizon, Log log) throws InterruptedException {
     long start = System.nanoTime();
     long deadline = start + horizon.toNanos();
     long[] last = null;
     long quietSince = start;
     String lastError = null;
+    int polls = 0;
     while (true) {
       long now = System.nanoTime();
       try {
         long[] p = Books.progress(cluster);
-        if (last == null || p[0] != last[0] || p[1] != last[1]) {
+        if (last == null || p[0] != last[0] || p[1] != last[1] || p[2] != last[2] || p[3] != last[3]) {
           quietSince = now;
         }
         last = p;
-        if (p[2] == 0 && now - quietSince >= QUIET.toNanos()) {
-          String s = String.format(Locale.ROOT, "settled %.1f s after the load: ledger %d rows / %d coins, unchanged"
-              + " for %d s; no PAYMENT_UNKNOWN", (now - start) / 1e9, p[0], p[1], QUIET.toSeconds());
-          log.line("%s", s);
-          return s;
+        long quiet = now - quietSince;
+        if (polls++ % 5 == 0) {
+          log.line("settlement: ledger %d rows / %d coins, PAID orders %d, PAYMENT_UNKNOWN %d, unchanged for %d s",
+              p[0], p[1], p[3], p[2], quiet / 1_000_000_000);
+        }
+        if (p[2] == 0 && p[0] == p[3] && quiet >= QUIET.toNanos()) {
+          return done(log, String.format(Locale.ROOT, "settled %.1f s after the load: ledger %d rows / %d coins"
+              + " = PAID orders, no PAYMENT_UNKNOWN, unchanged for %d s", (now - start) / 1e9, p[0], p[1],
+              QUIET.toSeconds()));
+        }
+        if (quiet >= STALLED.toNanos()) {
+          return done(log, String.format(Locale.ROOT, "STALLED %.1f s after the load: nothing changed for %d s;"
+              + " ledger %d rows / %d coins, PAID orders %d, PAYMENT_UNKNOWN %d", (now - start) / 1e9,
+              STALLED.toSeconds(), p[0], p[1], p[3], p[2]));
         }
       } catch (java.sql.SQLException e) {
         lastError = e.toString();
       }
       if (now - deadline > 0) {
-        String s = String.format(Locale.ROOT, "NOT settled within the %d s horizon: %s", horizon.toSeconds(),
+        return done(log, String.format(Locale.ROOT, "NOT settled within the %d s horizon: %s", horizon.toSeconds(),
             last == null ? "databases unreadable: " + lastError : String.format(Locale.ROOT,
-                "ledger %d rows / %d coins (%s), %d orders still PAYMENT_UNKNOWN", last[0], last[1],
-                now - quietSince >= QUIET.toNanos() ? "unchanged for " + (now - quietSince) / 1_000_000_000 + " s"
-                    : "still changing", last[2]));
-        log.line("%s", s);
-        return s;
+                "ledger %d rows / %d coins, PAID orders %d, PAYMENT_UNKNOWN %d, unchanged for %d s", last[0], last[1],
+                last[3], last[2], (now - quietSince) / 1_000_000_000)));
       }
       TimeUnit.SECONDS.sleep(1); // poll interval of the settlement condition
     }
+  }
+
+  private static String done(Log log, String s) {
+    log.line("%s", s);
+    return s;
   }
 
   private static String apiAlerts(ChaosCluster cluster) {
@@ -219,6 +238,17 @@ public final class ChaosRun {
       }
     }
     return "no instance answered";
+  }
+
+  /**
+   * The runner's own Kafka admin and JDBC clients log through SLF4J; with Logback unconfigured that is
+   * DEBUG on stdout. Keep the runner's output to its own lines (the processes have their own logs).
+   */
+  private static void quietClientLogs() {
+    if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
+      context.getLogger("org.apache.kafka").setLevel(ch.qos.logback.classic.Level.WARN);
+      context.getLogger("org.mariadb").setLevel(ch.qos.logback.classic.Level.WARN);
+    }
   }
 
   private static Path defaultBase() {
