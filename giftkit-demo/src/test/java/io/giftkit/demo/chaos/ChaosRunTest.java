@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A short chaos run (60 s of load, fixed seed, 40 s settlement horizon) in this JVM: the processes
+ * A short chaos run (60 s of load, fixed seed, 60 s settlement horizon: a
+ * consumer group waits out a killed member's session, 45 s by default) in this JVM: the processes
  * it starts (Kafka, shard 9's MariaDB, Redis, two application instances) get this JVM's classpath
  * (under Surefire a manifest-only jar, which works as {@code -cp} too). Passes when every invariant
  * holds and panel availability is at least 99.99% (exit code 0). Needs MariaDB on 127.0.0.1:3306,
@@ -22,7 +23,7 @@ class ChaosRunTest {
   @Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
   void booksBalanceAndPanelsStayUpWhileProcessesAreKilled() throws Exception {
     Path dir = Path.of("target", "chaos", "test-" + SEED).toAbsolutePath();
-    int code = ChaosRun.run(new String[] {"60", Long.toString(SEED), "--horizon=40", "--dir=" + dir});
+    int code = ChaosRun.run(new String[] {"60", Long.toString(SEED), "--horizon=60", "--dir=" + dir});
 
     assertThat(dir.resolve("REPORT.md")).exists();
     String report = Files.readString(dir.resolve("REPORT.md"));
