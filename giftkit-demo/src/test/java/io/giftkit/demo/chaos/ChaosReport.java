@@ -23,8 +23,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * The run's report: the request table overall and per fault window, availability (panels; sends
  * with the down shard's sends apart), the invariants, the alerts, and a chart of requests, failures
- * and send p99 per second with the fault windows shaded. Written to {@code REPORT.md} and
- * {@code chaos.png} in the run dir.
+ * and send p99 per second with the fault windows shaded. Written to {@code REPORT.md},
+ * {@code chaos.png} and {@code requests.csv} (every request) in the run dir.
  */
 final class ChaosReport {
 
@@ -177,10 +177,18 @@ final class ChaosReport {
     md.append(String.format(Locale.ROOT, format, args)).append('\n');
   }
 
-  /** Writes REPORT.md and chaos.png. */
+  /** Writes REPORT.md, chaos.png and requests.csv (every request). */
   void write(Path dir) throws IOException {
     Files.writeString(dir.resolve("REPORT.md"), render());
     chart(dir.resolve("chaos.png"));
+    try (var out = Files.newBufferedWriter(dir.resolve("requests.csv"))) {
+      out.write("endpoint,start_s,latency_ms,outcome,status,retried,shard,detail\n");
+      for (Sample s : in.samples()) {
+        out.write(String.format(Locale.ROOT, "%s,%.3f,%.3f,%s,%d,%b,%d,\"%s\"%n", s.endpoint(), s.startSecond(),
+            s.latencyMicros() / 1000.0, s.outcome(), s.status(), s.retried(), s.shard(),
+            s.detail() == null ? "" : s.detail().replace("\"", "'").replace("\n", " ")));
+      }
+    }
   }
 
   private void chart(Path png) throws IOException {

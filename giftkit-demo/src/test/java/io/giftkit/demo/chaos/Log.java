@@ -13,6 +13,7 @@ final class Log {
 
   private final Path file;
   private volatile long zero = System.nanoTime();
+  private volatile String phase = "setup ";
 
   Log(Path file) {
     this.file = file;
@@ -21,10 +22,11 @@ final class Log {
   /** Makes "now" second 0 (the load's start). */
   void resetClock(long nanos) {
     zero = nanos;
+    phase = "";
   }
 
   synchronized void line(String format, Object... args) {
-    String text = String.format(Locale.ROOT, "[chaos %7.1fs] ", (System.nanoTime() - zero) / 1e9)
+    String text = String.format(Locale.ROOT, "[chaos %s%7.1fs] ", phase, (System.nanoTime() - zero) / 1e9)
         + String.format(Locale.ROOT, format, args);
     System.out.println(text);
     try {
