@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,9 @@ import org.slf4j.LoggerFactory;
  * {@link ShardUnavailableException} naming shard, node, address and pool state, and never blocks
  * the other shards. A replica that fails to give a connection is skipped for
  * {@code replicaRetryAfter} (default 5 s); WEAK reads then go to another replica, else the primary.
+ * A primary that failed to give a connection (and no other node is writable) fails STRONG calls at
+ * once for {@code primaryRetryAfter} (default 1 s), so a down shard costs its callers one pool
+ * timeout per second, not one each.
  *
  * <p>Thread-safe. Passwords are never logged; {@link #toString()} shows addresses only.
  */
@@ -47,6 +51,7 @@ public final class ShardDataSources implements AutoCloseable {
   private final Site localSite;
   private final Ticker ticker;
   private final long replicaRetryAfterNanos;
+  private final long primaryRetryAfterNanos;
 
   /** A node: its pool (created on first use unless eager) and, for replicas, its health. */
   private static final class Node {
@@ -57,6 +62,8 @@ public final class ShardDataSources implements AutoCloseable {
     final HikariConfig config;
     volatile HikariDataSource pool;
     volatile long unhealthyUntil;
+    volatile long primaryDownUntil;
+    volatile String lastFailure;
 
     Node(int shard, String role, String url, Site site, HikariConfig config) {
       this.shard = shard;
@@ -91,6 +98,7 @@ public final class ShardDataSources implements AutoCloseable {
     this.localSite = b.localSite;
     this.ticker = b.ticker;
     this.replicaRetryAfterNanos = b.replicaRetryAfter.toNanos();
+    this.primaryRetryAfterNanos = b.primaryRetryAfter.toNanos();
     int shards = b.primaries.size();
     this.nodes = new Node[shards][];
     this.writer = new java.util.concurrent.atomic.AtomicIntegerArray(shards);
@@ -197,15 +205,23 @@ public final class ShardDataSources implements AutoCloseable {
       }
     }
     int w = writer.get(shard);
+    Node primary = nodes[shard][w];
+    long downFor = primary.primaryDownUntil - ticker.read();
+    if (downFor > 0) { // failed a moment ago: fail fast instead of every caller waiting out the pool's timeout
+      throw new ShardUnavailableException(shard, primary.describe("primary") + " is unavailable (it failed less than "
+          + TimeUnit.NANOSECONDS.toMillis(primaryRetryAfterNanos) + " ms ago: " + primary.lastFailure
+          + "); next attempt in " + Math.max(1, TimeUnit.NANOSECONDS.toMillis(downFor)) + " ms", null);
+    }
     try {
-      return nodes[shard][w].pool().getConnection();
+      return primary.pool().getConnection();
     } catch (SQLException e) {
       // The writable node may have changed (a promotion): look once, then give up naming the node.
       if (refreshTopology(shard) != w) {
         return connect(nodes[shard][writer.get(shard)]);
       }
-      Node n = nodes[shard][w];
-      throw new ShardUnavailableException(shard, n.describe("primary") + " is unavailable: " + e.getMessage(), e);
+      primary.lastFailure = e.getMessage();
+      primary.primaryDownUntil = ticker.read() + primaryRetryAfterNanos;
+      throw new ShardUnavailableException(shard, primary.describe("primary") + " is unavailable: " + e.getMessage(), e);
     }
   }
 
@@ -407,6 +423,7 @@ public final class ShardDataSources implements AutoCloseable {
     private int minIdle = 1;
     private Duration connectionTimeout = Duration.ofSeconds(1);
     private Duration replicaRetryAfter = Duration.ofSeconds(5);
+    private Duration primaryRetryAfter = Duration.ofSeconds(1);
     private Duration topologyCheckInterval;
     private Site localSite;
     private boolean eager;
@@ -469,6 +486,17 @@ public final class ShardDataSources implements AutoCloseable {
     }
 
     /** @param wait how long a failed replica is skipped; positive; default 5 s @return this builder */
+    /**
+     * @param wait how long STRONG connections to a primary that just failed to give one fail at once
+     *     (naming the shard and the failure) instead of each waiting out the pool's connection
+     *     timeout; positive; default 1 s. After it, the next caller tries the node again.
+     * @return this builder
+     */
+    public Builder primaryRetryAfter(Duration wait) {
+      this.primaryRetryAfter = Checks.requirePositive("primaryRetryAfter", wait);
+      return this;
+    }
+
     public Builder replicaRetryAfter(Duration wait) {
       this.replicaRetryAfter = Checks.requirePositive("replicaRetryAfter", wait);
       return this;

@@ -188,6 +188,14 @@ class ShardedJdbcTest {
           .hasMessageContaining("total=")
           .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-logged"));
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+      long again = System.nanoTime();
+      assertThatThrownBy(() -> jdbc.query(23, in(NOV, 1), Consistency.STRONG,
+          "SELECT order_id FROM {table} WHERE uid = ?", rs -> rs.getLong(1), 23L))
+          .isInstanceOf(ShardUnavailableException.class)
+          .hasMessageContaining("it failed less than 1000 ms ago")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not-logged"));
+      assertThat(Duration.ofNanos(System.nanoTime() - again)).as("right after a failure: at once, no pool wait")
+          .isLessThan(Duration.ofMillis(200));
       for (long uid = 0; uid < 10; uid++) {
         if (uid != 3) {
           long u = uid;

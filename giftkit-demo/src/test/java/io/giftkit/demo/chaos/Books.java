@@ -81,7 +81,8 @@ final class Books {
       if (b.present(c, cluster.controlDatabase(), "reconciliation_alert")) {
         List<Alert> alerts = new ArrayList<>();
         try (Statement st = c.createStatement();
-            ResultSet rs = st.executeQuery("SELECT alert_key, order_id, kind, detail FROM reconciliation_alert")) {
+            ResultSet rs = st.executeQuery("SELECT alert_key, order_id, kind, detail FROM reconciliation_alert"
+                + " WHERE resolved_at IS NULL")) { // open alerts: one whose disagreement went away is resolved
           while (rs.next()) {
             alerts.add(new Alert(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4)));
           }
