@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * {@link ShardUnavailableException} naming shard, node, address and pool state, and never blocks
  * the other shards. A replica that fails to give a connection is skipped for
  * {@code replicaRetryAfter} (default 5 s); WEAK reads then go to another replica, else the primary.
- * A primary that failed to give a connection (and no other node is writable) fails STRONG calls at
- * once for {@code primaryRetryAfter} (default 1 s), so a down shard costs its callers one pool
+ * A primary that could not be connected to (and no other node is writable) fails STRONG calls at
+ * once for {@code primaryRetryAfter} (default 1 s; a pool that is only exhausted is not marked), so a down shard costs its callers one pool
  * timeout per second, not one each.
  *
  * <p>Thread-safe. Passwords are never logged; {@link #toString()} shows addresses only.
@@ -216,11 +216,16 @@ public final class ShardDataSources implements AutoCloseable {
       return primary.pool().getConnection();
     } catch (SQLException e) {
       // The writable node may have changed (a promotion): look once, then give up naming the node.
-      if (refreshTopology(shard) != w) {
+      // A shard without replicas has nowhere to move: looking would only wait out the pool again.
+      if (nodes[shard].length > 1 && refreshTopology(shard) != w) {
         return connect(nodes[shard][writer.get(shard)]);
       }
-      primary.lastFailure = e.getMessage();
-      primary.primaryDownUntil = ticker.read() + primaryRetryAfterNanos;
+      if (e.getCause() != null) {
+        // the pool could not connect (the pool's timeout carries the last connection failure): the
+        // node is down. A pool that is merely busy or slow to grow (no cause) is not marked down.
+        primary.lastFailure = e.getMessage();
+        primary.primaryDownUntil = ticker.read() + primaryRetryAfterNanos;
+      }
       throw new ShardUnavailableException(shard, primary.describe("primary") + " is unavailable: " + e.getMessage(), e);
     }
   }

@@ -80,7 +80,7 @@ public class Reconciliation implements SmartLifecycle {
   private final Duration settleGrace;
   private final AtomicLong open = new AtomicLong();
   private final AtomicLong raised = new AtomicLong();
-  private Set<String> seenLastSweep = Set.of();
+  private final Map<String, Long> seenBefore = new HashMap<>(); // disagreement key → order id, seen once
   private volatile ScheduledExecutorService scheduler;
 
   public Reconciliation(ShardDataSources shards, ShardRouter router, DataSource control, PaymentProvider provider,
@@ -222,9 +222,13 @@ public class Reconciliation implements SmartLifecycle {
     });
 
     List<Alert> newlyRaised = new ArrayList<>();
+    // confirmed: found now and by an earlier sweep, with no sweep in between that read the order and
+    // found it agreeing (a sweep with another window, e.g. one run as of another time, changes nothing)
     Set<String> confirmed = new HashSet<>(found.keySet());
-    confirmed.retainAll(seenLastSweep);
-    seenLastSweep = Set.copyOf(found.keySet());
+    confirmed.retainAll(seenBefore.keySet());
+    seenBefore.entrySet().removeIf(e -> (orders.containsKey(e.getValue()) && !found.containsKey(e.getKey()))
+        || e.getValue() < OrderIds.lowestAt(from - window.toMillis()));
+    found.forEach((key, d) -> seenBefore.putIfAbsent(key, d.orderId()));
     try (Connection c = control.getConnection()) {
       c.setAutoCommit(true);
       for (String key : confirmed) {
