@@ -30,14 +30,15 @@ public class GiftEventRelay {
     return "shard-" + shard;
   }
 
-  @Bean
-  Outbox giftOutbox() {
-    return Outbox.builder().build();
-  }
-
-  @Bean(destroyMethod = "close")
-  OutboxRelay giftEventOutboxRelay(Outbox outbox, ShardDataSources shards, DemoSchema schema, Site site,
-      @Value("${spring.kafka.bootstrap-servers}") List<String> servers) {
+  /**
+   * The gift events' producer settings (the relay adds acks=all and idempotence itself): bounded
+   * waits, the origin site stamped on every record.
+   *
+   * @param servers the bootstrap servers
+   * @param site this site
+   * @return a new, mutable map
+   */
+  static Map<String, Object> producerConfig(List<String> servers, Site site) {
     Map<String, Object> producer = new HashMap<>();
     producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", servers));
     producer.put(ProducerConfig.LINGER_MS_CONFIG, 2);
@@ -46,7 +47,18 @@ public class GiftEventRelay {
     producer.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 10_000);
     producer.put(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, SiteStampingInterceptor.class.getName());
     producer.put(SiteStampingInterceptor.SITE_CONFIG, site.name());
-    OutboxRelay.Builder b = OutboxRelay.builder("gift-events", outbox).producerConfig(producer);
+    return producer;
+  }
+
+  @Bean
+  Outbox giftOutbox() {
+    return Outbox.builder().build();
+  }
+
+  @Bean(destroyMethod = "close")
+  OutboxRelay giftEventOutboxRelay(Outbox outbox, ShardDataSources shards, DemoSchema schema, Site site,
+      @Value("${spring.kafka.bootstrap-servers}") List<String> servers) {
+    OutboxRelay.Builder b = OutboxRelay.builder("gift-events", outbox).producerConfig(producerConfig(servers, site));
     for (int s = 0; s < shards.shards(); s++) {
       b.source(source(s), shards.primaryView(s));
     }
