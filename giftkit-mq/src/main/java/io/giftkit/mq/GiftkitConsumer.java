@@ -706,7 +706,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         if (siteFilter.accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
           try {
             out.add(deserialize(raw));
-          } catch (RuntimeException poison) {
+          } catch (RuntimeException | Error poison) {
+            rethrowIfFatal(poison);
             break;
           }
         }
@@ -722,7 +723,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           int dups = invoke(tp, List.copyOf(records));
           duplicates.add(dups);
           handled.add(records.size() - dups);
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
+          rethrowIfFatal(e);
           batchFailures.increment();
           LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling them one at a time", name,
               records.size(), tp, e);
@@ -809,7 +811,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       ConsumerRecord<K, V> record;
       try {
         record = deserialize(raw);
-      } catch (RuntimeException poison) {
+      } catch (RuntimeException | Error poison) {
+        rethrowIfFatal(poison);
         return deadLetter(tp, raw, poison, 0, retry == null ? newRetry(tp, raw) : retry);
       }
       try {
@@ -817,7 +820,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         (dups == 0 ? handled : duplicates).increment();
         retries.remove(tp);
         return true;
-      } catch (Exception e) {
+      } catch (Exception | Error e) {
+        rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
         Retry r = retry == null ? newRetry(tp, raw) : retry;
         r.attempts++;
         r.lastError = e;
@@ -954,6 +958,17 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           lagListeners.fire(l -> l.onLagRecovered(view));
         }
       }
+    }
+  }
+
+  /**
+   * Lets a {@link VirtualMachineError} (out of memory, stack overflow, an internal error) through: it
+   * stops the worker. Every other {@link Error} a deserializer or handler throws is contained as that
+   * record's failure, so one poison record cannot stop the group.
+   */
+  static void rethrowIfFatal(Throwable t) {
+    if (t instanceof VirtualMachineError) {
+      throw (VirtualMachineError) t;
     }
   }
 
