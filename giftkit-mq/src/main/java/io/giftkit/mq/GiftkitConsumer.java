@@ -107,8 +107,15 @@ import org.slf4j.LoggerFactory;
  * not yet handled are tracked ({@link #lag()}); with {@link Builder#lagAlert} a {@link LagListener}
  * hears when either stays above its threshold for a sustained period, and when it recovers.
  *
- * <p><b>Health.</b> {@link #state()} is RUNNING while the loops run; if a loop dies (an
- * {@link Error}, an unexpected exception) it is FAILED with its cause, never silently running.
+ * <p><b>Errors.</b> An {@link Error} from a deserializer or handler is that record's failure (retried,
+ * dead-lettered) like an exception; only a {@link VirtualMachineError} stops the poll loop.
+ *
+ * <p><b>Health and supervision.</b> {@link #state()} is RUNNING while the loops run. A loop that dies
+ * of something unexpected (a {@link VirtualMachineError}, an exception the loop does not handle) is
+ * restarted by a supervisor after a back-off ({@link Builder#restarts}: 1 s doubling to 30 s by
+ * default, {@link #restarts()} counts them); meanwhile the state is RESTARTING. It is FAILED, with
+ * its cause, for what a restart cannot fix (a bad configuration, an invalid topic) or when the
+ * restarts in a row run out: never a dead thread that looks alive.
  *
  * <p>Thread-safe to start, stop and read stats from other threads.
  *
@@ -123,9 +130,18 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     NEW,
     /** Polling. */
     RUNNING,
+    /**
+     * A poll loop died of something a restart may fix and waits for its restart (see
+     * {@link Builder#restarts}); the other loops keep polling. Not ready: its partitions go to the
+     * group's other members meanwhile. Back to RUNNING once the restarted loop has polled.
+     */
+    RESTARTING,
     /** Closed normally. */
     STOPPED,
-    /** A poll loop died; see {@link #failure()}. */
+    /**
+     * A poll loop died of what a restart cannot fix (a bad configuration, an invalid topic), or its
+     * restarts in a row ran out; see {@link #failure()}.
+     */
     FAILED
   }
 
@@ -196,6 +212,12 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   public static final Duration DEFAULT_BACKOFF = Duration.ofMillis(200);
   /** Default bound on one handler call. */
   public static final Duration DEFAULT_MAX_PROCESSING_TIME = Duration.ofSeconds(60);
+  /** Default restarts in a row of a dead poll loop: no limit. */
+  public static final int DEFAULT_MAX_RESTARTS = Integer.MAX_VALUE;
+  /** Default delay before the first restart of a dead poll loop (doubling for each restart in a row). */
+  public static final Duration DEFAULT_FIRST_RESTART_DELAY = Duration.ofSeconds(1);
+  /** Default cap on the delay between restarts. */
+  public static final Duration DEFAULT_MAX_RESTART_DELAY = Duration.ofSeconds(30);
   /** Default size a too-large value is truncated to for the dead-letter topic. */
   public static final int DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES = 16 * 1024;
 
@@ -247,6 +269,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final LongAdder budgetCuts = new LongAdder();
   private final long pollBudgetNanos;
   private final AtomicInteger alive = new AtomicInteger();
+  private final AtomicInteger restarting = new AtomicInteger();
+  private final AtomicReference<RuntimeException> injectedLoopFailure = new AtomicReference<>();
+  private final Supervisor supervisor;
   private volatile boolean running;
   private final List<Worker> workers = new ArrayList<>();
   private KafkaProducer<byte[], byte[]> producer;
@@ -273,6 +298,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     // still ends well before max.poll.interval.ms
     this.pollBudgetNanos = Math.max(0, (maxPollNanos - maxProcessingNanos) / 2);
     this.siteFilter = b.siteFilter;
+    this.supervisor = new Supervisor(b.name, b.maxRestarts, b.firstRestartDelay, b.maxRestartDelay);
     this.maxLag = b.maxLag;
     this.maxAgeMillis = b.maxAge.toMillis();
     this.sustainNanos = b.sustain.toNanos();
@@ -324,9 +350,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     producer = new KafkaProducer<>(producerConfig);
     running = true;
     for (int i = 0; i < concurrency; i++) {
-      String threadName = "giftkit-consumer-" + name + (concurrency == 1 ? "" : "-" + i);
-      Worker w = new Worker(new KafkaConsumer<>(consumerConfig), threadName);
-      workers.add(w);
+      workers.add(new Worker(new KafkaConsumer<>(consumerConfig), i, 0));
     }
     alive.set(workers.size());
     for (Worker w : workers) {
@@ -339,9 +363,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return state.get();
   }
 
-  /** @return why a loop died, if one did */
+  /** @return why a loop died last (restarted or not), if one did */
   public Throwable failure() {
     return failure.get();
+  }
+
+  /** @return poll loops restarted (or waiting for their restart) after they died */
+  public long restarts() {
+    return supervisor.restarts();
+  }
+
+  /** Test hook: the next poll loop to poll throws this, as if it died of it. */
+  void failPollLoopOnce(RuntimeException failure) {
+    injectedLoopFailure.set(failure);
   }
 
   /** @return the consumer's name */
@@ -424,6 +458,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    for (Runnable notStarted : supervisor.close()) {
+      notStarted.run(); // sees running == false: settles the slot instead of restarting it
+    }
     List<Worker> ws;
     synchronized (this) {
       ws = List.copyOf(workers);
@@ -444,14 +481,72 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
   }
 
-  private void workerExited(Throwable died) {
+  private void workerExited(Worker w, Throwable died) {
     if (died != null) {
-      failure.compareAndSet(null, died);
-      state.set(State.FAILED);
+      slotDied(w.slot, w.inARow, System.nanoTime() - w.startedNanos, w.recovering, w.thread.getName(), died);
+    } else {
+      slotExited();
     }
+  }
+
+  /** A slot's poll loop died (or its restart could not even build the Kafka consumer): restart it, or FAILED. */
+  private void slotDied(int slot, int inARowBefore, long ranNanos, boolean recovering, String thread,
+      Throwable died) {
+    failure.set(died);
+    int inARow = running ? supervisor.next(died, inARowBefore, ranNanos) : -1;
+    if (inARow > 0) {
+      if (!recovering) {
+        restarting.incrementAndGet();
+      }
+      state.compareAndSet(State.RUNNING, State.RESTARTING);
+      long delayMs = TimeUnit.NANOSECONDS.toMillis(supervisor.delayNanos(inARow));
+      LOG.error("GiftKit consumer '{}': the poll loop {} died; restarting it in {} ms (restart {} in a row)", name,
+          thread, delayMs, inARow, died);
+      supervisor.schedule(inARow, () -> restart(slot, inARow));
+      return; // the slot stays alive
+    }
+    if (recovering) {
+      restarting.decrementAndGet();
+    }
+    state.set(State.FAILED);
+    LOG.error("GiftKit consumer '{}': the poll loop {} died{}; the consumer is FAILED", name, thread,
+        Supervisor.restartable(died) ? (running ? " and its restarts in a row ran out" : " while closing")
+            : " of what a restart cannot fix", died);
+    slotExited();
+  }
+
+  private void slotExited() {
     if (alive.decrementAndGet() == 0) {
       state.compareAndSet(State.RUNNING, State.STOPPED);
+      state.compareAndSet(State.RESTARTING, State.STOPPED);
       producer.close(Duration.ofSeconds(10));
+    }
+  }
+
+  /** Replaces the dead worker of {@code slot} (the supervisor's thread). */
+  private void restart(int slot, int inARow) {
+    synchronized (this) {
+      if (running) {
+        Worker w;
+        try {
+          w = new Worker(new KafkaConsumer<>(consumerConfig), slot, inARow);
+        } catch (RuntimeException | Error e) {
+          slotDied(slot, inARow, 0, true, "restart of slot " + slot, e); // another death in a row
+          return;
+        }
+        w.recovering = true;
+        workers.set(slot, w);
+        w.thread.start();
+        return;
+      }
+    }
+    restarting.decrementAndGet();
+    slotExited();
+  }
+
+  private void recovered() {
+    if (restarting.decrementAndGet() == 0) {
+      state.compareAndSet(State.RESTARTING, State.RUNNING);
     }
   }
 
@@ -491,6 +586,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     final KafkaConsumer<byte[], byte[]> consumer;
     final Thread thread;
     final String threadName;
+    final int slot;
+    final int inARow; // restarts of this slot in a row before this worker
+    final long startedNanos = System.nanoTime();
+    volatile boolean recovering; // a restart that has not polled yet
     final Map<TopicPartition, Retry> retries = new HashMap<>();
     final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
     final Map<TopicPartition, Track> tracks = new HashMap<>();
@@ -498,9 +597,12 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     int executors;
     long pollDeadline;
 
-    Worker(KafkaConsumer<byte[], byte[]> consumer, String threadName) {
+    Worker(KafkaConsumer<byte[], byte[]> consumer, int slot, int inARow) {
       this.consumer = consumer;
-      this.threadName = threadName;
+      this.slot = slot;
+      this.inARow = inARow;
+      this.threadName = "giftkit-consumer-" + name + (concurrency == 1 ? "" : "-" + slot)
+          + (inARow == 0 ? "" : "-r" + supervisor.restarts());
       this.thread = new Thread(this::loop, threadName);
       this.executor = newExecutor();
     }
@@ -552,6 +654,14 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           } catch (WakeupException e) {
             break;
           }
+          RuntimeException injected = injectedLoopFailure.getAndSet(null);
+          if (injected != null) {
+            throw injected;
+          }
+          if (recovering) {
+            recovering = false;
+            recovered();
+          }
           observePoll(records);
           pollDeadline = System.nanoTime() + pollBudgetNanos;
           boolean first = true; // every poll makes progress, however small the budget
@@ -590,7 +700,6 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         }
       } catch (Throwable t) {
         died = t;
-        LOG.error("GiftKit consumer '{}': the poll loop {} died; the consumer is FAILED", name, threadName, t);
         if (t instanceof VirtualMachineError) {
           throw (VirtualMachineError) t;
         }
@@ -601,7 +710,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         } catch (RuntimeException e) {
           LOG.warn("GiftKit consumer '{}': closing the Kafka consumer failed", name, e);
         }
-        workerExited(died);
+        workerExited(this, died);
       }
     }
 
@@ -1065,6 +1174,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private long maxLag = Long.MAX_VALUE;
     private Duration maxAge = Duration.ofMillis(Long.MAX_VALUE);
     private Duration sustain = Duration.ZERO;
+    private int maxRestarts = DEFAULT_MAX_RESTARTS;
+    private Duration firstRestartDelay = DEFAULT_FIRST_RESTART_DELAY;
+    private Duration maxRestartDelay = DEFAULT_MAX_RESTART_DELAY;
 
     private Builder(String name) {
       this.name = name;
@@ -1279,6 +1391,30 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
      */
     public Builder<K, V> deadLetterMaxValueBytes(int bytes) {
       this.dltMaxValueBytes = (int) Checks.requireInRange("deadLetterMaxValueBytes", bytes, 1, 10 * 1024 * 1024);
+      return this;
+    }
+
+    /**
+     * How a poll loop that died of something unexpected (an exception the loop does not handle, a
+     * {@link VirtualMachineError}) is restarted: after {@code firstDelay}, doubling for each restart
+     * in a row up to {@code maxDelay}; a loop that ran for at least {@code maxDelay} before dying
+     * starts the count again. Meanwhile {@link #state()} is {@link State#RESTARTING}. After
+     * {@code maxRestarts} restarts in a row, or for what a restart cannot fix (a bad configuration,
+     * an invalid topic or group id), the consumer is {@link State#FAILED}.
+     *
+     * @param maxRestarts restarts in a row; 0 never restarts; default no limit
+     * @param firstDelay positive; default 1 s
+     * @param maxDelay at least {@code firstDelay}; default 30 s
+     * @return this builder
+     */
+    public Builder<K, V> restarts(int maxRestarts, Duration firstDelay, Duration maxDelay) {
+      this.maxRestarts = (int) Checks.requireNonNegative("maxRestarts", maxRestarts);
+      this.firstRestartDelay = Checks.requirePositive("firstDelay", firstDelay);
+      Checks.requirePositive("maxDelay", maxDelay);
+      if (maxDelay.compareTo(firstDelay) < 0) {
+        throw Checks.invalid("maxDelay", "must be at least firstDelay (" + firstDelay + ")", maxDelay);
+      }
+      this.maxRestartDelay = maxDelay;
       return this;
     }
 

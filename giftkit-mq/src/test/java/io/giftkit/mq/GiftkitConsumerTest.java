@@ -151,6 +151,7 @@ class GiftkitConsumerTest {
     AtomicInteger seen = new AtomicInteger();
     GiftkitConsumer<String, String> first = started(GiftkitConsumer.<String, String>builder("crashing")
         .kafka(kafka("ledger-" + topic)).topics(topic)
+        .restarts(0, Duration.ofSeconds(1), Duration.ofSeconds(1)) // no supervisor: the replacement is another consumer
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .transactionalHandler(db, STORE, ConsumerRecord::key, (r, c) -> {
           if (seen.incrementAndGet() == 150) {
