@@ -45,7 +45,6 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -310,24 +309,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     this.consumerConfig = c;
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, b.kafka.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) b.dltTimeout.toMillis());
-    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(b.dltTimeout.toMillis(), 1_000));
-    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(b.dltTimeout.toMillis(), 30_000));
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    for (String security : List.of("security.protocol", "sasl.mechanism", "sasl.jaas.config",
-        "ssl.truststore.location", "ssl.truststore.password", "ssl.keystore.location", "ssl.keystore.password",
-        "ssl.key.password")) {
-      if (b.kafka.containsKey(security)) {
-        p.put(security, b.kafka.get(security)); // the dead-letter producer talks to the same cluster
-      }
-    }
-    this.producerConfig = p;
+    this.producerConfig = DeadLetterProducerConfig.of(b.kafka, b.dltProducerConfig, b.dltTimeout);
   }
 
   /**
@@ -371,6 +353,11 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   /** @return poll loops restarted (or waiting for their restart) after they died */
   public long restarts() {
     return supervisor.restarts();
+  }
+
+  /** @return the dead-letter producer's effective settings (for tests) */
+  Map<String, Object> deadLetterProducerConfig() {
+    return producerConfig;
   }
 
   /** Test hook: the next poll loop to poll throws this, as if it died of it. */
@@ -1169,6 +1156,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private String dltSuffix = ".DLT";
     private Duration dltTimeout = Duration.ofSeconds(10);
     private int dltMaxValueBytes = DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES;
+    private final Map<String, Object> dltProducerConfig = new HashMap<>();
     private Duration maxProcessingTime = DEFAULT_MAX_PROCESSING_TIME;
     private SiteFilter siteFilter = SiteFilter.all();
     private long maxLag = Long.MAX_VALUE;
@@ -1381,6 +1369,30 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         throw Checks.invalid("deadLetterTimeout", "must be at least 1s", timeout);
       }
       this.dltTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Settings for the dead-letter producer, applied over what it takes by default: every setting of
+     * the consumer's configuration ({@link #kafka}) that a producer accepts — security, SSL and SASL
+     * of any mechanism, {@code client.dns.lookup}, metadata, socket and reconnect settings … — and
+     * GiftKit's dead-letter contract ({@code acks=all}, idempotence, the timeouts of
+     * {@link #deadLetterTimeout}). Use it for what only the producer needs, or to override.
+     *
+     * @param config Kafka producer settings; not the serializers (dead letters are the record's bytes)
+     * @return this builder
+     * @throws io.giftkit.core.InvalidConfigException if it sets a serializer
+     */
+    public Builder<K, V> deadLetterProducerConfig(Map<String, ?> config) {
+      Checks.requireNonNull("deadLetterProducerConfig", config);
+      for (String serializer : List.of(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+          ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG)) {
+        if (config.containsKey(serializer)) {
+          throw Checks.invalid("deadLetterProducerConfig", "must not set " + serializer
+              + " (dead letters are the record's bytes)", config.get(serializer));
+        }
+      }
+      dltProducerConfig.putAll(config);
       return this;
     }
 
