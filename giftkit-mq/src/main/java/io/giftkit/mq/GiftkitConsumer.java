@@ -82,7 +82,11 @@ import org.slf4j.LoggerFactory;
  * <p><b>Retries.</b> A failed record is retried in place with exponential back-off without blocking
  * the poll loop: its partition is paused and the consumer seeks back to it, other partitions keep
  * flowing, and {@code poll} keeps being called, so {@code max.poll.interval.ms} is never exceeded by
- * back-off. After {@code maxAttempts} the record goes to {@code <topic><suffix>} ({@code .DLT}) with
+ * back-off. Failures are classified ({@link Builder#nonRetryable}, {@link Builder#transientFailures}):
+ * a non-retryable one (e.g. a validation error) is dead-lettered after its first attempt; a transient
+ * one (a deadlock, {@code read_only} during a switchover, a timeout) is retried with back-off and
+ * jitter for as long as the {@link Builder#retryBudget} (30 s) allows; any other after
+ * {@code maxAttempts}. Then the record goes to {@code <topic><suffix>} ({@code .DLT}) with
  * headers naming the original topic, partition, offset and timestamp, the exception class and
  * message (replacing any earlier dead-letter headers, the message truncated to 1,000 characters),
  * the attempts and the origin site; only after the dead-letter topic acknowledged it is the offset
@@ -209,6 +213,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
   /** Default first retry delay (doubling each time). */
   public static final Duration DEFAULT_BACKOFF = Duration.ofMillis(200);
+  /** Default time a record failing transiently is retried for before it is dead-lettered. */
+  public static final Duration DEFAULT_RETRY_BUDGET = Duration.ofSeconds(30);
   /** Default bound on one handler call. */
   public static final Duration DEFAULT_MAX_PROCESSING_TIME = Duration.ofSeconds(60);
   /** Default restarts in a row of a dead poll loop: no limit. */
@@ -240,9 +246,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final Dispatch<K, V> dispatch;
   private final boolean batch;
   private final int concurrency;
-  private final int maxAttempts;
-  private final long backoffNanos;
-  private final long maxBackoffNanos;
+  private final RetryPolicy retryPolicy;
   private final String dltSuffix;
   private final Duration dltTimeout;
   private final int dltMaxValueBytes;
@@ -284,9 +288,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.dispatch = b.dispatch;
     this.batch = b.batch;
     this.concurrency = b.concurrency;
-    this.maxAttempts = b.maxAttempts;
-    this.backoffNanos = b.backoff.toNanos();
-    this.maxBackoffNanos = b.maxBackoff.toNanos();
+    this.retryPolicy = new RetryPolicy(new FailureClassifier(b.nonRetryable, b.transientFailures), b.maxAttempts,
+        b.backoff.toNanos(), b.maxBackoff.toNanos(), b.retryBudget.toNanos());
     this.dltSuffix = b.dltSuffix;
     this.dltTimeout = b.dltTimeout;
     this.dltMaxValueBytes = b.dltMaxValueBytes;
@@ -542,6 +545,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     final long offset;
     int attempts;
     long retryAt;
+    long firstFailedAt; // System.nanoTime() of the first failure
     Throwable lastError;
     boolean deadLetterOnly;
 
@@ -919,15 +923,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       } catch (Exception | Error e) {
         rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
         Retry r = retry == null ? newRetry(tp, raw) : retry;
-        r.attempts++;
+        long now = System.nanoTime();
+        if (r.attempts++ == 0) {
+          r.firstFailedAt = now;
+        }
         r.lastError = e;
-        if (r.attempts >= maxAttempts) {
+        long delay = retryPolicy.nextDelayNanos(e, r.attempts, now - r.firstFailedAt);
+        if (delay < 0) {
           return deadLetter(tp, raw, e, r.attempts, r);
         }
         retried.increment();
-        r.retryAt = System.nanoTime() + backoff(r.attempts);
-        LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {} of {}); retrying", name, raw.topic(),
-            raw.partition(), raw.offset(), r.attempts, maxAttempts, e);
+        r.retryAt = now + delay;
+        LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", name, raw.topic(),
+            raw.partition(), raw.offset(), r.attempts, retryPolicy.kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
         return false;
       }
     }
@@ -1069,8 +1077,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   }
 
   private long backoff(int attempts) {
-    double nanos = backoffNanos * Math.pow(2, Math.max(0, attempts - 1));
-    return (long) Math.min(nanos, maxBackoffNanos);
+    return retryPolicy.backoff(attempts);
   }
 
   private RecordHeaders deadLetterHeaders(ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts) {
@@ -1153,6 +1160,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Duration backoff = DEFAULT_BACKOFF;
     private final Duration maxBackoff = Duration.ofSeconds(10);
+    private Duration retryBudget = DEFAULT_RETRY_BUDGET;
+    private final List<Class<? extends Throwable>> nonRetryable = new ArrayList<>();
+    private final List<Class<? extends Throwable>> transientFailures = new ArrayList<>();
     private String dltSuffix = ".DLT";
     private Duration dltTimeout = Duration.ofSeconds(10);
     private int dltMaxValueBytes = DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES;
@@ -1336,6 +1346,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
 
     /**
+     * For failures neither non-retryable nor transient ({@link #nonRetryable}, {@link #transientFailures}).
+     *
      * @param maxAttempts tries before dead-lettering; in [1, 100]; default 3
      * @param backoff the first retry's delay, doubling each time up to 10 s; positive; default 200 ms
      * @return this builder
@@ -1343,6 +1355,58 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     public Builder<K, V> retries(int maxAttempts, Duration backoff) {
       this.maxAttempts = (int) Checks.requireInRange("maxAttempts", maxAttempts, 1, 100);
       this.backoff = Checks.requirePositive("backoff", backoff);
+      return this;
+    }
+
+    /**
+     * Failures that no retry can fix: a record failing with one of these (or caused by one) goes to
+     * the dead-letter topic after its first attempt. Added to the defaults: Kafka's
+     * {@code SerializationException}, {@link IllegalArgumentException} (validation; includes
+     * {@link NumberFormatException} and {@code InvalidConfigException}), {@link ClassCastException},
+     * {@link java.sql.SQLDataException}. Checked before the transient ones and the defaults.
+     *
+     * @param failures the classes (subclasses match)
+     * @return this builder
+     */
+    @SafeVarargs
+    public final Builder<K, V> nonRetryable(Class<? extends Throwable>... failures) {
+      for (Class<? extends Throwable> c : Checks.requireNonNull("nonRetryable", failures)) {
+        nonRetryable.add(Checks.requireNonNull("nonRetryable", c));
+      }
+      return this;
+    }
+
+    /**
+     * Failures that pass with time: retried with exponential back-off (from the {@link #retries}
+     * back-off, doubling, capped at 10 s) and jitter until the record has been failing for the
+     * {@link #retryBudget}, however many attempts that takes. Added to the defaults: SQL transient
+     * and recoverable exceptions, SQL states 40001, 40P01 and 08xxx, MySQL/MariaDB errors 1213
+     * (deadlock), 1205 (lock wait timeout), 1290/1836 ({@code read_only}), 1792, 1040, 2006, 2013,
+     * {@link java.util.concurrent.TimeoutException}, socket timeouts, refused connections, Kafka's
+     * {@code RetriableException} and GiftKit's {@code GiftkitTimeoutException}.
+     *
+     * @param failures the classes (subclasses match)
+     * @return this builder
+     */
+    @SafeVarargs
+    public final Builder<K, V> transientFailures(Class<? extends Throwable>... failures) {
+      for (Class<? extends Throwable> c : Checks.requireNonNull("transientFailures", failures)) {
+        transientFailures.add(Checks.requireNonNull("transientFailures", c));
+      }
+      return this;
+    }
+
+    /**
+     * @param budget how long a record failing transiently is retried before it is dead-lettered (its
+     *     partition waits meanwhile, paused; the others flow); in (0, 1 h]; default 30 s
+     * @return this builder
+     */
+    public Builder<K, V> retryBudget(Duration budget) {
+      Checks.requirePositive("retryBudget", budget);
+      if (budget.compareTo(Duration.ofHours(1)) > 0) {
+        throw Checks.invalid("retryBudget", "must be at most 1h", budget);
+      }
+      this.retryBudget = budget;
       return this;
     }
 
