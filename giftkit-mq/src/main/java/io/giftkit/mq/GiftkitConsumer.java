@@ -122,6 +122,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe to start, stop and read stats from other threads.
  *
+ * <p>Size: about 1,500 lines, past the house limit of ~400, because the poll loop, commit tracking,
+ * handler invocation, dead-lettering and lag tracking still live here as inner classes; supervision
+ * ({@code Supervisor}), retry decisions ({@code RetryPolicy}, {@code FailureClassifier}) and the
+ * dead-letter producer's settings ({@code DeadLetterProducerConfig}) are package-private parts of
+ * their own. Splitting the rest is open work (issue 16, item 8).
+ *
  * @param <K> the key type
  * @param <V> the value type
  */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -85,7 +86,11 @@ final class Supervisor {
       }
     };
     pending.put(restart, claimed);
-    scheduler.schedule(once, delayNanos(inARow), TimeUnit.NANOSECONDS);
+    try {
+      scheduler.schedule(once, delayNanos(inARow), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException closedMeanwhile) {
+      once.run(); // the consumer closed between the death and now: the restart sees that and settles the slot
+    }
   }
 
   /** @return restarts scheduled so far */

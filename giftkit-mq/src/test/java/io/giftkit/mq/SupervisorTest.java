@@ -32,6 +32,20 @@ class SupervisorTest {
     assertThat(new Supervisor("t", 0, Duration.ofSeconds(1), Duration.ofSeconds(1)).next(boom, 0, 0)).isEqualTo(-1);
   }
 
+  /** A restart pending at close is handed back to be settled; one scheduled after close runs at once (and settles). */
+  @Test
+  void closeHandsBackPendingRestartsAndARestartAfterCloseRunsAtOnce() {
+    Supervisor s = new Supervisor("t", Integer.MAX_VALUE, Duration.ofSeconds(30), Duration.ofSeconds(30));
+    java.util.concurrent.atomic.AtomicInteger ran = new java.util.concurrent.atomic.AtomicInteger();
+    Runnable restart = ran::incrementAndGet;
+    s.schedule(1, restart);
+    assertThat(s.close()).containsExactly(restart);
+    assertThat(ran).as("not run by the scheduler").hasValue(0);
+    s.schedule(1, ran::incrementAndGet);
+    assertThat(ran).hasValue(1);
+    assertThat(s.restarts()).isEqualTo(2);
+  }
+
   @Test
   void whatARestartCannotFixIsNotRestarted() {
     Supervisor s = new Supervisor("t", Integer.MAX_VALUE, Duration.ofSeconds(1), Duration.ofSeconds(30));
