@@ -45,7 +45,6 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,7 +82,11 @@ import org.slf4j.LoggerFactory;
  * <p><b>Retries.</b> A failed record is retried in place with exponential back-off without blocking
  * the poll loop: its partition is paused and the consumer seeks back to it, other partitions keep
  * flowing, and {@code poll} keeps being called, so {@code max.poll.interval.ms} is never exceeded by
- * back-off. After {@code maxAttempts} the record goes to {@code <topic><suffix>} ({@code .DLT}) with
+ * back-off. Failures are classified ({@link Builder#nonRetryable}, {@link Builder#transientFailures}):
+ * a non-retryable one (e.g. a validation error) is dead-lettered after its first attempt; a transient
+ * one (a deadlock, {@code read_only} during a switchover, a timeout) is retried with back-off and
+ * jitter for as long as the {@link Builder#retryBudget} (30 s) allows; any other after
+ * {@code maxAttempts}. Then the record goes to {@code <topic><suffix>} ({@code .DLT}) with
  * headers naming the original topic, partition, offset and timestamp, the exception class and
  * message (replacing any earlier dead-letter headers, the message truncated to 1,000 characters),
  * the attempts and the origin site; only after the dead-letter topic acknowledged it is the offset
@@ -107,10 +110,23 @@ import org.slf4j.LoggerFactory;
  * not yet handled are tracked ({@link #lag()}); with {@link Builder#lagAlert} a {@link LagListener}
  * hears when either stays above its threshold for a sustained period, and when it recovers.
  *
- * <p><b>Health.</b> {@link #state()} is RUNNING while the loops run; if a loop dies (an
- * {@link Error}, an unexpected exception) it is FAILED with its cause, never silently running.
+ * <p><b>Errors.</b> An {@link Error} from a deserializer or handler is that record's failure (retried,
+ * dead-lettered) like an exception; only a {@link VirtualMachineError} stops the poll loop.
+ *
+ * <p><b>Health and supervision.</b> {@link #state()} is RUNNING while the loops run. A loop that dies
+ * of something unexpected (a {@link VirtualMachineError}, an exception the loop does not handle) is
+ * restarted by a supervisor after a back-off ({@link Builder#restarts}: 1 s doubling to 30 s by
+ * default, {@link #restarts()} counts them); meanwhile the state is RESTARTING. It is FAILED, with
+ * its cause, for what a restart cannot fix (a bad configuration, an invalid topic) or when the
+ * restarts in a row run out: never a dead thread that looks alive.
  *
  * <p>Thread-safe to start, stop and read stats from other threads.
+ *
+ * <p>Size: about 1,500 lines, past the house limit of ~400, because the poll loop, commit tracking,
+ * handler invocation, dead-lettering and lag tracking still live here as inner classes; supervision
+ * ({@code Supervisor}), retry decisions ({@code RetryPolicy}, {@code FailureClassifier}) and the
+ * dead-letter producer's settings ({@code DeadLetterProducerConfig}) are package-private parts of
+ * their own. Splitting the rest is open work (issue 16, item 8).
  *
  * @param <K> the key type
  * @param <V> the value type
@@ -123,9 +139,18 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     NEW,
     /** Polling. */
     RUNNING,
+    /**
+     * A poll loop died of something a restart may fix and waits for its restart (see
+     * {@link Builder#restarts}); the other loops keep polling. Not ready: its partitions go to the
+     * group's other members meanwhile. Back to RUNNING once the restarted loop has polled.
+     */
+    RESTARTING,
     /** Closed normally. */
     STOPPED,
-    /** A poll loop died; see {@link #failure()}. */
+    /**
+     * A poll loop died of what a restart cannot fix (a bad configuration, an invalid topic), or its
+     * restarts in a row ran out; see {@link #failure()}.
+     */
     FAILED
   }
 
@@ -194,8 +219,16 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
   /** Default first retry delay (doubling each time). */
   public static final Duration DEFAULT_BACKOFF = Duration.ofMillis(200);
+  /** Default time a record failing transiently is retried for before it is dead-lettered. */
+  public static final Duration DEFAULT_RETRY_BUDGET = Duration.ofSeconds(30);
   /** Default bound on one handler call. */
   public static final Duration DEFAULT_MAX_PROCESSING_TIME = Duration.ofSeconds(60);
+  /** Default restarts in a row of a dead poll loop: no limit. */
+  public static final int DEFAULT_MAX_RESTARTS = Integer.MAX_VALUE;
+  /** Default delay before the first restart of a dead poll loop (doubling for each restart in a row). */
+  public static final Duration DEFAULT_FIRST_RESTART_DELAY = Duration.ofSeconds(1);
+  /** Default cap on the delay between restarts. */
+  public static final Duration DEFAULT_MAX_RESTART_DELAY = Duration.ofSeconds(30);
   /** Default size a too-large value is truncated to for the dead-letter topic. */
   public static final int DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES = 16 * 1024;
 
@@ -219,9 +252,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final Dispatch<K, V> dispatch;
   private final boolean batch;
   private final int concurrency;
-  private final int maxAttempts;
-  private final long backoffNanos;
-  private final long maxBackoffNanos;
+  private final RetryPolicy retryPolicy;
   private final String dltSuffix;
   private final Duration dltTimeout;
   private final int dltMaxValueBytes;
@@ -247,6 +278,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final LongAdder budgetCuts = new LongAdder();
   private final long pollBudgetNanos;
   private final AtomicInteger alive = new AtomicInteger();
+  private final AtomicInteger restarting = new AtomicInteger();
+  private final AtomicReference<RuntimeException> injectedLoopFailure = new AtomicReference<>();
+  private final Supervisor supervisor;
   private volatile boolean running;
   private final List<Worker> workers = new ArrayList<>();
   private KafkaProducer<byte[], byte[]> producer;
@@ -260,9 +294,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.dispatch = b.dispatch;
     this.batch = b.batch;
     this.concurrency = b.concurrency;
-    this.maxAttempts = b.maxAttempts;
-    this.backoffNanos = b.backoff.toNanos();
-    this.maxBackoffNanos = b.maxBackoff.toNanos();
+    this.retryPolicy = new RetryPolicy(new FailureClassifier(b.nonRetryable, b.transientFailures), b.maxAttempts,
+        b.backoff.toNanos(), b.maxBackoff.toNanos(), b.retryBudget.toNanos());
     this.dltSuffix = b.dltSuffix;
     this.dltTimeout = b.dltTimeout;
     this.dltMaxValueBytes = b.dltMaxValueBytes;
@@ -273,6 +306,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     // still ends well before max.poll.interval.ms
     this.pollBudgetNanos = Math.max(0, (maxPollNanos - maxProcessingNanos) / 2);
     this.siteFilter = b.siteFilter;
+    this.supervisor = new Supervisor(b.name, b.maxRestarts, b.firstRestartDelay, b.maxRestartDelay);
     this.maxLag = b.maxLag;
     this.maxAgeMillis = b.maxAge.toMillis();
     this.sustainNanos = b.sustain.toNanos();
@@ -284,24 +318,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
     this.consumerConfig = c;
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, b.kafka.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) b.dltTimeout.toMillis());
-    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(b.dltTimeout.toMillis(), 1_000));
-    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(b.dltTimeout.toMillis(), 30_000));
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-    for (String security : List.of("security.protocol", "sasl.mechanism", "sasl.jaas.config",
-        "ssl.truststore.location", "ssl.truststore.password", "ssl.keystore.location", "ssl.keystore.password",
-        "ssl.key.password")) {
-      if (b.kafka.containsKey(security)) {
-        p.put(security, b.kafka.get(security)); // the dead-letter producer talks to the same cluster
-      }
-    }
-    this.producerConfig = p;
+    this.producerConfig = DeadLetterProducerConfig.of(b.kafka, b.dltProducerConfig, b.dltTimeout);
   }
 
   /**
@@ -324,9 +341,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     producer = new KafkaProducer<>(producerConfig);
     running = true;
     for (int i = 0; i < concurrency; i++) {
-      String threadName = "giftkit-consumer-" + name + (concurrency == 1 ? "" : "-" + i);
-      Worker w = new Worker(new KafkaConsumer<>(consumerConfig), threadName);
-      workers.add(w);
+      workers.add(new Worker(new KafkaConsumer<>(consumerConfig), i, 0));
     }
     alive.set(workers.size());
     for (Worker w : workers) {
@@ -339,9 +354,24 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return state.get();
   }
 
-  /** @return why a loop died, if one did */
+  /** @return why a loop died last (restarted or not), if one did */
   public Throwable failure() {
     return failure.get();
+  }
+
+  /** @return poll loops restarted (or waiting for their restart) after they died */
+  public long restarts() {
+    return supervisor.restarts();
+  }
+
+  /** @return the dead-letter producer's effective settings (for tests) */
+  Map<String, Object> deadLetterProducerConfig() {
+    return producerConfig;
+  }
+
+  /** Test hook: the next poll loop to poll throws this, as if it died of it. */
+  void failPollLoopOnce(RuntimeException failure) {
+    injectedLoopFailure.set(failure);
   }
 
   /** @return the consumer's name */
@@ -424,6 +454,9 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    for (Runnable notStarted : supervisor.close()) {
+      notStarted.run(); // sees running == false: settles the slot instead of restarting it
+    }
     List<Worker> ws;
     synchronized (this) {
       ws = List.copyOf(workers);
@@ -444,14 +477,72 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
   }
 
-  private void workerExited(Throwable died) {
+  private void workerExited(Worker w, Throwable died) {
     if (died != null) {
-      failure.compareAndSet(null, died);
-      state.set(State.FAILED);
+      slotDied(w.slot, w.inARow, System.nanoTime() - w.startedNanos, w.recovering, w.thread.getName(), died);
+    } else {
+      slotExited();
     }
+  }
+
+  /** A slot's poll loop died (or its restart could not even build the Kafka consumer): restart it, or FAILED. */
+  private void slotDied(int slot, int inARowBefore, long ranNanos, boolean recovering, String thread,
+      Throwable died) {
+    failure.set(died);
+    int inARow = running ? supervisor.next(died, inARowBefore, ranNanos) : -1;
+    if (inARow > 0) {
+      if (!recovering) {
+        restarting.incrementAndGet();
+      }
+      state.compareAndSet(State.RUNNING, State.RESTARTING);
+      long delayMs = TimeUnit.NANOSECONDS.toMillis(supervisor.delayNanos(inARow));
+      LOG.error("GiftKit consumer '{}': the poll loop {} died; restarting it in {} ms (restart {} in a row)", name,
+          thread, delayMs, inARow, died);
+      supervisor.schedule(inARow, () -> restart(slot, inARow));
+      return; // the slot stays alive
+    }
+    if (recovering) {
+      restarting.decrementAndGet();
+    }
+    state.set(State.FAILED);
+    LOG.error("GiftKit consumer '{}': the poll loop {} died{}; the consumer is FAILED", name, thread,
+        Supervisor.restartable(died) ? (running ? " and its restarts in a row ran out" : " while closing")
+            : " of what a restart cannot fix", died);
+    slotExited();
+  }
+
+  private void slotExited() {
     if (alive.decrementAndGet() == 0) {
       state.compareAndSet(State.RUNNING, State.STOPPED);
+      state.compareAndSet(State.RESTARTING, State.STOPPED);
       producer.close(Duration.ofSeconds(10));
+    }
+  }
+
+  /** Replaces the dead worker of {@code slot} (the supervisor's thread). */
+  private void restart(int slot, int inARow) {
+    synchronized (this) {
+      if (running) {
+        Worker w;
+        try {
+          w = new Worker(new KafkaConsumer<>(consumerConfig), slot, inARow);
+        } catch (RuntimeException | Error e) {
+          slotDied(slot, inARow, 0, true, "restart of slot " + slot, e); // another death in a row
+          return;
+        }
+        w.recovering = true;
+        workers.set(slot, w);
+        w.thread.start();
+        return;
+      }
+    }
+    restarting.decrementAndGet();
+    slotExited();
+  }
+
+  private void recovered() {
+    if (restarting.decrementAndGet() == 0) {
+      state.compareAndSet(State.RESTARTING, State.RUNNING);
     }
   }
 
@@ -460,6 +551,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     final long offset;
     int attempts;
     long retryAt;
+    long firstFailedAt; // System.nanoTime() of the first failure
     Throwable lastError;
     boolean deadLetterOnly;
 
@@ -491,6 +583,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     final KafkaConsumer<byte[], byte[]> consumer;
     final Thread thread;
     final String threadName;
+    final int slot;
+    final int inARow; // restarts of this slot in a row before this worker
+    final long startedNanos = System.nanoTime();
+    volatile boolean recovering; // a restart that has not polled yet
     final Map<TopicPartition, Retry> retries = new HashMap<>();
     final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
     final Map<TopicPartition, Track> tracks = new HashMap<>();
@@ -498,9 +594,12 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     int executors;
     long pollDeadline;
 
-    Worker(KafkaConsumer<byte[], byte[]> consumer, String threadName) {
+    Worker(KafkaConsumer<byte[], byte[]> consumer, int slot, int inARow) {
       this.consumer = consumer;
-      this.threadName = threadName;
+      this.slot = slot;
+      this.inARow = inARow;
+      this.threadName = "giftkit-consumer-" + name + (concurrency == 1 ? "" : "-" + slot)
+          + (inARow == 0 ? "" : "-r" + supervisor.restarts());
       this.thread = new Thread(this::loop, threadName);
       this.executor = newExecutor();
     }
@@ -552,6 +651,14 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           } catch (WakeupException e) {
             break;
           }
+          RuntimeException injected = injectedLoopFailure.getAndSet(null);
+          if (injected != null) {
+            throw injected;
+          }
+          if (recovering) {
+            recovering = false;
+            recovered();
+          }
           observePoll(records);
           pollDeadline = System.nanoTime() + pollBudgetNanos;
           boolean first = true; // every poll makes progress, however small the budget
@@ -590,7 +697,6 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         }
       } catch (Throwable t) {
         died = t;
-        LOG.error("GiftKit consumer '{}': the poll loop {} died; the consumer is FAILED", name, threadName, t);
         if (t instanceof VirtualMachineError) {
           throw (VirtualMachineError) t;
         }
@@ -601,7 +707,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         } catch (RuntimeException e) {
           LOG.warn("GiftKit consumer '{}': closing the Kafka consumer failed", name, e);
         }
-        workerExited(died);
+        workerExited(this, died);
       }
     }
 
@@ -706,7 +812,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         if (siteFilter.accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
           try {
             out.add(deserialize(raw));
-          } catch (RuntimeException poison) {
+          } catch (RuntimeException | Error poison) {
+            rethrowIfFatal(poison);
             break;
           }
         }
@@ -722,7 +829,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
           int dups = invoke(tp, List.copyOf(records));
           duplicates.add(dups);
           handled.add(records.size() - dups);
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
+          rethrowIfFatal(e);
           batchFailures.increment();
           LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling them one at a time", name,
               records.size(), tp, e);
@@ -809,7 +917,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       ConsumerRecord<K, V> record;
       try {
         record = deserialize(raw);
-      } catch (RuntimeException poison) {
+      } catch (RuntimeException | Error poison) {
+        rethrowIfFatal(poison);
         return deadLetter(tp, raw, poison, 0, retry == null ? newRetry(tp, raw) : retry);
       }
       try {
@@ -817,17 +926,22 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         (dups == 0 ? handled : duplicates).increment();
         retries.remove(tp);
         return true;
-      } catch (Exception e) {
+      } catch (Exception | Error e) {
+        rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
         Retry r = retry == null ? newRetry(tp, raw) : retry;
-        r.attempts++;
+        long now = System.nanoTime();
+        if (r.attempts++ == 0) {
+          r.firstFailedAt = now;
+        }
         r.lastError = e;
-        if (r.attempts >= maxAttempts) {
+        long delay = retryPolicy.nextDelayNanos(e, r.attempts, now - r.firstFailedAt);
+        if (delay < 0) {
           return deadLetter(tp, raw, e, r.attempts, r);
         }
         retried.increment();
-        r.retryAt = System.nanoTime() + backoff(r.attempts);
-        LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {} of {}); retrying", name, raw.topic(),
-            raw.partition(), raw.offset(), r.attempts, maxAttempts, e);
+        r.retryAt = now + delay;
+        LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", name, raw.topic(),
+            raw.partition(), raw.offset(), r.attempts, retryPolicy.kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
         return false;
       }
     }
@@ -957,9 +1071,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
   }
 
+  /**
+   * Lets a {@link VirtualMachineError} (out of memory, stack overflow, an internal error) through: it
+   * stops the worker. Every other {@link Error} a deserializer or handler throws is contained as that
+   * record's failure, so one poison record cannot stop the group.
+   */
+  static void rethrowIfFatal(Throwable t) {
+    if (t instanceof VirtualMachineError) {
+      throw (VirtualMachineError) t;
+    }
+  }
+
   private long backoff(int attempts) {
-    double nanos = backoffNanos * Math.pow(2, Math.max(0, attempts - 1));
-    return (long) Math.min(nanos, maxBackoffNanos);
+    return retryPolicy.backoff(attempts);
   }
 
   private RecordHeaders deadLetterHeaders(ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts) {
@@ -1042,14 +1166,21 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Duration backoff = DEFAULT_BACKOFF;
     private final Duration maxBackoff = Duration.ofSeconds(10);
+    private Duration retryBudget = DEFAULT_RETRY_BUDGET;
+    private final List<Class<? extends Throwable>> nonRetryable = new ArrayList<>();
+    private final List<Class<? extends Throwable>> transientFailures = new ArrayList<>();
     private String dltSuffix = ".DLT";
     private Duration dltTimeout = Duration.ofSeconds(10);
     private int dltMaxValueBytes = DEFAULT_DEAD_LETTER_MAX_VALUE_BYTES;
+    private final Map<String, Object> dltProducerConfig = new HashMap<>();
     private Duration maxProcessingTime = DEFAULT_MAX_PROCESSING_TIME;
     private SiteFilter siteFilter = SiteFilter.all();
     private long maxLag = Long.MAX_VALUE;
     private Duration maxAge = Duration.ofMillis(Long.MAX_VALUE);
     private Duration sustain = Duration.ZERO;
+    private int maxRestarts = DEFAULT_MAX_RESTARTS;
+    private Duration firstRestartDelay = DEFAULT_FIRST_RESTART_DELAY;
+    private Duration maxRestartDelay = DEFAULT_MAX_RESTART_DELAY;
 
     private Builder(String name) {
       this.name = name;
@@ -1221,6 +1352,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
 
     /**
+     * For failures neither non-retryable nor transient ({@link #nonRetryable}, {@link #transientFailures}).
+     *
      * @param maxAttempts tries before dead-lettering; in [1, 100]; default 3
      * @param backoff the first retry's delay, doubling each time up to 10 s; positive; default 200 ms
      * @return this builder
@@ -1228,6 +1361,58 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     public Builder<K, V> retries(int maxAttempts, Duration backoff) {
       this.maxAttempts = (int) Checks.requireInRange("maxAttempts", maxAttempts, 1, 100);
       this.backoff = Checks.requirePositive("backoff", backoff);
+      return this;
+    }
+
+    /**
+     * Failures that no retry can fix: a record failing with one of these (or caused by one) goes to
+     * the dead-letter topic after its first attempt. Added to the defaults: Kafka's
+     * {@code SerializationException}, {@link IllegalArgumentException} (validation; includes
+     * {@link NumberFormatException} and {@code InvalidConfigException}), {@link ClassCastException},
+     * {@link java.sql.SQLDataException}. Checked before the transient ones and the defaults.
+     *
+     * @param failures the classes (subclasses match)
+     * @return this builder
+     */
+    @SafeVarargs
+    public final Builder<K, V> nonRetryable(Class<? extends Throwable>... failures) {
+      for (Class<? extends Throwable> c : Checks.requireNonNull("nonRetryable", failures)) {
+        nonRetryable.add(Checks.requireNonNull("nonRetryable", c));
+      }
+      return this;
+    }
+
+    /**
+     * Failures that pass with time: retried with exponential back-off (from the {@link #retries}
+     * back-off, doubling, capped at 10 s) and jitter until the record has been failing for the
+     * {@link #retryBudget}, however many attempts that takes. Added to the defaults: SQL transient
+     * and recoverable exceptions, SQL states 40001, 40P01 and 08xxx, MySQL/MariaDB errors 1213
+     * (deadlock), 1205 (lock wait timeout), 1290/1836 ({@code read_only}), 1792, 1040, 2006, 2013,
+     * {@link java.util.concurrent.TimeoutException}, socket timeouts, refused connections, Kafka's
+     * {@code RetriableException} and GiftKit's {@code GiftkitTimeoutException}.
+     *
+     * @param failures the classes (subclasses match)
+     * @return this builder
+     */
+    @SafeVarargs
+    public final Builder<K, V> transientFailures(Class<? extends Throwable>... failures) {
+      for (Class<? extends Throwable> c : Checks.requireNonNull("transientFailures", failures)) {
+        transientFailures.add(Checks.requireNonNull("transientFailures", c));
+      }
+      return this;
+    }
+
+    /**
+     * @param budget how long a record failing transiently is retried before it is dead-lettered (its
+     *     partition waits meanwhile, paused; the others flow); in (0, 1 h]; default 30 s
+     * @return this builder
+     */
+    public Builder<K, V> retryBudget(Duration budget) {
+      Checks.requirePositive("retryBudget", budget);
+      if (budget.compareTo(Duration.ofHours(1)) > 0) {
+        throw Checks.invalid("retryBudget", "must be at most 1h", budget);
+      }
+      this.retryBudget = budget;
       return this;
     }
 
@@ -1258,12 +1443,60 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
 
     /**
+     * Settings for the dead-letter producer, applied over what it takes by default: every setting of
+     * the consumer's configuration ({@link #kafka}) that a producer accepts — security, SSL and SASL
+     * of any mechanism, {@code client.dns.lookup}, metadata, socket and reconnect settings … — and
+     * GiftKit's dead-letter contract ({@code acks=all}, idempotence, the timeouts of
+     * {@link #deadLetterTimeout}). Use it for what only the producer needs, or to override.
+     *
+     * @param config Kafka producer settings; not the serializers (dead letters are the record's bytes)
+     * @return this builder
+     * @throws io.giftkit.core.InvalidConfigException if it sets a serializer
+     */
+    public Builder<K, V> deadLetterProducerConfig(Map<String, ?> config) {
+      Checks.requireNonNull("deadLetterProducerConfig", config);
+      for (String serializer : List.of(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+          ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG)) {
+        if (config.containsKey(serializer)) {
+          throw Checks.invalid("deadLetterProducerConfig", "must not set " + serializer
+              + " (dead letters are the record's bytes)", config.get(serializer));
+        }
+      }
+      dltProducerConfig.putAll(config);
+      return this;
+    }
+
+    /**
      * @param bytes what a value too large for the dead-letter topic is truncated to (if still too large,
      *     the value is left out; the headers always go); in [1, 10485760]; default 16 KiB
      * @return this builder
      */
     public Builder<K, V> deadLetterMaxValueBytes(int bytes) {
       this.dltMaxValueBytes = (int) Checks.requireInRange("deadLetterMaxValueBytes", bytes, 1, 10 * 1024 * 1024);
+      return this;
+    }
+
+    /**
+     * How a poll loop that died of something unexpected (an exception the loop does not handle, a
+     * {@link VirtualMachineError}) is restarted: after {@code firstDelay}, doubling for each restart
+     * in a row up to {@code maxDelay}; a loop that ran for at least {@code maxDelay} before dying
+     * starts the count again. Meanwhile {@link #state()} is {@link State#RESTARTING}. After
+     * {@code maxRestarts} restarts in a row, or for what a restart cannot fix (a bad configuration,
+     * an invalid topic or group id), the consumer is {@link State#FAILED}.
+     *
+     * @param maxRestarts restarts in a row; 0 never restarts; default no limit
+     * @param firstDelay positive; default 1 s
+     * @param maxDelay at least {@code firstDelay}; default 30 s
+     * @return this builder
+     */
+    public Builder<K, V> restarts(int maxRestarts, Duration firstDelay, Duration maxDelay) {
+      this.maxRestarts = (int) Checks.requireNonNegative("maxRestarts", maxRestarts);
+      this.firstRestartDelay = Checks.requirePositive("firstDelay", firstDelay);
+      Checks.requirePositive("maxDelay", maxDelay);
+      if (maxDelay.compareTo(firstDelay) < 0) {
+        throw Checks.invalid("maxDelay", "must be at least firstDelay (" + firstDelay + ")", maxDelay);
+      }
+      this.maxRestartDelay = maxDelay;
       return this;
     }
 

@@ -1,6 +1,7 @@
 package io.giftkit.mq;
 
 import io.giftkit.core.Checks;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -25,6 +26,14 @@ import java.util.regex.Pattern;
  * redeliveries and crashes. Keys are kept until you delete them (delete old rows by
  * {@code claimed_at} once redelivery of them is impossible, e.g. after the topic's retention).
  *
+ * <p><b>Keys are compared byte for byte.</b> The group and key columns are {@code VARBINARY} holding
+ * the UTF-8 bytes, so keys that differ only in case, accents or trailing spaces ({@code Order-1},
+ * {@code order-1}, {@code ördér-1}) are distinct keys, never silently skipped as duplicates (a
+ * {@code VARCHAR} column takes the database's default collation, case- and accent-insensitive on
+ * MySQL and MariaDB). A table created by an earlier version (with {@code VARCHAR} columns) is left
+ * as it is by {@link #createTable}; migrate it with {@code ALTER TABLE <table> MODIFY consumer_group
+ * VARBINARY(760) NOT NULL, MODIFY idem_key VARBINARY(760) NOT NULL}.
+ *
  * <p>Thread-safe (stateless).
  */
 public final class JdbcIdempotencyStore implements IdempotencyStore {
@@ -34,6 +43,8 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
 
   private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9_]{1,64}");
   private static final int ROWS_PER_STATEMENT = 500;
+  /** A key's UTF-8 bytes: at most 3 per UTF-16 unit (4 per surrogate pair). */
+  private static final int MAX_BYTES = 4 * MAX_KEY_LENGTH;
 
   private final String table;
 
@@ -57,8 +68,8 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
    */
   public void createTable(Connection connection) throws SQLException {
     try (Statement s = connection.createStatement()) {
-      s.execute("CREATE TABLE IF NOT EXISTS " + table + " (consumer_group VARCHAR(190) NOT NULL,"
-          + " idem_key VARCHAR(" + MAX_KEY_LENGTH + ") NOT NULL,"
+      s.execute("CREATE TABLE IF NOT EXISTS " + table + " (consumer_group VARBINARY(" + MAX_BYTES + ") NOT NULL,"
+          + " idem_key VARBINARY(" + MAX_BYTES + ") NOT NULL,"
           + " claimed_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), claim_token CHAR(36) NULL,"
           + " PRIMARY KEY (consumer_group, idem_key))");
     }
@@ -69,8 +80,8 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
     checkKey(key);
     try (PreparedStatement ps = connection.prepareStatement(
         "INSERT IGNORE INTO " + table + " (consumer_group, idem_key) VALUES (?, ?)")) {
-      ps.setString(1, group);
-      ps.setString(2, key);
+      ps.setBytes(1, utf8(group));
+      ps.setBytes(2, utf8(key));
       return ps.executeUpdate() == 1;
     }
   }
@@ -88,8 +99,8 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
           + " (consumer_group, idem_key, claim_token) VALUES " + rows("(?, ?, ?)", chunk.size()))) {
         int i = 1;
         for (String key : chunk) {
-          ps.setString(i++, group);
-          ps.setString(i++, key);
+          ps.setBytes(i++, utf8(group));
+          ps.setBytes(i++, utf8(key));
           ps.setString(i++, token);
         }
         inserted = ps.executeUpdate();
@@ -100,20 +111,24 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
         try (PreparedStatement ps = connection.prepareStatement("SELECT idem_key FROM " + table
             + " WHERE consumer_group = ? AND claim_token = ? AND idem_key IN (" + rows("?", chunk.size()) + ")")) {
           int i = 1;
-          ps.setString(i++, group);
+          ps.setBytes(i++, utf8(group));
           ps.setString(i++, token);
           for (String key : chunk) {
-            ps.setString(i++, key);
+            ps.setBytes(i++, utf8(key));
           }
           try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-              fresh.add(rs.getString(1));
+              fresh.add(new String(rs.getBytes(1), StandardCharsets.UTF_8));
             }
           }
         }
       }
     }
     return fresh;
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   private static String rows(String row, int n) {

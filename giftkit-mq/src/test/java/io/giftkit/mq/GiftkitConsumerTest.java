@@ -151,15 +151,17 @@ class GiftkitConsumerTest {
     AtomicInteger seen = new AtomicInteger();
     GiftkitConsumer<String, String> first = started(GiftkitConsumer.<String, String>builder("crashing")
         .kafka(kafka("ledger-" + topic)).topics(topic)
+        .restarts(0, Duration.ofSeconds(1), Duration.ofSeconds(1)) // no supervisor: the replacement is another consumer
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .transactionalHandler(db, STORE, ConsumerRecord::key, (r, c) -> {
           if (seen.incrementAndGet() == 150) {
-            throw new AssertionError("simulated crash of the consumer thread");
+            throw new InternalError("simulated crash of the consumer thread"); // a VirtualMachineError
           }
           applyToLedger(r, c);
         }).build());
-    await().atMost(Duration.ofSeconds(60)).until(() -> first.state() == GiftkitConsumer.State.FAILED);
-    assertThat(first.failure()).isInstanceOf(AssertionError.class);
+    await().dontCatchUncaughtExceptions() // the VirtualMachineError is rethrown on the dead poll thread
+        .atMost(Duration.ofSeconds(60)).until(() -> first.state() == GiftkitConsumer.State.FAILED);
+    assertThat(first.failure()).isInstanceOf(InternalError.class);
     assertThat(ledger(topic, "COUNT(*)")).isBetween(1L, 299L);
 
     GiftkitConsumer<String, String> second = started(GiftkitConsumer.<String, String>builder("replacement")
@@ -246,6 +248,65 @@ class GiftkitConsumerTest {
     assertThat(dead.key()).isEqualTo("bad");
     assertThat(header(dead, GiftkitConsumer.DLT_ATTEMPTS)).isEqualTo("3");
     assertThat(header(dead, GiftkitConsumer.DLT_EXCEPTION)).isEqualTo(IllegalStateException.class.getName());
+  }
+
+  /**
+   * A handler throwing an {@link AssertionError} or a {@link NoClassDefFoundError}, and a deserializer
+   * throwing an {@link ExceptionInInitializerError}, fail only their own records: retried and
+   * dead-lettered while the others are handled, the consumer RUNNING.
+   */
+  @Test
+  void anErrorFromAHandlerOrDeserializerDeadLettersItsRecordAndTheOthersFlow() throws Exception {
+    String topic = KAFKA.createTopic("errors", 1);
+    KAFKA.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic + ".DLT", 1, (short) 1)));
+    try (KafkaProducer<String, String> p = producer()) {
+      p.send(new ProducerRecord<>(topic, "a", "1"));
+      p.send(new ProducerRecord<>(topic, "assert", "2"));
+      p.send(new ProducerRecord<>(topic, "b", "3"));
+      p.send(new ProducerRecord<>(topic, "linkage", "4"));
+      p.send(new ProducerRecord<>(topic, "c", "5"));
+      p.send(new ProducerRecord<>(topic, "init", "BROKEN-CLASS"));
+      p.send(new ProducerRecord<>(topic, "d", "7"));
+    }
+    Deserializer<String> initFails = (t, bytes) -> {
+      String s = new String(bytes, StandardCharsets.UTF_8);
+      if (s.equals("BROKEN-CLASS")) {
+        throw new ExceptionInInitializerError("static init of GiftEvent failed");
+      }
+      return s;
+    };
+    List<String> handled = new CopyOnWriteArrayList<>();
+    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("errors")
+        .kafka(kafka("errors-" + topic)).topics(topic)
+        .deserializers(new StringDeserializer(), initFails)
+        .retries(2, Duration.ofMillis(20))
+        .handler(r -> {
+          if (r.key().equals("assert")) {
+            throw new AssertionError("invariant broken by this record");
+          }
+          if (r.key().equals("linkage")) {
+            throw new NoClassDefFoundError("io/giftkit/demo/Missing");
+          }
+          handled.add(r.key());
+        }).build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> handled.size() == 4 && consumer.deadLettered() == 3);
+    assertThat(handled).containsExactly("a", "b", "c", "d");
+    assertThat(consumer.state()).isEqualTo(GiftkitConsumer.State.RUNNING);
+    assertThat(consumer.failure()).isNull();
+    assertThat(consumer.retried()).as("the two handler Errors were retried once each").isEqualTo(2);
+    Map<String, String> exceptions = new java.util.HashMap<>();
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        KAFKA.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic,
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(), new StringDeserializer())) {
+      c.subscribe(List.of(topic + ".DLT"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        c.poll(Duration.ofMillis(200)).forEach(r -> exceptions.put(r.key(), header(r, GiftkitConsumer.DLT_EXCEPTION)));
+        return exceptions.size() == 3;
+      });
+    }
+    assertThat(exceptions).containsEntry("assert", AssertionError.class.getName())
+        .containsEntry("linkage", NoClassDefFoundError.class.getName())
+        .containsEntry("init", ExceptionInInitializerError.class.getName());
   }
 
   /** Two sites' records on one topic: the local-only filter handles its own (and untagged) ones, drops and counts the rest. */

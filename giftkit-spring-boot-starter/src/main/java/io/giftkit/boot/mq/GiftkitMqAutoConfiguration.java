@@ -155,8 +155,10 @@ public final class GiftkitMqAutoConfiguration {
   static class MqHealthConfiguration {
 
     /**
-     * {@code /actuator/health/giftkitConsumers}: DOWN if a consumer's poll loop died (FAILED, with its
-     * cause); lag alerts are shown, not DOWN (restarting a lagging instance does not help it catch up).
+     * {@code /actuator/health/giftkitConsumers}: DOWN if a consumer's poll loop died of what a restart
+     * cannot fix or its restarts ran out (FAILED, with its cause); OUT_OF_SERVICE while a dead poll loop
+     * waits for its restart (RESTARTING, with the cause and the restarts so far): not ready, but not a
+     * reason to restart the instance either; lag alerts are shown, not DOWN (restarting a lagging instance does not help it catch up).
      */
     @Bean
     @ConditionalOnMissingBean(name = "giftkitConsumersHealthIndicator")
@@ -165,15 +167,26 @@ public final class GiftkitMqAutoConfiguration {
       return () -> {
         org.springframework.boot.health.contributor.Health.Builder h =
             new org.springframework.boot.health.contributor.Health.Builder().up();
+        boolean failed = false;
+        boolean restarting = false;
         for (GiftkitConsumer<?, ?> c : consumers.all()) {
           Map<String, Object> d = new LinkedHashMap<>();
           d.put("state", c.state().name());
           d.put("alertingPartitions", c.lag().stream().filter(PartitionLag::alerting).map(PartitionLag::name).toList());
+          d.put("restarts", c.restarts());
           if (c.state() == GiftkitConsumer.State.FAILED) {
             d.put("failure", String.valueOf(c.failure()));
-            h.down();
+            failed = true;
+          } else if (c.state() == GiftkitConsumer.State.RESTARTING) {
+            d.put("failure", String.valueOf(c.failure()));
+            restarting = true;
           }
           h.withDetail(c.name(), d);
+        }
+        if (failed) {
+          h.down();
+        } else if (restarting) {
+          h.outOfService();
         }
         return h.build();
       };

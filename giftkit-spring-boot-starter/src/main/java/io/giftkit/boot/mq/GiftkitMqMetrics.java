@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *       dead_lettered, retried, timed_out);
  *   <li>{@code giftkit.mq.lag} (gauge, records: the largest lag of the consumer's partitions) and
  *       {@code giftkit.mq.record.age} (gauge, ms: the oldest unhandled record's age), the numbers an
- *       autoscaler scales on; {@code giftkit.mq.lag.alerts} (counter);
+ *       autoscaler scales on; {@code giftkit.mq.lag.alerts} (counter); {@code giftkit.mq.restarts}
+ *       (counter: poll loops the supervisor restarted after they died);
  *   <li>{@code giftkit.mq.partition.lag} and {@code giftkit.mq.partition.record.age} (gauges, tags
  *       {@code name}, {@code topic}, {@code partition}): per partition the consumer owns, the set
  *       refreshed every 5 s as partitions are assigned and revoked;
@@ -120,6 +121,7 @@ public final class GiftkitMqMetrics implements MeterBinder, AutoCloseable {
     counter(registry, "giftkit.mq.records", c, tags.and("outcome", "retried"), GiftkitConsumer::retried);
     counter(registry, "giftkit.mq.records", c, tags.and("outcome", "timed_out"), GiftkitConsumer::timeouts);
     counter(registry, "giftkit.mq.lag.alerts", c, tags, GiftkitConsumer::lagAlerts);
+    counter(registry, "giftkit.mq.restarts", c, tags, GiftkitConsumer::restarts);
     gauge(registry, "giftkit.mq.lag", c, tags, x -> max(x.lag(), true), "records");
     gauge(registry, "giftkit.mq.record.age", c, tags, x -> max(x.lag(), false), "milliseconds");
   }

@@ -108,6 +108,49 @@ class GiftkitMqAutoConfigurationTest {
         });
   }
 
+  /** A poll loop that died waits for its restart: health OUT_OF_SERVICE (not ready), then UP once restarted. */
+  @Test
+  void aRestartingConsumerIsNotUp() throws Exception {
+    String topic = KAFKA.createTopic("boot-restart", 1);
+    java.util.concurrent.atomic.AtomicBoolean crashed = new java.util.concurrent.atomic.AtomicBoolean();
+    List<String> handled = new CopyOnWriteArrayList<>();
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=" + KAFKA.bootstrapServers(),
+            "giftkit.mq.consumers.settlement.topics=" + topic,
+            "giftkit.mq.consumers.settlement.group-id=settlement-" + topic)
+        .run(context -> {
+          GiftkitConsumers consumers = context.getBean(GiftkitConsumers.class);
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean(GiftkitMqMetrics.class).bindTo(meters);
+          consumers.start();
+          GiftkitConsumer<String, String> settlement = consumers.create("settlement", b -> b
+              .deserializers(new StringDeserializer(), new StringDeserializer())
+              .restarts(3, Duration.ofSeconds(3), Duration.ofSeconds(3))
+              .handler(r -> {
+                if (crashed.compareAndSet(false, true)) {
+                  throw new InternalError("simulated: the poll loop dies"); // a VirtualMachineError
+                }
+                handled.add(r.key());
+              }));
+          try (KafkaProducer<String, String> p = new KafkaProducer<>(
+              Map.of("bootstrap.servers", KAFKA.bootstrapServers()), new StringSerializer(), new StringSerializer())) {
+            p.send(new ProducerRecord<>(topic, "k1", "v"));
+          }
+          org.springframework.boot.health.contributor.HealthIndicator indicator = context.getBean(
+              "giftkitConsumersHealthIndicator", org.springframework.boot.health.contributor.HealthIndicator.class);
+          await().dontCatchUncaughtExceptions().atMost(Duration.ofSeconds(60))
+              .until(() -> settlement.state() == GiftkitConsumer.State.RESTARTING);
+          org.springframework.boot.health.contributor.Health health = indicator.health();
+          assertThat(health.getStatus()).isEqualTo(org.springframework.boot.health.contributor.Status.OUT_OF_SERVICE);
+          assertThat(health.getDetails().get("settlement").toString()).contains("state=RESTARTING")
+              .contains("restarts=1").contains("simulated: the poll loop dies");
+          assertThat(meters.get("giftkit.mq.restarts").tags("name", "settlement").functionCounter().count()).isEqualTo(1);
+          await().atMost(Duration.ofSeconds(60)).until(() -> handled.contains("k1"));
+          assertThat(settlement.state()).isEqualTo(GiftkitConsumer.State.RUNNING);
+          assertThat(indicator.health().getStatus()).isEqualTo(org.springframework.boot.health.contributor.Status.UP);
+          consumers.stop();
+        });
+  }
+
   @Test
   void badConsumerSettingsNameTheProperty() {
     runner.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1",
