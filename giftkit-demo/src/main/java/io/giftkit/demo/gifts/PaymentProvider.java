@@ -55,6 +55,7 @@ public class PaymentProvider implements DisposableBean {
     c.setUsername(user);
     c.setPassword(password);
     c.setMaximumPoolSize(16);
+    c.setMinimumIdle(2);
     c.setConnectionTimeout(2_000);
     c.setInitializationFailTimeout(-1); // a provider that is down at start-up is a failing dependency, not a failed start
     this.db = new HikariDataSource(c);

@@ -63,6 +63,8 @@ class OutboxRelayTest {
   @AfterEach
   void closeRelays() {
     relays.forEach(OutboxRelay::close);
+    POOLS.forEach(HikariDataSource::close); // each test's pools go with it: the server's connections are shared
+    POOLS.clear();
   }
 
   /** A fresh database (a shard) with its own outbox table. */
@@ -73,6 +75,7 @@ class OutboxRelayTest {
     c.setUsername(MARIADB.user());
     c.setPassword(MARIADB.password());
     c.setMaximumPoolSize(10);
+    c.setMinimumIdle(1);
     HikariDataSource ds = new HikariDataSource(c);
     POOLS.add(ds);
     outbox.createTable(ds);
