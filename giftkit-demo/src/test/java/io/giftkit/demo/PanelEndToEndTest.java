@@ -93,7 +93,7 @@ class PanelEndToEndTest {
     HttpResponse<String> fault = send("POST", "/admin/faults",
         "{\"dependency\":\"nope\",\"latencyMs\":0,\"errorRate\":0.5}");
     assertThat(fault.statusCode()).isEqualTo(400);
-    assertThat(fault.body()).contains("dependency must be one of [payment, privileged-gifts], but was \\\"nope\\\"");
+    assertThat(fault.body()).contains("dependency must be one of [payment, payment-decline, privileged-gifts], but was \\\"nope\\\"");
     HttpResponse<String> rate = send("POST", "/admin/faults",
         "{\"dependency\":\"payment\",\"latencyMs\":0,\"errorRate\":1.5}");
     assertThat(rate.statusCode()).isEqualTo(400);
