@@ -154,6 +154,9 @@ class DelayedRecheckTest {
       if (key.equals("paid-no-order")) {
         return RecheckResult.alert("paid at the payment service, no order recorded");
       }
+      if (key.equals("error")) {
+        throw new AssertionError("an Error is contained like an exception");
+      }
       throw new IllegalStateException("payment service unreachable");
     }).maxAttempts(2).retryDelay(Duration.ofMillis(50)).alertListener(heard::add)
         .alertListener(a -> {
@@ -161,14 +164,18 @@ class DelayedRecheckTest {
         }));
     recheck.schedule("paid-no-order", Duration.ZERO);
     recheck.schedule("unreachable", Duration.ZERO);
-    await().atMost(Duration.ofSeconds(10)).until(() -> heard.size() == 2);
+    recheck.schedule("error", Duration.ZERO);
+    await().atMost(Duration.ofSeconds(10)).until(() -> heard.size() == 3);
     assertThat(heard).extracting(RecheckAlert::key, RecheckAlert::attempts, RecheckAlert::reason)
         .containsExactlyInAnyOrder(
             org.assertj.core.groups.Tuple.tuple("paid-no-order", 1, "paid at the payment service, no order recorded"),
             org.assertj.core.groups.Tuple.tuple("unreachable", 2,
-                "unsettled after 2 attempts: failed: java.lang.IllegalStateException: payment service unreachable"));
-    assertThat(recheck.failures()).isEqualTo(2);
-    assertThat(recheck.alerted()).isEqualTo(2);
+                "unsettled after 2 attempts: failed: java.lang.IllegalStateException: payment service unreachable"),
+            org.assertj.core.groups.Tuple.tuple("error", 2,
+                "unsettled after 2 attempts: failed: java.lang.AssertionError: an Error is contained like an exception"));
+    assertThat(recheck.failures()).isEqualTo(4);
+    assertThat(recheck.alerted()).isEqualTo(3);
+    assertThat(recheck.state()).as("the scheduler survived the Error").isEqualTo(DelayedRecheck.State.RUNNING);
   }
 
   @Test
