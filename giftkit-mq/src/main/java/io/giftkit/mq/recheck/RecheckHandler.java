@@ -2,8 +2,10 @@ package io.giftkit.mq.recheck;
 
 /**
  * Checks a business key whose re-check came due, e.g. asks the payment and order services what
- * became of an order that timed out. Runs on the scheduler's thread; it should not block for longer
- * than the scheduler's lease.
+ * became of an order that timed out. Runs on a helper thread of the scheduler, for at most the
+ * scheduler's {@code checkTimeout} (below its lease): then it is interrupted and the attempt counts as
+ * failed. Respond to interruption (or use I/O timeouts shorter than {@code checkTimeout}): a handler
+ * that ignores it is abandoned, still running, and may overlap the check's next attempt.
  */
 @FunctionalInterface
 public interface RecheckHandler {

@@ -154,6 +154,9 @@ class DelayedRecheckTest {
       if (key.equals("paid-no-order")) {
         return RecheckResult.alert("paid at the payment service, no order recorded");
       }
+      if (key.equals("error")) {
+        throw new AssertionError("an Error is contained like an exception");
+      }
       throw new IllegalStateException("payment service unreachable");
     }).maxAttempts(2).retryDelay(Duration.ofMillis(50)).alertListener(heard::add)
         .alertListener(a -> {
@@ -161,38 +164,116 @@ class DelayedRecheckTest {
         }));
     recheck.schedule("paid-no-order", Duration.ZERO);
     recheck.schedule("unreachable", Duration.ZERO);
-    await().atMost(Duration.ofSeconds(10)).until(() -> heard.size() == 2);
+    recheck.schedule("error", Duration.ZERO);
+    await().atMost(Duration.ofSeconds(10)).until(() -> heard.size() == 3);
     assertThat(heard).extracting(RecheckAlert::key, RecheckAlert::attempts, RecheckAlert::reason)
         .containsExactlyInAnyOrder(
             org.assertj.core.groups.Tuple.tuple("paid-no-order", 1, "paid at the payment service, no order recorded"),
             org.assertj.core.groups.Tuple.tuple("unreachable", 2,
-                "unsettled after 2 attempts: failed: java.lang.IllegalStateException: payment service unreachable"));
-    assertThat(recheck.failures()).isEqualTo(2);
-    assertThat(recheck.alerted()).isEqualTo(2);
+                "unsettled after 2 attempts: failed: java.lang.IllegalStateException: payment service unreachable"),
+            org.assertj.core.groups.Tuple.tuple("error", 2,
+                "unsettled after 2 attempts: failed: java.lang.AssertionError: an Error is contained like an exception"));
+    assertThat(recheck.failures()).isEqualTo(4);
+    assertThat(recheck.alerted()).isEqualTo(3);
+    assertThat(recheck.state()).as("the scheduler survived the Error").isEqualTo(DelayedRecheck.State.RUNNING);
   }
 
   @Test
-  void aCheckWhoseSchedulerHangsIsTakenOverWhenTheLeaseEnds() throws Exception {
-    CountDownLatch release = new CountDownLatch(1);
-    CountDownLatch stuck = new CountDownLatch(1);
-    DelayedRecheck hanging = started(builder("lease", (key, attempt) -> {
-      stuck.countDown();
-      release.await(60, TimeUnit.SECONDS);
-      return RecheckResult.resolved();
-    }).lease(Duration.ofSeconds(1)));
-    hanging.schedule("order-9", Duration.ZERO);
-    assertThat(stuck.await(10, TimeUnit.SECONDS)).isTrue();
-
+  void aCheckWhoseSchedulerDiedMidCheckIsTakenOverWhenTheLeaseEnds() throws Exception {
+    DelayedRecheck recheck = builder("died", (key, attempt) -> RecheckResult.resolved()).build();
+    schedulers.add(recheck);
+    recheck.schedule("order-9", Duration.ZERO);
+    long leaseEnd = System.currentTimeMillis() + 1_000;
+    try (java.sql.Connection c = db.getConnection(); java.sql.Statement s = c.createStatement()) {
+      // what a scheduler's claim leaves behind when its process dies before writing the outcome
+      assertThat(s.executeUpdate("UPDATE giftkit_recheck SET owner = 'dead-scheduler', attempts = 1, due_at = "
+          + leaseEnd + " WHERE scheduler = 'died' AND check_key = 'order-9'")).isEqualTo(1);
+    }
     List<Integer> attempts = new CopyOnWriteArrayList<>();
-    DelayedRecheck other = started(builder("lease", (key, attempt) -> {
+    Map<String, Long> ranAt = new ConcurrentHashMap<>();
+    DelayedRecheck other = started(builder("died", (key, attempt) -> {
       attempts.add(attempt);
+      ranAt.put(key, System.currentTimeMillis());
       return RecheckResult.resolved();
-    }).lease(Duration.ofSeconds(1)));
+    }));
     await().atMost(Duration.ofSeconds(10)).until(() -> other.resolved() == 1);
     assertThat(attempts).containsExactly(2);
-    release.countDown();
-    await().atMost(Duration.ofSeconds(10)).until(() -> hanging.lostLeases() == 1);
-    assertThat(hanging.resolved()).as("the late outcome is discarded").isZero();
+    assertThat(ranAt.get("order-9")).as("not before the dead scheduler's lease ended").isGreaterThanOrEqualTo(leaseEnd);
+  }
+
+  /**
+   * Item 7 of issue 16: a check whose handler takes longer than the lease on scheduler A is
+   * interrupted within A's lease, so it never runs on A and B at once, and its outcome is written once.
+   */
+  @Test
+  void aCheckLongerThanTheLeaseNeverRunsOnTwoSchedulersAtOnce() throws Exception {
+    record Run(String scheduler, int attempt, long start, long end) {}
+    List<Run> runs = new CopyOnWriteArrayList<>();
+    CountDownLatch firstStarted = new CountDownLatch(1);
+    java.util.function.Function<String, RecheckHandler> handler = scheduler -> (key, attempt) -> {
+      long start = System.nanoTime();
+      try {
+        if (attempt == 1) {
+          firstStarted.countDown();
+          new CountDownLatch(1).await(5, TimeUnit.SECONDS); // 5 s of work: five times the 1 s lease
+        }
+        return RecheckResult.resolved();
+      } finally {
+        runs.add(new Run(scheduler, attempt, start, System.nanoTime()));
+      }
+    };
+    DelayedRecheck a = started(builder("overlap", handler.apply("A")).lease(Duration.ofSeconds(1))
+        .retryDelay(Duration.ofMillis(200)));
+    a.schedule("order-5", Duration.ZERO);
+    assertThat(firstStarted.await(10, TimeUnit.SECONDS)).as("A runs the first attempt").isTrue();
+    DelayedRecheck b = started(builder("overlap", handler.apply("B")).lease(Duration.ofSeconds(1))
+        .retryDelay(Duration.ofMillis(200)));
+
+    await().atMost(Duration.ofSeconds(15)).until(() -> a.resolved() + b.resolved() == 1 && runs.size() >= 2);
+    assertThat(runs).extracting(Run::attempt).containsExactlyInAnyOrder(1, 2);
+    Run first = runs.stream().filter(r -> r.attempt() == 1).findFirst().orElseThrow();
+    Run second = runs.stream().filter(r -> r.attempt() == 2).findFirst().orElseThrow();
+    assertThat(first.scheduler()).isEqualTo("A");
+    assertThat(second.start()).as("attempt 2 (on %s) starts after attempt 1 ended", second.scheduler())
+        .isGreaterThan(first.end());
+    assertThat(TimeUnit.NANOSECONDS.toMillis(first.end() - first.start())).as("stopped within the lease")
+        .isLessThan(1_000);
+    assertThat(a.timeouts()).as("A's first attempt ran out of checkTimeout (750 ms)").isEqualTo(1);
+    assertThat(a.resolved() + b.resolved()).isEqualTo(1);
+    assertThat(a.retried()).as("A wrote its failed attempt, once").isEqualTo(1);
+    assertThat(a.lostLeases() + b.lostLeases()).isZero();
+    assertThat(a.abandoned()).isZero();
+    assertThat(a.pending()).isZero();
+    // nothing else runs later: the row is gone
+    assertThat(runs).hasSize(2);
+  }
+
+  @Test
+  void aHandlerThatIgnoresTheInterruptIsAbandonedAndTheSchedulerGoesOn() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
+    List<String> ranOn = new CopyOnWriteArrayList<>();
+    DelayedRecheck recheck = started(builder("stubborn", (key, attempt) -> {
+      ranOn.add(key + "@" + Thread.currentThread().getName());
+      if (key.equals("stubborn") && attempt == 1) {
+        while (!release.get()) {
+          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // ignores interrupts on purpose
+        }
+      }
+      return RecheckResult.resolved();
+    }).lease(Duration.ofSeconds(1)).retryDelay(Duration.ofMinutes(1)));
+    try {
+      recheck.schedule("stubborn", Duration.ZERO);
+      await().atMost(Duration.ofSeconds(10)).until(() -> recheck.abandoned() == 1);
+      recheck.schedule("next", Duration.ZERO);
+      await().atMost(Duration.ofSeconds(10)).until(() -> recheck.resolved() == 1);
+      assertThat(recheck.timeouts()).isEqualTo(1);
+      assertThat(recheck.retried()).isEqualTo(1);
+      assertThat(ranOn).hasSize(2);
+      assertThat(ranOn.get(1)).as("a new helper thread").startsWith("next@").isNotEqualTo(
+          "next@" + ranOn.get(0).substring("stubborn@".length()));
+    } finally {
+      release.set(true);
+    }
   }
 
   @Test
@@ -223,6 +304,91 @@ class DelayedRecheckTest {
     assertThat(recheck.pending()).as("a cancel committed with its transaction").isZero();
   }
 
+  /** A wall clock the test moves by hand. */
+  static final class SettableClock extends java.time.Clock {
+    private final java.util.concurrent.atomic.AtomicLong millis;
+
+    SettableClock(long millis) {
+      this.millis = new java.util.concurrent.atomic.AtomicLong(millis);
+    }
+
+    void set(long to) {
+      millis.set(to);
+    }
+
+    @Override
+    public long millis() {
+      return millis.get();
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return java.time.Instant.ofEpochMilli(millis.get());
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  private static long dueAt(String scheduler, String key) throws SQLException {
+    try (java.sql.Connection c = db.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
+        "SELECT due_at FROM giftkit_recheck WHERE scheduler = ? AND check_key = ?")) {
+      ps.setString(1, scheduler);
+      ps.setString(2, key);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        assertThat(rs.next()).as("the row of %s", key).isTrue();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  @Test
+  void unsettledAttemptsBackOffExponentiallyWithJitterUpToTheCap() throws Exception {
+    SettableClock clock = new SettableClock(1_900_000_000_000L);
+    List<Integer> attempts = new CopyOnWriteArrayList<>();
+    DelayedRecheck recheck = started(builder("backoff", (key, attempt) -> {
+      attempts.add(attempt);
+      return RecheckResult.retryLater("payment still pending");
+    }).maxAttempts(10).retryBackoff(Duration.ofSeconds(10), Duration.ofSeconds(60)).clock(clock));
+    recheck.schedule("order-1", Duration.ZERO);
+    long[][] bounds = {{5_000, 10_000}, {10_000, 20_000}, {20_000, 40_000}, {30_000, 60_000}, {30_000, 60_000}};
+    List<Long> delays = new ArrayList<>();
+    for (int n = 1; n <= bounds.length; n++) {
+      int attempt = n;
+      await().atMost(Duration.ofSeconds(10)).until(() -> recheck.retried() == attempt);
+      long delay = dueAt("backoff", "order-1") - clock.millis();
+      delays.add(delay);
+      assertThat(delay).as("the delay after attempt %d", n).isBetween(bounds[n - 1][0], bounds[n - 1][1]);
+      clock.set(clock.millis() + delay - 1);
+      assertThat(recheck.retried()).isEqualTo(n);
+      clock.set(clock.millis() + 1); // due now
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> attempts.size() == bounds.length + 1);
+    assertThat(attempts).containsExactly(1, 2, 3, 4, 5, 6);
+    assertThat(delays).as("jittered: not all at the bound").anySatisfy(d -> assertThat(d % 1_000).isNotZero());
+  }
+
+  @Test
+  void retryDelayStillMeansTheSameDelayAfterEveryAttempt() throws Exception {
+    SettableClock clock = new SettableClock(1_900_000_000_000L);
+    DelayedRecheck recheck = started(builder("fixed", (key, attempt) -> RecheckResult.retryLater("pending"))
+        .maxAttempts(10).retryDelay(Duration.ofSeconds(7)).clock(clock));
+    recheck.schedule("order-2", Duration.ZERO);
+    for (int n = 1; n <= 4; n++) {
+      int attempt = n;
+      await().atMost(Duration.ofSeconds(10)).until(() -> recheck.retried() == attempt);
+      assertThat(dueAt("fixed", "order-2") - clock.millis()).as("after attempt %d", n).isEqualTo(7_000);
+      clock.set(clock.millis() + 7_000);
+    }
+  }
+
   @Test
   void badInputIsRejectedNamingTheArgument() {
     assertThatThrownBy(() -> DelayedRecheck.builder("x", db).build())
@@ -233,6 +399,14 @@ class DelayedRecheckTest {
         .hasMessageContaining("lease must be at least 1s");
     assertThatThrownBy(() -> DelayedRecheck.builder("x", db).table("drop table;"))
         .hasMessageContaining("table");
+    assertThatThrownBy(() -> DelayedRecheck.builder("x", db).handler((k, a) -> RecheckResult.resolved())
+        .lease(Duration.ofSeconds(10)).checkTimeout(Duration.ofSeconds(10)).build())
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessage("checkTimeout must be at most 9/10 of the lease (9s), but was 10s");
+    assertThatThrownBy(() -> DelayedRecheck.builder("x", db).retryBackoff(Duration.ofSeconds(10), Duration.ofSeconds(1)))
+        .hasMessage("max must be at least initial (10s), but was 1s");
+    assertThatThrownBy(() -> DelayedRecheck.builder("x", db).retryBackoff(Duration.ZERO, Duration.ofSeconds(1)))
+        .hasMessage("initial must be positive, but was 0ms");
     DelayedRecheck r = DelayedRecheck.builder("x", db).handler((k, a) -> RecheckResult.resolved()).build();
     assertThatThrownBy(() -> r.schedule("k".repeat(191), Duration.ZERO)).hasMessageContaining("key must be at most 190");
     assertThatThrownBy(() -> r.schedule("k", Duration.ofSeconds(-1))).hasMessageContaining("delay");
