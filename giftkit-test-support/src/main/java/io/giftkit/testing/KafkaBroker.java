@@ -64,7 +64,8 @@ public final class KafkaBroker {
       String external = System.getenv(BOOTSTRAP_ENV);
       shared = external == null || external.isBlank() ? startEmbedded() : connect(external);
       KafkaBroker broker = shared;
-      Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "giftkit-kafka-broker-shutdown"));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> closeWithin(broker, Duration.ofSeconds(15)),
+          "giftkit-kafka-broker-shutdown"));
     }
     return shared;
   }
@@ -92,6 +93,13 @@ public final class KafkaBroker {
   }
 
   private static KafkaBroker startEmbedded() {
+    // The broker runs inside the test JVM: a fatal error in it (Kafka calls Exit.exit/halt, e.g. on
+    // a fault while shutting down at JVM exit) must fail loudly, never end the test JVM with a
+    // non-zero code after the tests passed.
+    org.apache.kafka.common.utils.Exit.setExitProcedure((code, message) ->
+        LOG.error("The in-JVM Kafka broker asked to exit the JVM with {} ({}); refused", code, message));
+    org.apache.kafka.common.utils.Exit.setHaltProcedure((code, message) ->
+        LOG.error("The in-JVM Kafka broker asked to halt the JVM with {} ({}); refused", code, message));
     long start = System.nanoTime();
     KafkaClusterTestKit cluster = null;
     try {
@@ -184,6 +192,26 @@ public final class KafkaBroker {
       throw new IllegalStateException("interrupted while creating topics " + topics, e);
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("could not create topics " + topics + " on " + bootstrapServers, e);
+    }
+  }
+
+  /**
+   * Closes the broker at JVM exit, waiting at most {@code limit}: the JVM is exiting anyway, and a
+   * shutdown hook that outlasts surefire's fork exit timeout (30 s) gets the fork halted with exit
+   * code 1 ("Error occurred in starting fork") after every test passed. Clients left open by tests
+   * can keep a broker's controlled shutdown busy that long.
+   */
+  private static void closeWithin(KafkaBroker broker, Duration limit) {
+    Thread closer = new Thread(broker::close, "giftkit-kafka-broker-close");
+    closer.setDaemon(true);
+    closer.start();
+    try {
+      closer.join(limit.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (closer.isAlive()) {
+      LOG.warn("The in-JVM Kafka broker did not close within {}; the JVM exits without waiting for it", limit);
     }
   }
 
