@@ -386,6 +386,35 @@ class GiftkitConsumerTest {
     assertThatThrownBy(() -> new JdbcIdempotencyStore("bad-name;")).hasMessageStartingWith("table must be 1 to 64 characters");
   }
 
+  /** The injected ticker drives the retry due time: a record is tried again only when the ticker says it is due. */
+  @Test
+  void theInjectedTickerDecidesWhenAFailedRecordIsDue() throws Exception {
+    String topic = KAFKA.createTopic("ticker", 1);
+    try (KafkaProducer<String, String> p = producer()) {
+      p.send(new ProducerRecord<>(topic, "k", "v"));
+    }
+    io.giftkit.core.FakeTicker ticker = new io.giftkit.core.FakeTicker();
+    AtomicInteger attempts = new AtomicInteger();
+    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("ticker")
+        .kafka(kafka("ticker-" + topic)).topics(topic)
+        .deserializers(new StringDeserializer(), new StringDeserializer())
+        .retries(3, Duration.ofSeconds(5))
+        .ticker(ticker)
+        .handler(r -> {
+          if (attempts.incrementAndGet() == 1) {
+            throw new IllegalStateException("first attempt fails");
+          }
+        }).build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> consumer.retried() == 1);
+    await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+        .until(() -> attempts.get() == 1); // 5 s back-off on the fake clock: not due, however long we wait
+    ticker.advance(Duration.ofSeconds(5));
+    await().atMost(Duration.ofSeconds(30)).until(() -> consumer.handled() == 1);
+    assertThat(attempts.get()).isEqualTo(2);
+    assertThatThrownBy(() -> GiftkitConsumer.<String, String>builder("x").ticker(null))
+        .hasMessage("ticker must not be null, but was null");
+  }
+
   static ConsumerRecord<String, String> readOne(String topic) {
     try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
         KAFKA.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, "reader-" + topic,

@@ -44,7 +44,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * poll loop doing the same ledger insert per record with no deduplication and a commit per poll. The
  * GiftKit forms: JDBC claims batched per poll (one multi-row claim and the batch's inserts in one
  * transaction), JDBC per record (a claim and the insert in one transaction per record), and Redis
- * claims batched per poll (pipelined {@code SET NX}, the inserts auto-committed like the raw loop's). Each invocation consumes {@value #RECORDS}
+ * claims batched per poll (pipelined {@code SET NX}, the inserts auto-committed like the raw loop's).
+ * Like is compared with like: the per-record forms with {@link #rawKafkaClientsLoop} (an auto-committed
+ * insert per record), the batched JDBC form with {@link #rawKafkaClientsBatchedLoop} (one transaction
+ * per poll, deduplicated by {@code INSERT IGNORE} on the business key). Each invocation consumes {@value #RECORDS}
  * records, produced beforehand (not timed) to a new 3-partition topic on the KRaft broker started
  * in the benchmark's JVM; MariaDB on 127.0.0.1:3306 (scripts/bench starts it). The time includes
  * joining the consumer group (the same for both).
@@ -88,6 +91,8 @@ public class ConsumerThroughputBenchmark {
     try (Connection c = db.getConnection(); Statement s = c.createStatement()) {
       new JdbcIdempotencyStore("giftkit_idempotency").createTable(c);
       s.execute("CREATE TABLE ledger (order_id VARCHAR(64) NOT NULL, amount BIGINT NOT NULL)");
+      // the batched raw loop deduplicates by the business key itself (INSERT IGNORE on the primary key)
+      s.execute("CREATE TABLE ledger_unique (order_id VARCHAR(64) NOT NULL PRIMARY KEY, amount BIGINT NOT NULL)");
     }
     redisClient = RedisClient.create(System.getenv().getOrDefault("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379"));
     redis = redisClient.connect();
@@ -172,6 +177,45 @@ public class ConsumerThroughputBenchmark {
         }
       }
     }).build());
+  }
+
+  /**
+   * The raw loop that batches the way {@code transactionalBatchHandler} does: each poll's records in one
+   * database transaction, deduplicated by {@code INSERT IGNORE} on the business key (the primary key of
+   * {@code ledger_unique}), then one offset commit. What it leaves out, and GiftKit does: retries,
+   * dead letters, the bound on a handler call and on the poll batch, lag, supervision.
+   */
+  @Benchmark
+  public long rawKafkaClientsBatchedLoop() throws SQLException {
+    long handled = 0;
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+            ConsumerConfig.GROUP_ID_CONFIG, "raw-batched-" + topic,
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+        new StringDeserializer(), new StringDeserializer());
+        Connection c = db.getConnection()) {
+      c.setAutoCommit(false);
+      consumer.subscribe(List.of(topic));
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (handled < RECORDS && System.nanoTime() < deadline) {
+        var records = consumer.poll(Duration.ofMillis(100));
+        if (records.isEmpty()) {
+          continue;
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+            "INSERT IGNORE INTO ledger_unique (order_id, amount) VALUES (?, 1)")) {
+          for (ConsumerRecord<String, String> r : records) {
+            ps.setString(1, r.key());
+            ps.executeUpdate(); // one statement per record, as the GiftKit handler's inserts
+            handled++;
+          }
+        }
+        c.commit(); // one transaction per poll
+        consumer.commitSync();
+      }
+    }
+    return handled;
   }
 
   @Benchmark

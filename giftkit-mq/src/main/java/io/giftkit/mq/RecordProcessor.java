@@ -1,0 +1,225 @@
+package io.giftkit.mq;
+
+import io.giftkit.core.Ticker;
+import io.giftkit.mq.RetryTracker.Retry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Handles one partition's records from a poll, in order: drops what the site filter rejects,
+ * deserializes, hands runs of records to a batch handler (or one at a time), and decides each failure's
+ * fate with the {@link RetryTracker} (seek back and pause the partition until the retry is due) or the
+ * {@link DeadLetterPublisher}. Only a record that is done reaches the {@link CommitTracker}: handled,
+ * a duplicate, filtered out, or acknowledged by the dead-letter topic. A failed batch is handled again
+ * one record at a time, so only the failing record is retried. No handler call starts after the poll's
+ * deadline: the rest of the partition is sought back and polled again.
+ *
+ * <p>An {@link Error} from a deserializer or handler is that record's failure; only a
+ * {@link VirtualMachineError} goes through (it stops the poll loop). One poll loop's thread only.
+ */
+final class RecordProcessor<K, V> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GiftkitConsumer.class);
+
+  private final ConsumerSettings<K, V> s;
+  private final Consumer<byte[], byte[]> consumer;
+  private final HandlerInvoker<K, V> invoker;
+  private final RetryTracker retries;
+  private final CommitTracker commits;
+  private final LagMonitor lag;
+  private final DeadLetterPublisher deadLetters;
+  private final ConsumerCounters counters;
+  private final BooleanSupplier running;
+  private final Ticker ticker;
+
+  RecordProcessor(ConsumerSettings<K, V> settings, Consumer<byte[], byte[]> consumer, HandlerInvoker<K, V> invoker,
+      RetryTracker retries, CommitTracker commits, LagMonitor lag, DeadLetterPublisher deadLetters,
+      ConsumerCounters counters, BooleanSupplier running) {
+    this.s = settings;
+    this.consumer = consumer;
+    this.invoker = invoker;
+    this.retries = retries;
+    this.commits = commits;
+    this.lag = lag;
+    this.deadLetters = deadLetters;
+    this.counters = counters;
+    this.running = running;
+    this.ticker = settings.ticker();
+  }
+
+  /**
+   * Handles {@code raws}, one partition's records from a poll: in batches when the handler takes them,
+   * else one at a time.
+   *
+   * @param pollDeadline the {@link Ticker} reading after which no handler call starts
+   */
+  void process(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, long pollDeadline) {
+    int i = 0;
+    int singleUntil = s.batch() ? 0 : raws.size();
+    List<ConsumerRecord<K, V>> records = new ArrayList<>();
+    while (i < raws.size() && running.getAsBoolean()) {
+      if (i > 0 && ticker.read() - pollDeadline >= 0) {
+        // The whole poll batch, not one handler call, must fit in max.poll.interval.ms: stop here,
+        // commit what is done, poll (keeping the membership) and take the rest from this offset.
+        consumer.seek(tp, raws.get(i).offset());
+        counters.budgetCuts.increment();
+        return;
+      }
+      if (i >= singleUntil && !retries.retrying(tp)) {
+        records.clear();
+        int end = collectBatch(raws, i, records);
+        if (end > i) {
+          if (handleBatch(tp, records, raws.subList(i, end))) {
+            i = end;
+            continue;
+          }
+          singleUntil = end; // the batch failed: find the failing record one at a time
+        }
+      }
+      ConsumerRecord<byte[], byte[]> raw = raws.get(i);
+      if (!processOne(tp, raw)) {
+        consumer.seek(tp, raw.offset());
+        consumer.pause(List.of(tp));
+        return;
+      }
+      done(tp, raw);
+      i++;
+    }
+  }
+
+  /**
+   * Collects the run of records from {@code from} that can go to the handler as one batch (the site
+   * filter's accepted ones, deserialized, into {@code out}); stops before a record that cannot be
+   * deserialized, which is then handled on its own (dead-lettered).
+   *
+   * @return the end of the run
+   */
+  private int collectBatch(List<ConsumerRecord<byte[], byte[]>> raws, int from, List<ConsumerRecord<K, V>> out) {
+    int end = from;
+    while (end < raws.size()) {
+      ConsumerRecord<byte[], byte[]> raw = raws.get(end);
+      if (s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+        try {
+          out.add(deserialize(raw));
+        } catch (RuntimeException | Error poison) {
+          rethrowIfFatal(poison);
+          break;
+        }
+      }
+      end++;
+    }
+    return end;
+  }
+
+  private boolean handleBatch(TopicPartition tp, List<ConsumerRecord<K, V>> records,
+      List<ConsumerRecord<byte[], byte[]>> raws) {
+    if (!records.isEmpty()) {
+      try {
+        lag.handling(tp, records.get(0));
+        int dups = invoker.invoke(tp, List.copyOf(records), lag::check);
+        counters.duplicates.add(dups);
+        counters.handled.add(records.size() - dups);
+      } catch (Exception | Error e) {
+        rethrowIfFatal(e);
+        counters.batchFailures.increment();
+        LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling them one at a time", s.name(),
+            records.size(), tp, e);
+        return false;
+      }
+    }
+    counters.filtered.add(raws.size() - records.size());
+    done(tp, raws.get(raws.size() - 1));
+    return true;
+  }
+
+  private void done(TopicPartition tp, ConsumerRecord<byte[], byte[]> last) {
+    commits.done(tp, last.offset() + 1);
+    lag.done(tp, last.offset() + 1);
+  }
+
+  /** @throws RuntimeException what the deserializer threw: the record is poison */
+  private ConsumerRecord<K, V> deserialize(ConsumerRecord<byte[], byte[]> raw) {
+    return new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.timestamp(),
+        raw.timestampType(), raw.serializedKeySize(), raw.serializedValueSize(),
+        raw.key() == null ? null : s.keyDeserializer().deserialize(raw.topic(), raw.headers(), raw.key()),
+        raw.value() == null ? null : s.valueDeserializer().deserialize(raw.topic(), raw.headers(), raw.value()),
+        raw.headers(), raw.leaderEpoch());
+  }
+
+  /** Handles one record; false means "not done: seek back and pause its partition". */
+  private boolean processOne(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
+    if (!s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+      counters.filtered.increment();
+      return true;
+    }
+    Retry retry = retries.current(tp, raw.offset());
+    if (retry != null && retry.deadLetterOnly) {
+      return deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
+    }
+    ConsumerRecord<K, V> record;
+    try {
+      record = deserialize(raw);
+    } catch (RuntimeException | Error poison) {
+      rethrowIfFatal(poison);
+      return deadLetter(tp, raw, poison, 0, retry == null ? retries.start(tp, raw.offset()) : retry);
+    }
+    try {
+      lag.handling(tp, record);
+      int dups = invoker.invoke(tp, List.of(record), lag::check);
+      (dups == 0 ? counters.handled : counters.duplicates).increment();
+      retries.done(tp);
+      return true;
+    } catch (Exception | Error e) {
+      rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
+      Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
+      long delay = retries.failed(r, e);
+      if (delay < 0) {
+        return deadLetter(tp, raw, e, r.attempts, r);
+      }
+      counters.retried.increment();
+      LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", s.name(), raw.topic(),
+          raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
+      return false;
+    }
+  }
+
+  /** Publishes to the dead-letter topic; true once acknowledged, false (retry the publish later) if not. */
+  private boolean deadLetter(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
+      Retry retry) {
+    try {
+      deadLetters.publish(raw, error, attempts);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      counters.deadLetterFailures.increment();
+      retries.deadLetterFailed(retry, error, attempts);
+      LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to {} failed ({}); not committing past it, will retry",
+          s.name(), raw.topic(), raw.partition(), raw.offset(), deadLetters.topicOf(raw), e.toString());
+      return false;
+    }
+    counters.deadLettered.increment();
+    retries.done(tp);
+    LOG.warn("GiftKit consumer '{}': {}-{}@{} dead-lettered to {} after {} attempt(s): {}", s.name(), raw.topic(),
+        raw.partition(), raw.offset(), deadLetters.topicOf(raw), attempts, error.toString());
+    return true;
+  }
+
+  /**
+   * Lets a {@link VirtualMachineError} (out of memory, stack overflow, an internal error) through: it
+   * stops the poll loop. Every other {@link Error} a deserializer or handler throws is contained as that
+   * record's failure, so one poison record cannot stop the group.
+   */
+  static void rethrowIfFatal(Throwable t) {
+    if (t instanceof VirtualMachineError) {
+      throw (VirtualMachineError) t;
+    }
+  }
+}
