@@ -213,16 +213,21 @@ public final class ShardDataSources implements AutoCloseable {
           + "); next attempt in " + Math.max(1, TimeUnit.NANOSECONDS.toMillis(downFor)) + " ms", null);
     }
     try {
-      return primary.pool().getConnection();
+      Connection c = primary.pool().getConnection();
+      if (primary.primaryDownUntil != 0) {
+        primary.primaryDownUntil = 0; // it answers again: no caller is failed fast any more
+      }
+      return c;
     } catch (SQLException e) {
       // The writable node may have changed (a promotion): look once, then give up naming the node.
       // A shard without replicas has nowhere to move: looking would only wait out the pool again.
       if (nodes[shard].length > 1 && refreshTopology(shard) != w) {
         return connect(nodes[shard][writer.get(shard)]);
       }
-      if (e.getCause() != null) {
+      if (unreachable(e)) {
         // the pool could not connect (the pool's timeout carries the last connection failure): the
-        // node is down. A pool that is merely busy or slow to grow (no cause) is not marked down.
+        // node is down. A pool that is merely busy or slow to grow (no cause), an interrupted caller
+        // or a server refusing more connections (error 1040) is not marked down.
         primary.lastFailure = e.getMessage();
         primary.primaryDownUntil = ticker.read() + primaryRetryAfterNanos;
       }
@@ -368,6 +373,14 @@ public final class ShardDataSources implements AutoCloseable {
     return new ShardPrimaryDataSource(this, shard);
   }
 
+  private static boolean unreachable(SQLException e) {
+    Throwable cause = e.getCause();
+    if (cause == null || cause instanceof InterruptedException) {
+      return false;
+    }
+    return !(cause instanceof SQLException se && (se.getErrorCode() == 1040 || "08004".equals(se.getSQLState())));
+  }
+
   private Connection connect(Node node) {
     try {
       return node.pool().getConnection();
@@ -490,11 +503,11 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
-    /** @param wait how long a failed replica is skipped; positive; default 5 s @return this builder */
     /**
      * @param wait how long STRONG connections to a primary that just failed to give one fail at once
      *     (naming the shard and the failure) instead of each waiting out the pool's connection
-     *     timeout; positive; default 1 s. After it, the next caller tries the node again.
+     *     timeout; positive; default 1 s. After it, the next callers try the node again; a
+     *     connection that succeeds ends it at once.
      * @return this builder
      */
     public Builder primaryRetryAfter(Duration wait) {
@@ -502,6 +515,7 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
+    /** @param wait how long a failed replica is skipped; positive; default 5 s @return this builder */
     public Builder replicaRetryAfter(Duration wait) {
       this.replicaRetryAfter = Checks.requirePositive("replicaRetryAfter", wait);
       return this;

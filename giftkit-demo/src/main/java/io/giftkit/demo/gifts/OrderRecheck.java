@@ -37,7 +37,11 @@ public class OrderRecheck {
 
   /** @return the re-check key of an order: enough to find its shard and month table */
   static String key(GiftEvent e) {
-    return "order:" + e.uid() + ":" + e.orderId() + ":" + e.createdAt();
+    return key(e.uid(), e.orderId(), e.createdAt());
+  }
+
+  static String key(long uid, long orderId, long createdAt) {
+    return "order:" + uid + ":" + orderId + ":" + createdAt;
   }
 
   /**

@@ -10,6 +10,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
@@ -41,6 +43,8 @@ public class PaymentProvider implements DisposableBean {
     NONE
   }
 
+  private static final Logger LOG = LoggerFactory.getLogger(PaymentProvider.class);
+
   private final FaultInjector faults;
   private final HikariDataSource db;
   private final LongAdder chargedThenFailed = new LongAdder();
@@ -59,10 +63,30 @@ public class PaymentProvider implements DisposableBean {
     c.setConnectionTimeout(2_000);
     c.setInitializationFailTimeout(-1); // a provider that is down at start-up is a failing dependency, not a failed start
     this.db = new HikariDataSource(c);
+    try {
+      ensureTable();
+    } catch (SQLException down) { // created on first use instead: a down provider fails calls, not the start
+      LOG.warn("payment provider: its database does not answer yet ({}); the table is created on first use",
+          down.getMessage());
+    }
+  }
+
+  private volatile boolean tableReady;
+
+  private void ensureTable() throws SQLException {
+    if (tableReady) {
+      return;
+    }
     try (Connection con = db.getConnection(); Statement st = con.createStatement()) {
       st.execute("CREATE TABLE IF NOT EXISTS payment_charge (order_id BIGINT PRIMARY KEY, uid BIGINT NOT NULL,"
           + " amount BIGINT NOT NULL, state VARCHAR(8) NOT NULL, updated_at BIGINT NOT NULL)");
     }
+    tableReady = true;
+  }
+
+  private Connection connection() throws SQLException {
+    ensureTable();
+    return db.getConnection();
   }
 
   /**
@@ -78,7 +102,7 @@ public class PaymentProvider implements DisposableBean {
   public boolean charge(long orderId, long uid, long amount) {
     faults.delay("payment");
     State state;
-    try (Connection c = db.getConnection()) {
+    try (Connection c = connection()) {
       c.setAutoCommit(true);
       // an injected decline (say, insufficient balance) is a clean "no": recorded, so a retry is declined too
       boolean declined = faults.triggered("payment-decline");
@@ -104,7 +128,7 @@ public class PaymentProvider implements DisposableBean {
    */
   public State status(long orderId) {
     faults.apply("payment");
-    try (Connection c = db.getConnection()) {
+    try (Connection c = connection()) {
       return read(c, orderId);
     } catch (SQLException e) {
       throw new IllegalStateException("payment provider: reading order " + orderId + " failed: " + e.getMessage(), e);
@@ -121,7 +145,7 @@ public class PaymentProvider implements DisposableBean {
    */
   public State voidUnlessCharged(long orderId, long uid) {
     faults.apply("payment");
-    try (Connection c = db.getConnection()) {
+    try (Connection c = connection()) {
       c.setAutoCommit(true);
       return insertIfAbsent(c, orderId, uid, 0, State.VOIDED);
     } catch (SQLException e) {
@@ -139,7 +163,7 @@ public class PaymentProvider implements DisposableBean {
    * @param amount the amount
    */
   public void forceCharge(long orderId, long uid, long amount) throws SQLException {
-    try (Connection c = db.getConnection(); PreparedStatement del = c.prepareStatement(
+    try (Connection c = connection(); PreparedStatement del = c.prepareStatement(
         "DELETE FROM payment_charge WHERE order_id = ?")) {
       c.setAutoCommit(true);
       del.setLong(1, orderId);

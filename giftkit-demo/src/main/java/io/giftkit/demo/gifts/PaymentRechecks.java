@@ -20,6 +20,8 @@ import org.springframework.stereotype.Component;
  * ({@code giftkit_recheck}) in the shard's own database: an order's re-check is written in the
  * order's transaction, so no crash can leave an order without the job that settles it. Each
  * shard's scheduler runs on its own thread, so one shard that is down delays only its own orders.
+ * Attempts back off exponentially (2 s doubling to 60 s, 100 attempts: well over an hour), so a
+ * long provider outage does not use up an order's attempts before the provider can answer.
  */
 @Component
 public class PaymentRechecks implements SmartLifecycle {
@@ -35,13 +37,14 @@ public class PaymentRechecks implements SmartLifecycle {
   public PaymentRechecks(ShardDataSources shards, ObjectProvider<OrderRecheck> handler,
       @Value("${giftkit.demo.payment-recheck.first-delay:3s}") Duration firstDelay,
       @Value("${giftkit.demo.payment-recheck.retry-delay:2s}") Duration retryDelay,
-      @Value("${giftkit.demo.payment-recheck.max-attempts:30}") int maxAttempts,
+      @Value("${giftkit.demo.payment-recheck.max-retry-delay:60s}") Duration maxRetryDelay,
+      @Value("${giftkit.demo.payment-recheck.max-attempts:100}") int maxAttempts,
       @Value("${giftkit.demo.payment-recheck.poll-interval:500ms}") Duration pollInterval) {
     this.firstDelay = firstDelay;
     for (int s = 0; s < shards.shards(); s++) {
       perShard.add(DelayedRecheck.builder(NAME, shards.primaryView(s))
           .handler((key, attempt) -> handler.getObject().check(key, attempt))
-          .retryDelay(retryDelay).maxAttempts(maxAttempts).pollInterval(pollInterval)
+          .retryBackoff(retryDelay, maxRetryDelay).maxAttempts(maxAttempts).pollInterval(pollInterval)
           .lease(Duration.ofSeconds(30))
           .build());
     }

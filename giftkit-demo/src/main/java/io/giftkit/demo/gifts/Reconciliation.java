@@ -35,9 +35,13 @@ import org.springframework.stereotype.Component;
  * what the orders say and what the ledger settled, and raises one alert per disagreement
  * ({@code reconciliation_alert} in the control database, primary key {@code kind:orderId}, so two
  * instances sweeping at once still raise it once). Kinds: {@code UNRESOLVED} (still
- * PAYMENT_UNKNOWN after the grace), {@code CHARGED_BUT_FAILED}, {@code PAID_NOT_CHARGED},
- * {@code PAID_NOT_SETTLED} (after {@code settle-grace}), {@code SETTLED_NOT_PAID},
- * {@code AMOUNT_MISMATCH}, {@code SETTLED_NO_ORDER}, {@code CHARGED_NO_ORDER}.
+ * PAYMENT_UNKNOWN after the grace with no pending re-check, or after {@code unresolved-after}
+ * whatever the re-check; such orders are also looked for by status beyond the window),
+ * {@code CHARGED_BUT_FAILED}, {@code PAID_NOT_CHARGED}, {@code PAID_NOT_SETTLED} (after
+ * {@code settle-grace}, once the event has left the shard's outbox: a publishing backlog during a
+ * broker outage is not a disagreement), {@code SETTLED_NOT_PAID}, {@code AMOUNT_MISMATCH},
+ * {@code SETTLED_NO_ORDER}, {@code CHARGED_NO_ORDER}. When the provider cannot be read, the kinds
+ * that need it are skipped for that sweep; a month table that does not exist has no orders.
  *
  * <p>A disagreement must be seen by two consecutive sweeps before it is raised (the three sources
  * are read one after another, and an order may move between two reads); the ledger and the charges
@@ -78,6 +82,7 @@ public class Reconciliation implements SmartLifecycle {
   private final Duration window;
   private final Duration grace;
   private final Duration settleGrace;
+  private final Duration unresolvedAfter;
   private final AtomicLong open = new AtomicLong();
   private final AtomicLong raised = new AtomicLong();
   private final Map<String, Long> seenBefore = new HashMap<>(); // disagreement key → order id, seen once
@@ -88,7 +93,8 @@ public class Reconciliation implements SmartLifecycle {
       @Value("${giftkit.demo.reconcile.interval:5s}") Duration interval,
       @Value("${giftkit.demo.reconcile.window:15m}") Duration window,
       @Value("${giftkit.demo.reconcile.grace:30s}") Duration grace,
-      @Value("${giftkit.demo.reconcile.settle-grace:60s}") Duration settleGrace) {
+      @Value("${giftkit.demo.reconcile.settle-grace:60s}") Duration settleGrace,
+      @Value("${giftkit.demo.reconcile.unresolved-after:10m}") Duration unresolvedAfter) {
     this.shards = shards;
     this.router = router;
     this.control = control;
@@ -97,6 +103,7 @@ public class Reconciliation implements SmartLifecycle {
     this.window = window;
     this.grace = grace;
     this.settleGrace = settleGrace;
+    this.unresolvedAfter = unresolvedAfter;
     Gauge.builder("giftkit.demo.reconciliation.alerts", open, AtomicLong::get)
         .description("open reconciliation alerts (disagreements between provider, orders and ledger)")
         .register(meters);
@@ -136,6 +143,7 @@ public class Reconciliation implements SmartLifecycle {
       }
     }
     Map<Long, Object[]> charges = new HashMap<>(); // order id → {uid, amount, state}
+    boolean chargesRead = true;
     try (Connection c = provider.database().getConnection(); PreparedStatement ps = c.prepareStatement(
         "SELECT order_id, uid, amount, state FROM payment_charge WHERE order_id BETWEEN ? AND ?")) {
       ps.setLong(1, OrderIds.lowestAt(from));
@@ -145,24 +153,35 @@ public class Reconciliation implements SmartLifecycle {
           charges.put(rs.getLong(1), new Object[] {rs.getLong(2), rs.getLong(3), rs.getString(4)});
         }
       }
+    } catch (SQLException providerDown) { // judge what does not need the provider; skip what does
+      chargesRead = false;
+      LOG.debug("reconciliation: the provider's charges are unreadable this sweep: {}", providerDown.getMessage());
     }
     Map<Long, OrderRow> orders = new HashMap<>();
+    Set<Long> recheckPending = new HashSet<>(); // PAYMENT_UNKNOWN orders whose re-check is still at work
+    Set<Long> inOutbox = new HashSet<>(); // PAID orders whose event has not left the outbox yet
     boolean[] read = new boolean[shards.shards()];
     Set<YearMonth> months = new LinkedHashSet<>(List.of(router.monthOf(Instant.ofEpochMilli(from)),
         router.monthOf(Instant.ofEpochMilli(to))));
+    YearMonth thisMonth = router.monthOf(asOf);
     for (int s = 0; s < shards.shards(); s++) {
       try (Connection c = shards.primaryView(s).getConnection()) {
+        List<OrderRow> rows = new ArrayList<>();
         for (YearMonth m : months) {
-          try (PreparedStatement ps = c.prepareStatement("SELECT order_id, uid, amount, status, created_at FROM "
-              + router.table(m) + " WHERE created_at BETWEEN ? AND ?")) {
-            ps.setLong(1, from);
-            ps.setLong(2, to);
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                orders.put(rs.getLong(1), new OrderRow(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4),
-                    rs.getLong(5)));
-              }
-            }
+          rows.addAll(select(c, "SELECT order_id, uid, amount, status, created_at FROM " + router.table(m)
+              + " WHERE created_at BETWEEN ? AND ?", from, to));
+        }
+        // orders stuck longer than the window: found by status, so none escapes an alert by age
+        for (YearMonth m : List.of(thisMonth.minusMonths(1), thisMonth)) {
+          rows.addAll(select(c, "SELECT order_id, uid, amount, status, created_at FROM " + router.table(m)
+              + " WHERE status = 'PAYMENT_UNKNOWN' AND created_at < ? AND created_at >= ? LIMIT 1000", from, 0));
+        }
+        for (OrderRow o : rows) {
+          orders.put(o.orderId(), o);
+          if (o.status().equals("PAYMENT_UNKNOWN") && pending(c, o)) {
+            recheckPending.add(o.orderId());
+          } else if (o.status().equals("PAID") && !ledger.containsKey(o.orderId()) && inOutbox(c, o.orderId())) {
+            inOutbox.add(o.orderId());
           }
         }
         read[s] = true;
@@ -177,20 +196,26 @@ public class Reconciliation implements SmartLifecycle {
       Object[] charge = charges.get(o.orderId());
       boolean charged = charge != null && "CHARGED".equals(charge[2]);
       switch (o.status()) {
-        case "PAYMENT_UNKNOWN" -> add(found, "UNRESOLVED", o.orderId(), "order still PAYMENT_UNKNOWN "
-            + (now - o.createdAt()) / 1000 + " s after it was created (provider: "
-            + (charge == null ? "nothing recorded" : charge[2]) + ")");
+        case "PAYMENT_UNKNOWN" -> {
+          // its re-check is still at work (e.g. the provider is down): not a disagreement yet, up to a point
+          if (!recheckPending.contains(o.orderId()) || o.createdAt() < now - unresolvedAfter.toMillis()) {
+            add(found, "UNRESOLVED", o.orderId(), "order still PAYMENT_UNKNOWN " + (now - o.createdAt()) / 1000
+                + " s after it was created (re-check " + (recheckPending.contains(o.orderId()) ? "still pending"
+                : "gone or out of attempts") + ")");
+          }
+        }
         case "FAILED" -> {
           if (charged) {
             add(found, "CHARGED_BUT_FAILED", o.orderId(), "charged " + charge[1] + " coins at the provider, order FAILED");
           }
         }
         case "PAID" -> {
-          if (!charged) {
+          if (!charged && chargesRead) {
             add(found, "PAID_NOT_CHARGED", o.orderId(), "order PAID, provider: "
                 + (charge == null ? "nothing recorded" : charge[2]));
           }
-          if (settled == null && o.createdAt() < now - settleGrace.toMillis()) {
+          // an event still in the outbox is a publishing backlog (a broker outage), not a disagreement
+          if (settled == null && !inOutbox.contains(o.orderId()) && o.createdAt() < now - settleGrace.toMillis()) {
             add(found, "PAID_NOT_SETTLED", o.orderId(), "order PAID (" + o.amount() + " coins), no ledger row");
           }
         }
@@ -262,8 +287,63 @@ public class Reconciliation implements SmartLifecycle {
       }
     }
     raised.addAndGet(newlyRaised.size());
-    open.set(alerts().size());
+    open.set(openAlerts());
     return newlyRaised;
+  }
+
+  /** Orders by a query with two long parameters; a month table that does not exist has no rows. */
+  private static List<OrderRow> select(Connection c, String sql, long a, long b) throws SQLException {
+    List<OrderRow> rows = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setLong(1, a);
+      ps.setLong(2, b);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.add(new OrderRow(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4), rs.getLong(5)));
+        }
+      }
+    } catch (SQLException e) {
+      if (!missingTable(e)) {
+        throw e;
+      }
+    }
+    return rows;
+  }
+
+  private static boolean missingTable(SQLException e) {
+    return "42S02".equals(e.getSQLState()) || e.getErrorCode() == 1146 || e.getErrorCode() == 42102;
+  }
+
+  /** Whether the order's payment re-check (in its shard) is still pending. */
+  private static boolean pending(Connection c, OrderRow o) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT status FROM giftkit_recheck WHERE scheduler = ?"
+        + " AND check_key = ?")) {
+      ps.setString(1, PaymentRechecks.NAME);
+      ps.setString(2, OrderRecheck.key(o.uid(), o.orderId(), o.createdAt()));
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && "P".equals(rs.getString(1));
+      }
+    } catch (SQLException e) {
+      if (missingTable(e)) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** Whether the order's event still waits in its shard's outbox. */
+  private static boolean inOutbox(Connection c, long orderId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM giftkit_outbox WHERE msg_key = ?")) {
+      ps.setString(1, Long.toString(orderId));
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    } catch (SQLException e) {
+      if (missingTable(e)) {
+        return false;
+      }
+      throw e;
+    }
   }
 
   private static void add(Map<String, Candidate> found, String kind, long orderId, String detail) {
@@ -287,10 +367,13 @@ public class Reconciliation implements SmartLifecycle {
         throw e;
       }
     }
+    // reopened only if resolved before this sweep's time: a sweep working from reads older than
+    // another instance's resolution must not reopen what that one just saw settled
     try (PreparedStatement ps = c.prepareStatement("UPDATE reconciliation_alert SET resolved_at = NULL, raised_at = ?"
-        + " WHERE alert_key = ? AND resolved_at IS NOT NULL")) {
+        + " WHERE alert_key = ? AND resolved_at IS NOT NULL AND resolved_at < ?")) {
       ps.setLong(1, now);
       ps.setString(2, d.key());
+      ps.setLong(3, now);
       return ps.executeUpdate() == 1;
     }
   }
@@ -310,6 +393,15 @@ public class Reconciliation implements SmartLifecycle {
       }
     }
     return out;
+  }
+
+  /** @return how many alerts are open (all of them, not the first 1,000) */
+  public long openAlerts() throws SQLException {
+    try (Connection c = control.getConnection(); PreparedStatement ps = c.prepareStatement(
+        "SELECT COUNT(*) FROM reconciliation_alert WHERE resolved_at IS NULL"); ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
   }
 
   /** @return alerts this instance raised */

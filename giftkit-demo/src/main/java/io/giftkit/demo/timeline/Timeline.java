@@ -64,6 +64,14 @@ public class Timeline implements DisposableBean {
   }
 
   private void sample() {
+    try {
+      sampleOnce();
+    } catch (RuntimeException e) { // one bad sample must not stop the series (scheduleAtFixedRate would)
+      org.slf4j.LoggerFactory.getLogger(Timeline.class).debug("timeline sample failed", e);
+    }
+  }
+
+  private void sampleOnce() {
     Histogram h = sendLatency.getIntervalHistogram(recycled);
     recycled = h;
     Map<String, Object> p = new LinkedHashMap<>();
