@@ -275,7 +275,10 @@ class GiftFlowEndToEndTest {
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"topSenders\":[{");
     assertThat(call("GET", "/actuator/prometheus", null).body()).contains("giftkit_mq_lag")
         .contains("giftkit_cache_gets_total").contains("giftkit_breaker_calls_total");
-    assertThat(call("GET", "/actuator/health/readiness", null).statusCode()).isEqualTo(200);
+    HttpResponse<String> readiness = call("GET", "/actuator/health/readiness", null);
+    assertThat(readiness.statusCode()).isEqualTo(200);
+    assertThat(readiness.body()).as("settlement's consumers are part of readiness").contains("giftkitConsumers")
+        .contains("\"settlement\"");
     assertThat(call("GET", "/actuator/health", null).body()).contains("giftkitShards", "giftkitConsumers");
     String dashboard = call("GET", "/api/dashboard", null).body();
     assertThat(dashboard).contains("\"hotRooms\":[{\"", "\"reconciled\":true", "\"name\":\"payment\"",
