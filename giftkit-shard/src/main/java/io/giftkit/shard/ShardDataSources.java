@@ -206,7 +206,8 @@ public final class ShardDataSources implements AutoCloseable {
     }
     int w = writer.get(shard);
     Node primary = nodes[shard][w];
-    long downFor = primary.primaryDownUntil - ticker.read();
+    long downUntil = primary.primaryDownUntil; // 0 almost always: no clock read on the healthy path
+    long downFor = downUntil == 0 ? 0 : downUntil - ticker.read();
     if (downFor > 0) { // failed a moment ago: fail fast instead of every caller waiting out the pool's timeout
       throw new ShardUnavailableException(shard, primary.describe("primary") + " is unavailable (it failed less than "
           + TimeUnit.NANOSECONDS.toMillis(primaryRetryAfterNanos) + " ms ago: " + primary.lastFailure

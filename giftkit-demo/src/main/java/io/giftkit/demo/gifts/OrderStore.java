@@ -3,6 +3,7 @@ package io.giftkit.demo.gifts;
 import io.giftkit.mq.outbox.Outbox;
 import io.giftkit.mq.outbox.OutboxRelay;
 import io.giftkit.shard.Consistency;
+import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
 import java.sql.PreparedStatement;
 import java.time.Instant;
@@ -32,14 +33,16 @@ public class OrderStore {
   public record Order(GiftEvent event, Status status) {}
 
   private final ShardedJdbc orders;
+  private final ShardRouter router;
   private final Outbox outbox;
   private final OutboxRelay relay;
   private final PaymentRechecks rechecks;
   private final String topic;
 
-  public OrderStore(ShardedJdbc orders, Outbox outbox, OutboxRelay relay, PaymentRechecks rechecks,
+  public OrderStore(ShardedJdbc orders, ShardRouter router, Outbox outbox, OutboxRelay relay, PaymentRechecks rechecks,
       @Value("${giftkit.demo.gift-topic:gift-events}") String topic) {
     this.orders = orders;
+    this.router = router;
     this.outbox = outbox;
     this.relay = relay;
     this.rechecks = rechecks;
@@ -55,9 +58,7 @@ public class OrderStore {
    * @return whether this call marked it (false: it was PAID or FAILED already)
    */
   public boolean markPaid(GiftEvent e, boolean cancelRecheck) {
-    int[] shard = new int[1];
     boolean marked = orders.inTransaction(e.uid(), Instant.ofEpochMilli(e.createdAt()), (c, route) -> {
-      shard[0] = route.shard();
       if (!move(c, route.table(), e.orderId(), Status.PAID, Status.PAYMENT_UNKNOWN)) {
         return false;
       }
@@ -68,7 +69,7 @@ public class OrderStore {
       return true;
     });
     if (marked) {
-      relay.wakeUp(GiftEventRelay.source(shard[0]));
+      relay.wakeUp(GiftEventRelay.source(router.shardOf(e.uid())));
     }
     return marked;
   }
