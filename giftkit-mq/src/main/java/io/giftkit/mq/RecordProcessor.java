@@ -3,18 +3,23 @@ package io.giftkit.mq;
 import io.giftkit.core.Ticker;
 import io.giftkit.mq.RetryTracker.Retry;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Handles one partition's records from a poll, in order: drops what the site filter rejects,
- * deserializes, hands runs of records to a batch handler (or one at a time), and decides each failure's
+ * deserializes, hands runs of records to a batch handler, or to the handler thread in one go to be
+ * handled one at a time ({@link HandlerInvoker#invokeEach}), and decides each failure's
  * fate with the {@link RetryTracker} (seek back and pause the partition until the retry is due) or the
  * {@link DeadLetterPublisher}. Only a record that is done reaches the {@link CommitTracker}: handled,
  * a duplicate, filtered out, or acknowledged by the dead-letter topic. A failed batch is handled again
@@ -60,9 +65,9 @@ final class RecordProcessor<K, V> {
    *
    * @param pollDeadline the {@link Ticker} reading after which no handler call starts
    */
-  void process(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, long pollDeadline) {
-    int i = 0;
-    int singleUntil = s.batch() ? 0 : raws.size();
+  void process(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, int from, long pollDeadline) {
+    int i = from;
+    int singleUntil = s.batch() ? from : raws.size();
     List<ConsumerRecord<K, V>> records = new ArrayList<>();
     while (i < raws.size() && running.getAsBoolean()) {
       if (i > 0 && ticker.read() - pollDeadline >= 0) {
@@ -72,9 +77,19 @@ final class RecordProcessor<K, V> {
         counters.budgetCuts.increment();
         return;
       }
-      if (i >= singleUntil && !retries.retrying(tp)) {
+      if (!s.batch() && !retries.retrying(tp)) {
+        int next = handleRun(tp, raws, i, pollDeadline);
+        if (next < 0) {
+          return; // sought back (and paused, if a retry is due later)
+        }
+        if (next > i) {
+          i = next;
+          continue;
+        }
+        // the record at i cannot be deserialized: it is dead-lettered on its own below
+      } else if (i >= singleUntil && !retries.retrying(tp)) {
         records.clear();
-        int end = collectBatch(raws, i, records);
+        int end = collectBatch(raws, i, records, null);
         if (end > i) {
           if (handleBatch(tp, records, raws.subList(i, end))) {
             i = end;
@@ -95,19 +110,77 @@ final class RecordProcessor<K, V> {
   }
 
   /**
+   * Batch forms: hands the records of every partition of the poll that is not retrying to the handler
+   * in one call (one transaction, for the transactional form), each partition's run as
+   * {@link #collectBatch} takes it. If the call fails, nothing is marked done and each partition goes
+   * through {@link #process} (its own batch, then one record at a time).
+   *
+   * @return per partition handled here, the index in its records where the rest starts (a record that
+   *     could not be deserialized, or the end); empty if nothing was handled
+   */
+  Map<TopicPartition, Integer> processTogether(ConsumerRecords<byte[], byte[]> polled) {
+    List<ConsumerRecord<K, V>> all = new ArrayList<>();
+    Map<TopicPartition, Integer> ends = new LinkedHashMap<>();
+    Map<TopicPartition, Integer> accepted = new HashMap<>();
+    for (TopicPartition tp : polled.partitions()) {
+      if (retries.retrying(tp)) {
+        continue;
+      }
+      int before = all.size();
+      int end = collectBatch(polled.records(tp), 0, all, null);
+      if (end > 0) {
+        ends.put(tp, end);
+        accepted.put(tp, all.size() - before);
+      }
+    }
+    if (ends.isEmpty()) {
+      return Map.of();
+    }
+    if (!all.isEmpty()) {
+      TopicPartition first = null;
+      for (TopicPartition tp : ends.keySet()) {
+        lag.handling(tp, polled.records(tp).get(0));
+        first = first == null ? tp : first;
+      }
+      try {
+        int dups = invoker.invoke(first, List.copyOf(all), lag::check);
+        counters.duplicates.add(dups);
+        counters.handled.add(all.size() - dups);
+      } catch (Exception | Error e) {
+        rethrowIfFatal(e);
+        counters.batchFailures.increment();
+        LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling each partition on its own",
+            s.name(), all.size(), ends.keySet(), e);
+        return Map.of();
+      }
+    }
+    for (Map.Entry<TopicPartition, Integer> e : ends.entrySet()) {
+      List<ConsumerRecord<byte[], byte[]>> raws = polled.records(e.getKey());
+      counters.filtered.add(e.getValue() - accepted.get(e.getKey()));
+      done(e.getKey(), raws.get(e.getValue() - 1));
+    }
+    return ends;
+  }
+
+  /**
    * Collects the run of records from {@code from} that can go to the handler as one batch (the site
    * filter's accepted ones, deserialized, into {@code out}); stops before a record that cannot be
    * deserialized, which is then handled on its own (dead-lettered).
    *
+   * @param at if not null, gets the index in {@code raws} of each record added to {@code out}
    * @return the end of the run
    */
-  private int collectBatch(List<ConsumerRecord<byte[], byte[]>> raws, int from, List<ConsumerRecord<K, V>> out) {
+  private int collectBatch(List<ConsumerRecord<byte[], byte[]>> raws, int from, List<ConsumerRecord<K, V>> out,
+      List<Integer> at) {
     int end = from;
     while (end < raws.size()) {
       ConsumerRecord<byte[], byte[]> raw = raws.get(end);
       if (s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
         try {
           out.add(deserialize(raw));
+          if (at != null) {
+            at.add(end);
+          }
         } catch (RuntimeException | Error poison) {
           rethrowIfFatal(poison);
           break;
@@ -177,17 +250,80 @@ final class RecordProcessor<K, V> {
       retries.done(tp);
       return true;
     } catch (Exception | Error e) {
-      rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
-      Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
-      long delay = retries.failed(r, e);
-      if (delay < 0) {
-        return deadLetter(tp, raw, e, r.attempts, r);
-      }
-      counters.retried.increment();
-      LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", s.name(), raw.topic(),
-          raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
-      return false;
+      return failed(tp, raw, retry, e);
     }
+  }
+
+  /**
+   * Without idempotency or batches: hands the run of records from {@code from} to the handler thread
+   * in one go ({@link HandlerInvoker#invokeEach}: one call, and one transaction, per record), marks
+   * what it handled done, and gives the first failure its fate.
+   *
+   * @return where the partition goes on; {@code from} if the record there cannot be deserialized; -1
+   *     when the partition stops for this poll (sought back: a retry, the poll's deadline, closing)
+   */
+  private int handleRun(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, int from, long pollDeadline) {
+    List<ConsumerRecord<K, V>> records = new ArrayList<>();
+    List<Integer> at = new ArrayList<>();
+    int end = collectBatch(raws, from, records, at);
+    if (records.isEmpty()) {
+      if (end > from) {
+        counters.filtered.add(end - from);
+        done(tp, raws.get(end - 1));
+      }
+      return end;
+    }
+    lag.handling(tp, records.get(0));
+    HandlerInvoker.RunResult r;
+    try {
+      r = invoker.invokeEach(tp, records, pollDeadline, running, lag::check);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      consumer.seek(tp, raws.get(from).offset()); // what the run handled is handled again (at least once)
+      return -1;
+    }
+    counters.duplicates.add(r.duplicates());
+    counters.handled.add(r.completed() - r.duplicates());
+    int doneUntil = r.completed() == records.size() ? end : at.get(r.completed());
+    if (doneUntil > from) {
+      counters.filtered.add(doneUntil - from - r.completed());
+      done(tp, raws.get(doneUntil - 1));
+    }
+    if (r.failure() != null) {
+      ConsumerRecord<byte[], byte[]> raw = raws.get(doneUntil);
+      if (!failed(tp, raw, null, r.failure())) {
+        consumer.seek(tp, raw.offset());
+        consumer.pause(List.of(tp));
+        return -1;
+      }
+      done(tp, raw);
+      return doneUntil + 1;
+    }
+    if (r.completed() < records.size()) { // out of the poll's time, or closing
+      consumer.seek(tp, raws.get(doneUntil).offset());
+      if (running.getAsBoolean()) {
+        counters.budgetCuts.increment();
+      }
+      return -1;
+    }
+    return end;
+  }
+
+  /**
+   * A handler call on {@code raw} failed: retry it in place (false: seek back and pause), or
+   * dead-letter it (true once acknowledged).
+   */
+  private boolean failed(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Retry retry, Throwable e) {
+    rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
+    Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
+    long delay = retries.failed(r, e);
+    if (delay < 0) {
+      return deadLetter(tp, raw, e, r.attempts, r);
+    }
+    counters.retried.increment();
+    LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", s.name(), raw.topic(),
+        raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
+    return false;
   }
 
   /** Publishes to the dead-letter topic; true once acknowledged, false (retry the publish later) if not. */

@@ -178,8 +178,13 @@ class RetryAndCommitTest {
 
   private RecordProcessor<String, String> processor(Dispatch<String, String> dispatch, MockProducer<byte[], byte[]> p,
       RetryTracker retries, CommitTracker commits) {
+    return processor(dispatch, p, retries, commits, false);
+  }
+
+  private RecordProcessor<String, String> processor(Dispatch<String, String> dispatch, MockProducer<byte[], byte[]> p,
+      RetryTracker retries, CommitTracker commits, boolean batch) {
     ConsumerSettings<String, String> settings = new ConsumerSettings<>("unit", List.of(TP.topic()), Map.of(),
-        new StringDeserializer(), new StringDeserializer(), dispatch, false, 1, policy(), 60_000 * MS, 0,
+        new StringDeserializer(), new StringDeserializer(), dispatch, batch, 1, policy(), 60_000 * MS, 0,
         SiteFilter.all(), new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0),
         Listeners.create("unit lag"), ticker);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
@@ -214,7 +219,7 @@ class RetryAndCommitTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
       producer.errorNext(new TimeoutException("the dead-letter topic's leader is gone"));
     });
-    processor.process(TP, polled, ticker.read() + 60_000 * MS);
+    processor.process(TP, polled, 0, ticker.read() + 60_000 * MS);
     nack.get(10, TimeUnit.SECONDS);
     assertThat(commits.pending()).as("past 'a' only, not past the unacknowledged 'bad'")
         .containsOnly(Map.entry(TP, new OffsetAndMetadata(1)));
@@ -234,7 +239,7 @@ class RetryAndCommitTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
       producer.completeNext();
     });
-    processor.process(TP, polled.subList(1, 3), ticker.read() + 60_000 * MS);
+    processor.process(TP, polled.subList(1, 3), 0, ticker.read() + 60_000 * MS);
     ack.get(10, TimeUnit.SECONDS);
     assertThat(commits.pending()).as("past 'bad' and 'c' once acknowledged")
         .containsOnly(Map.entry(TP, new OffsetAndMetadata(3)));
@@ -244,6 +249,51 @@ class RetryAndCommitTest {
     assertThat(dead.topic()).isEqualTo("gifts.DLT");
     assertThat(new String(dead.headers().lastHeader(GiftkitConsumer.DLT_ATTEMPTS).value(), StandardCharsets.UTF_8))
         .isEqualTo("1");
+  }
+
+  @Test
+  void aBatchHandlerGetsTheWholePollInOneCallAndAFailedOneLeavesEveryPartitionUndone() {
+    TopicPartition tp2 = new TopicPartition("gifts", 2);
+    assign(TP, TP1, tp2);
+    List<List<String>> calls = new ArrayList<>();
+    Dispatch<String, String> dispatch = records -> {
+      calls.add(records.stream().map(r -> r.partition() + ":" + r.key()).toList());
+      if (records.stream().anyMatch(r -> r.key().equals("bad"))) {
+        throw new IllegalStateException("one bad record fails the whole call");
+      }
+      return 0;
+    };
+    CommitTracker commits = new CommitTracker("unit", consumer, counters.membershipLosses);
+    RecordProcessor<String, String> processor = processor(dispatch, new MockProducer<>(),
+        new RetryTracker(policy(), ticker), commits, true);
+    Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> poll = new java.util.LinkedHashMap<>();
+    poll.put(TP, List.of(raw(TP, 0, "a"), raw(TP, 1, "b")));
+    poll.put(TP1, List.of(raw(TP1, 0, "c")));
+    poll.put(tp2, List.of(raw(tp2, 0, "d"), raw(tp2, 1, "e")));
+
+    Map<TopicPartition, Integer> handled = processor.processTogether(
+        new org.apache.kafka.clients.consumer.ConsumerRecords<>(poll, Map.of()));
+
+    assertThat(calls).as("one call, every partition's records in offset order")
+        .containsExactly(List.of("0:a", "0:b", "1:c", "2:d", "2:e"));
+    assertThat(handled).containsOnly(Map.entry(TP, 2), Map.entry(TP1, 1), Map.entry(tp2, 2));
+    assertThat(commits.pending()).containsOnly(Map.entry(TP, new OffsetAndMetadata(2)),
+        Map.entry(TP1, new OffsetAndMetadata(1)), Map.entry(tp2, new OffsetAndMetadata(2)));
+    assertThat(counters.handled.sum()).isEqualTo(5);
+
+    // a failing call marks nothing done: each partition is then handled on its own
+    calls.clear();
+    poll.put(TP, List.of(raw(TP, 2, "f")));
+    poll.put(TP1, List.of(raw(TP1, 1, "bad")));
+    poll.put(tp2, List.of(raw(tp2, 2, "g")));
+    handled = processor.processTogether(new org.apache.kafka.clients.consumer.ConsumerRecords<>(poll, Map.of()));
+    assertThat(handled).isEmpty();
+    assertThat(calls).containsExactly(List.of("0:f", "1:bad", "2:g"));
+    assertThat(counters.batchFailures.sum()).isEqualTo(1);
+    assertThat(commits.pending()).as("unchanged").containsOnly(Map.entry(TP, new OffsetAndMetadata(2)),
+        Map.entry(TP1, new OffsetAndMetadata(1)), Map.entry(tp2, new OffsetAndMetadata(2)));
+    processor.process(TP, poll.get(TP), 0, ticker.read() + 60_000 * MS);
+    assertThat(commits.pending()).containsEntry(TP, new OffsetAndMetadata(3));
   }
 
   @Test
@@ -259,7 +309,7 @@ class RetryAndCommitTest {
     List<ConsumerRecord<byte[], byte[]>> polled = List.of(raw(TP, 0, "a"), raw(TP, 1, "b"), raw(TP, 2, "c"),
         raw(TP, 3, "d"));
 
-    processor.process(TP, polled, ticker.read() + 1_500 * MS); // room for a second call to start, not a third
+    processor.process(TP, polled, 0, ticker.read() + 1_500 * MS); // room for a second call to start, not a third
 
     assertThat(counters.handled.sum()).isEqualTo(2);
     assertThat(counters.budgetCuts.sum()).isEqualTo(1);
