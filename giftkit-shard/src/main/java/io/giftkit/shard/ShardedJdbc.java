@@ -48,14 +48,18 @@ public final class ShardedJdbc {
   public static final Duration DEFAULT_SLOW_THRESHOLD = Duration.ofMillis(200);
   /** Default bound on the months one cross-month query fans out to: 12. */
   public static final int DEFAULT_MAX_MONTHS = 12;
+  /** Default attempts of one write while read-only nodes refuse it (a switchover), the first included: 3. */
+  public static final int DEFAULT_WRITE_ATTEMPTS = 3;
+  /** Default time one write waits, in all, for a writable node after a refusal: 2 s. */
+  public static final Duration DEFAULT_SWITCHOVER_WAIT = Duration.ofSeconds(2);
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardedJdbc.class);
   private static final int ER_NO_SUCH_TABLE = 1146;
-  private static final int ER_READ_ONLY = 1290; // ER_OPTION_PREVENTS_STATEMENT: --read-only
 
   private final ShardRouter router;
   private final ShardDataSources nodes;
   private final Ticker ticker;
+  private final SwitchoverRetry switchover;
   private volatile long slowNanos = DEFAULT_SLOW_THRESHOLD.toNanos();
   private volatile int maxMonths = DEFAULT_MAX_MONTHS;
   private final Listeners<SlowSqlListener> slowListeners = Listeners.create("ShardedJdbc slow SQL");
@@ -78,6 +82,7 @@ public final class ShardedJdbc {
     this.router = Checks.requireNonNull("router", router);
     this.nodes = Checks.requireNonNull("nodes", nodes);
     this.ticker = Checks.requireNonNull("ticker", ticker);
+    this.switchover = new SwitchoverRetry(nodes, ticker);
     if (router.shards() != nodes.shards()) {
       throw Checks.invalid("nodes", "must have as many shards as the router (" + router.shards() + ")", nodes.shards());
     }
@@ -101,6 +106,36 @@ public final class ShardedJdbc {
     return this;
   }
 
+  /**
+   * @param attempts attempts of one write (statement, transaction, batch group) while read-only
+   *     nodes refuse it, the first included; in [1, 10]; default 3
+   * @return this
+   */
+  public ShardedJdbc writeAttempts(int attempts) {
+    switchover.attempts((int) Checks.requireInRange("writeAttempts", attempts, 1, 10));
+    return this;
+  }
+
+  /**
+   * @param wait how long one write waits, in all, for a node of its shard to become writable after
+   *     a refusal (the old primary read-only, the new one not yet promoted); positive, at most 1 min;
+   *     default 2 s
+   * @return this
+   */
+  public ShardedJdbc switchoverWait(Duration wait) {
+    Checks.requirePositive("switchoverWait", wait);
+    if (wait.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw Checks.invalid("switchoverWait", "must be at most 1 min", wait);
+    }
+    switchover.waitFor(wait);
+    return this;
+  }
+
+  /** @return how many write attempts were re-run on a new primary after a read-only node refused them */
+  public long switchoverRetries() {
+    return switchover.retries();
+  }
+
   /** @param listener hears slow statements */
   public void addSlowSqlListener(SlowSqlListener listener) {
     slowListeners.add(listener);
@@ -114,25 +149,14 @@ public final class ShardedJdbc {
    * @param sql the template, with {@code {table}}
    * @param params bound to the {@code ?}s
    * @return the update count
-   * @throws ShardWriteException if the statement fails (the message names shard and table)
+   * @throws ShardWriteException if the statement fails (the message names shard and table); a write
+   *     refused by a read-only node is retried on the shard's new writable node first
+   * @throws ShardUnavailableException if the shard's primary gives no connection or the shard is
+   *     fenced for a split brain
    */
   public int update(long uid, Instant at, String sql, Object... params) {
     Route route = router.route(uid, at);
-    try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
-      return executeUpdate(c, route, sql, params);
-    } catch (SQLException e) {
-      if (e.getErrorCode() != ER_READ_ONLY) {
-        throw writeFailure(route, e);
-      }
-      // The node refused the write (it was demoted): find the writable node and retry there once.
-      nodes.refreshTopology(route.shard());
-      try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
-        return executeUpdate(c, route, sql, params);
-      } catch (SQLException again) {
-        again.addSuppressed(e);
-        throw writeFailure(route, again);
-      }
-    }
+    return switchover.run(route, "write", false, c -> executeUpdate(c, route, sql, params));
   }
 
   /**
@@ -230,29 +254,76 @@ public final class ShardedJdbc {
    * Runs {@code work} in one transaction on the primary of the row's shard: every statement in it,
    * reads included, goes to the primary. Commits when it returns, rolls back when it throws.
    *
+   * <p>If a read-only node refuses a statement or the commit (a switchover), nothing of the attempt
+   * was committed: the shard's writable node is looked up and {@code work} runs again, whole, on a
+   * new connection to it (at most {@code writeAttempts} times, waiting at most
+   * {@code switchoverWait} for a writable node). So {@code work} may run more than once: do the
+   * work through {@code connection}, keep other side effects idempotent or after this method
+   * returns, and let {@link SQLException}s propagate (wrapping them is fine). A commit that fails
+   * otherwise (the connection dropped) is never re-run: its outcome is unknown.
+   *
    * @param <T> the result type
    * @param uid the user
    * @param at the row's time
    * @param work the work
    * @return what the work returned
+   * @throws ShardWriteException if the work throws an {@link SQLException} or the commit fails; see
+   *     {@link ShardWriteException#safeToRetry()} and {@link ShardWriteException#outcomeUnknown()}
+   * @throws ShardUnavailableException if the shard's primary gives no connection or the shard is
+   *     fenced for a split brain (nothing was written)
    */
   public <T> T inTransaction(long uid, Instant at, TransactionWork<T> work) {
     Route route = router.route(uid, at);
-    try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
+    return switchover.run(route, "transaction", true, c -> {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
-        T result = work.run(c, route);
-        c.commit();
+        T result;
+        try {
+          result = work.run(c, route);
+        } catch (SQLException | RuntimeException | Error e) {
+          rollbackQuietly(c, e);
+          throw e;
+        }
+        commit(c, route, "transaction");
         return result;
-      } catch (SQLException | RuntimeException | Error e) {
-        c.rollback();
-        throw e;
       } finally {
-        c.setAutoCommit(autoCommit);
+        restoreAutoCommit(c, autoCommit);
       }
+    });
+  }
+
+  /**
+   * Commits; a refusal by a read-only node (the server rolled back) is thrown as is, to be retried;
+   * any other failure leaves the outcome unknown and is thrown as such, never retried.
+   */
+  private static void commit(Connection c, Route route, String what) throws SQLException {
+    try {
+      c.commit();
     } catch (SQLException e) {
-      throw writeFailure(route, e);
+      if (SwitchoverRetry.refused(e)) {
+        rollbackQuietly(c, e);
+        throw e;
+      }
+      throw new ShardWriteException("COMMIT of " + what + " on shard " + route.shard() + " table " + route.table()
+          + " failed: " + e.getMessage() + ". Whether it was applied is unknown (the failure came during COMMIT):"
+          + " check before retrying", e, false, true);
+    }
+  }
+
+  private static void rollbackQuietly(Connection c, Throwable failure) {
+    try {
+      c.rollback();
+    } catch (SQLException e) {
+      failure.addSuppressed(e); // the connection is likely gone; the pool evicts it
+    }
+  }
+
+  private static void restoreAutoCommit(Connection c, boolean autoCommit) {
+    try {
+      c.setAutoCommit(autoCommit);
+    } catch (SQLException e) {
+      LOG.debug("GiftKit: could not restore auto-commit on a failed connection (the pool evicts it)", e);
     }
   }
 
@@ -285,33 +356,49 @@ public final class ShardedJdbc {
       groups.computeIfAbsent(router.route(uidOf.applyAsLong(row), timeOf.apply(row)), r -> new ArrayList<>()).add(row);
     }
     int inserted = 0;
+    int groupsDone = 0;
     for (java.util.Map.Entry<Route, List<T>> group : groups.entrySet()) {
       Route route = group.getKey();
-      String filled = fill(sql, route);
-      try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
-        c.setAutoCommit(false);
-        long start = ticker.read();
-        try (PreparedStatement ps = c.prepareStatement(filled)) {
-          for (T row : group.getValue()) {
-            bind(ps, binder.params(row));
-            ps.addBatch();
-          }
-          for (int n : ps.executeBatch()) {
-            inserted += n == Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, n);
-          }
-          c.commit();
-        } catch (SQLException | RuntimeException e) {
-          c.rollback();
+      try {
+        inserted += switchover.run(route, "batch insert", true, c -> insertGroup(c, route, sql, group.getValue(), binder));
+      } catch (ShardWriteException e) {
+        if (groupsDone == 0) {
           throw e;
-        } finally {
-          c.setAutoCommit(true);
-          reportIfSlow(route, sql, ticker.read() - start);
         }
-      } catch (SQLException e) {
-        throw writeFailure(route, e);
+        throw new ShardWriteException(e.getMessage() + ". " + groupsDone + " earlier (shard, month) group(s), " + inserted
+            + " row(s), were committed before this one: retry the whole batch only if its inserts ignore duplicates",
+            e, false, e.outcomeUnknown());
       }
+      groupsDone++;
     }
     return inserted;
+  }
+
+  private <T> int insertGroup(Connection c, Route route, String sql, List<T> rows, RowBinder<T> binder)
+      throws SQLException {
+    String filled = fill(sql, route);
+    c.setAutoCommit(false);
+    long start = ticker.read();
+    try {
+      int inserted = 0;
+      try (PreparedStatement ps = c.prepareStatement(filled)) {
+        for (T row : rows) {
+          bind(ps, binder.params(row));
+          ps.addBatch();
+        }
+        for (int n : ps.executeBatch()) {
+          inserted += n == Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, n);
+        }
+      } catch (SQLException | RuntimeException e) {
+        rollbackQuietly(c, e);
+        throw e;
+      }
+      commit(c, route, "batch insert");
+      return inserted;
+    } finally {
+      restoreAutoCommit(c, true);
+      reportIfSlow(route, sql, ticker.read() - start);
+    }
   }
 
   /**
@@ -490,17 +577,43 @@ public final class ShardedJdbc {
     slowListeners.fire(l -> l.onSlowSql(route.shard(), route.table(), elapsed, fingerprint));
   }
 
-  private static ShardWriteException writeFailure(Route route, SQLException e) {
-    return new ShardWriteException("write on shard " + route.shard() + " table " + route.table() + " failed: "
-        + e.getMessage(), e);
-  }
 
-  /** A statement on a shard failed; the message names the shard and table. */
+  /**
+   * A statement on a shard failed; the message names the shard and table and, where it matters,
+   * whether the write may have been applied.
+   */
   public static final class ShardWriteException extends GiftkitException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean safeToRetry;
+    private final boolean outcomeUnknown;
+
     ShardWriteException(String message, Throwable cause) {
+      this(message, cause, false, false);
+    }
+
+    ShardWriteException(String message, Throwable cause, boolean safeToRetry, boolean outcomeUnknown) {
       super(message, cause);
+      this.safeToRetry = safeToRetry;
+      this.outcomeUnknown = outcomeUnknown;
+    }
+
+    /**
+     * @return true if nothing of the failed call was applied and the failure is one a later retry
+     *     can get past (writes refused during a switchover longer than the retries, a connection
+     *     lost before COMMIT): re-running the whole call cannot apply anything twice
+     */
+    public boolean safeToRetry() {
+      return safeToRetry;
+    }
+
+    /**
+     * @return true if the failure came while the write was being committed (a COMMIT, or a single
+     *     auto-committed statement, whose connection failed): it may or may not have been applied,
+     *     so check before retrying
+     */
+    public boolean outcomeUnknown() {
+      return outcomeUnknown;
     }
   }
 }
