@@ -66,6 +66,29 @@ final class ReplicatedPair implements AutoCloseable {
     sql(1, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0;");
   }
 
+  /**
+   * A planned switchover: the primary made read-only, the replica waited for until it applied all
+   * of the primary's binlog, then promoted (replication stopped, writable).
+   */
+  void switchToSecond() throws Exception {
+    sql(0, "SET GLOBAL read_only=1");
+    String position = query(0, "SELECT @@gtid_binlog_pos");
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+        .until(() -> query(1, "SELECT @@gtid_slave_pos").equals(position));
+    sql(1, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0;");
+  }
+
+  void readOnly(int node, boolean readOnly) throws Exception {
+    sql(node, "SET GLOBAL read_only=" + (readOnly ? 1 : 0));
+  }
+
+  /** Runs one query as root and returns its output (tab-separated, no column names), trimmed. */
+  String query(int node, String query) throws Exception {
+    Path out = base.resolve("query" + node + "-" + Thread.currentThread().getId() + ".out");
+    run(List.of("mariadb", "--socket=" + socket(node), "-uroot", "-N", "-B", "-e", query), out);
+    return Files.readString(out).trim();
+  }
+
   void sql(int node, String statements) throws Exception {
     Path log = base.resolve("sql" + node + ".log");
     run(List.of("mariadb", "--socket=" + socket(node), "-uroot", "-e", statements), log);
