@@ -35,9 +35,12 @@ final class ReplicatedPair implements AutoCloseable {
     for (int n = 0; n < 2; n++) {
       ports[n] = freePort();
       Path data = base.resolve("d" + n);
-      run(List.of("mariadb-install-db", "--no-defaults", "--user=root", "--datadir=" + data,
+      // a tmpdir of its own: in the shared /tmp, temporary-table names of concurrent installs can collide
+      Path tmp = Files.createDirectories(base.resolve("tmp" + n));
+      run(List.of("mariadb-install-db", "--no-defaults", "--user=root", "--datadir=" + data, "--tmpdir=" + tmp,
           "--auth-root-authentication-method=normal"), base.resolve("install" + n + ".log"));
       ProcessBuilder pb = new ProcessBuilder("mariadbd", "--no-defaults", "--user=root", "--datadir=" + data,
+          "--tmpdir=" + tmp,
           "--port=" + ports[n], "--bind-address=127.0.0.1", "--socket=" + socket(n), "--pid-file=" + base.resolve("p" + n),
           "--server-id=" + (n + 1), "--log-bin=" + data.resolve("bin"), "--binlog-format=ROW", "--skip-name-resolve");
       pb.redirectErrorStream(true).redirectOutput(base.resolve("server" + n + ".log").toFile());
