@@ -179,7 +179,7 @@ final class Topology implements AutoCloseable {
     if (fenced != null) {
       for (int i : fenced.nodes()) {
         if (!answers[i].reached()) { // it may still be writable and taking other instances' writes
-          LOG.debug("GiftKit: shard {} stays fenced: {} did not answer ({})", shard, ns[i].describe("node"),
+          LOG.debug("GiftKit: shard {} stays fenced: {} did not answer ({})", shard, ns[i].describe(ns[i].role),
               answers[i].failure());
           return new Look(current, !writable.isEmpty(), true);
         }
@@ -230,7 +230,7 @@ final class Topology implements AutoCloseable {
 
   private Answer ask(ShardNode n) {
     try (Connection c = n.pool().getConnection(); Statement st = c.createStatement()) {
-      if (!n.grantsChecked) {
+      if (!n.grantsChecked && nodes[n.shard].length > 1) { // read_only matters only where writes can move
         n.grantsChecked = true;
         checkGrants(n, st);
       }
@@ -249,7 +249,7 @@ final class Topology implements AutoCloseable {
       while (rs.next()) {
         String privilege = readOnlyBypass(rs.getString(1));
         if (privilege != null) {
-          String warning = n.describe("node") + ": user '" + n.user + "' holds " + privilege
+          String warning = n.describe(n.role) + ": user '" + n.user + "' holds " + privilege
               + " ON *.*, so read_only does not stop its writes: a demoted node would keep accepting them and"
               + " writes would not move to the new primary. Use a user with rights on its database only"
               + " (or super_read_only on MySQL)";
