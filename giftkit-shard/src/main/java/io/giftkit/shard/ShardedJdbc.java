@@ -40,7 +40,15 @@ import org.slf4j.LoggerFactory;
  * slower than {@code slowThreshold} (default 200 ms) go to the {@link SlowSqlListener}s and are
  * logged once per statement template with shard, table and time, never with bound values.
  *
- * <p>Thread-safe. Every method blocks on JDBC.
+ * <p>Writes follow switchovers: a write refused by a read-only node (error 1290) applied nothing, so
+ * the shard's writable node is looked up and the statement, the whole transaction or the batch
+ * group runs again there ({@link #writeAttempts}, {@link #switchoverWait}). Errors say whether a
+ * retry is safe ({@link ShardWriteException#safeToRetry()}) or the outcome is unknown
+ * ({@link ShardWriteException#outcomeUnknown()}).
+ *
+ * <p>Thread-safe. Every method blocks on JDBC. This facade is past 400 lines because of the javadoc
+ * of its public methods; the work is done by package-private parts ({@code SwitchoverRetry},
+ * {@code Transactions}, {@code MonthTables}).
  */
 public final class ShardedJdbc {
 
@@ -60,6 +68,7 @@ public final class ShardedJdbc {
   private final ShardDataSources nodes;
   private final Ticker ticker;
   private final SwitchoverRetry switchover;
+  private final MonthTables tables;
   private volatile long slowNanos = DEFAULT_SLOW_THRESHOLD.toNanos();
   private volatile int maxMonths = DEFAULT_MAX_MONTHS;
   private final Listeners<SlowSqlListener> slowListeners = Listeners.create("ShardedJdbc slow SQL");
@@ -83,6 +92,7 @@ public final class ShardedJdbc {
     this.nodes = Checks.requireNonNull("nodes", nodes);
     this.ticker = Checks.requireNonNull("ticker", ticker);
     this.switchover = new SwitchoverRetry(nodes, ticker);
+    this.tables = new MonthTables(router, nodes);
     if (router.shards() != nodes.shards()) {
       throw Checks.invalid("nodes", "must have as many shards as the router (" + router.shards() + ")", nodes.shards());
     }
@@ -282,49 +292,15 @@ public final class ShardedJdbc {
         try {
           result = work.run(c, route);
         } catch (SQLException | RuntimeException | Error e) {
-          rollbackQuietly(c, e);
+          Transactions.rollbackQuietly(c, e);
           throw e;
         }
-        commit(c, route, "transaction");
+        Transactions.commit(c, route, "transaction");
         return result;
       } finally {
-        restoreAutoCommit(c, autoCommit);
+        Transactions.restoreAutoCommit(c, autoCommit);
       }
     });
-  }
-
-  /**
-   * Commits; a refusal by a read-only node (the server rolled back) is thrown as is, to be retried;
-   * any other failure leaves the outcome unknown and is thrown as such, never retried.
-   */
-  private static void commit(Connection c, Route route, String what) throws SQLException {
-    try {
-      c.commit();
-    } catch (SQLException e) {
-      if (SwitchoverRetry.refused(e)) {
-        rollbackQuietly(c, e);
-        throw e;
-      }
-      throw new ShardWriteException("COMMIT of " + what + " on shard " + route.shard() + " table " + route.table()
-          + " failed: " + e.getMessage() + ". Whether it was applied is unknown (the failure came during COMMIT):"
-          + " check before retrying", e, false, true);
-    }
-  }
-
-  private static void rollbackQuietly(Connection c, Throwable failure) {
-    try {
-      c.rollback();
-    } catch (SQLException e) {
-      failure.addSuppressed(e); // the connection is likely gone; the pool evicts it
-    }
-  }
-
-  private static void restoreAutoCommit(Connection c, boolean autoCommit) {
-    try {
-      c.setAutoCommit(autoCommit);
-    } catch (SQLException e) {
-      LOG.debug("GiftKit: could not restore auto-commit on a failed connection (the pool evicts it)", e);
-    }
   }
 
   /** Binds one row's parameters. */
@@ -390,13 +366,13 @@ public final class ShardedJdbc {
           inserted += n == Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, n);
         }
       } catch (SQLException | RuntimeException e) {
-        rollbackQuietly(c, e);
+        Transactions.rollbackQuietly(c, e);
         throw e;
       }
-      commit(c, route, "batch insert");
+      Transactions.commit(c, route, "batch insert");
       return inserted;
     } finally {
-      restoreAutoCommit(c, true);
+      Transactions.restoreAutoCommit(c, true);
       reportIfSlow(route, sql, ticker.read() - start);
     }
   }
@@ -413,32 +389,7 @@ public final class ShardedJdbc {
    * @return how many tables were dropped or archived
    */
   public int retire(Instant now, int keepMonths, int lookBackMonths, String archivePrefix) {
-    Checks.requireInRange("keepMonths", keepMonths, 2, 1_200);
-    Checks.requireInRange("lookBackMonths", lookBackMonths, 1, 240);
-    if (archivePrefix != null) {
-      Checks.requireMatches("archivePrefix", archivePrefix, java.util.regex.Pattern.compile("[A-Za-z0-9_]{1,20}"),
-          "1 to 20 characters of A-Z, a-z, 0-9 or '_'");
-    }
-    YearMonth oldestKept = router.monthOf(now).minusMonths(keepMonths - 1L);
-    int retired = 0;
-    for (int shard = 0; shard < nodes.shards(); shard++) {
-      try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
-        for (int back = 1; back <= lookBackMonths; back++) {
-          String table = router.table(oldestKept.minusMonths(back));
-          try (ResultSet rs = c.getMetaData().getTables(c.getCatalog(), null, table, new String[] {"TABLE"})) {
-            if (!rs.next()) {
-              continue;
-            }
-          }
-          s.execute(archivePrefix == null ? "DROP TABLE IF EXISTS " + table
-              : "RENAME TABLE " + table + " TO " + archivePrefix + table);
-          retired++;
-        }
-      } catch (SQLException e) {
-        throw new ShardWriteException("retiring old tables on shard " + shard + " failed: " + e.getMessage(), e);
-      }
-    }
-    return retired;
+    return tables.retire(now, keepMonths, lookBackMonths, archivePrefix);
   }
 
   /**
@@ -451,24 +402,7 @@ public final class ShardedJdbc {
    * @return a handle that stops the schedule when closed
    */
   public AutoCloseable scheduleTableLifecycle(String ddlTemplate, Duration interval, java.time.Clock clock) {
-    Checks.requirePositive("interval", interval);
-    Checks.requireNonNull("clock", clock);
-    Runnable ensure = () -> {
-      YearMonth month = router.monthOf(clock.instant());
-      try {
-        ensureTables(ddlTemplate, month, month.plusMonths(1));
-      } catch (RuntimeException e) {
-        LOG.error("GiftKit: ensuring the month tables of {} failed; will retry", router.logicalTable(), e);
-      }
-    };
-    ensure.run();
-    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "giftkit-shard-tables-" + router.logicalTable());
-      t.setDaemon(true);
-      return t;
-    });
-    scheduler.scheduleWithFixedDelay(ensure, interval.toMillis(), interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-    return scheduler::shutdownNow;
+    return tables.schedule(ddlTemplate, interval, clock);
   }
 
   /**
@@ -482,32 +416,7 @@ public final class ShardedJdbc {
    * @return how many (shard, table) pairs were ensured
    */
   public int ensureTables(String ddlTemplate, YearMonth... months) {
-    Checks.requireNonBlank("ddlTemplate", ddlTemplate);
-    if (!ddlTemplate.contains("{table}") || !ddlTemplate.toUpperCase(java.util.Locale.ROOT).contains("IF NOT EXISTS")) {
-      throw Checks.invalid("ddlTemplate", "must be CREATE TABLE IF NOT EXISTS {table} (...)", "\"" + ddlTemplate + "\"");
-    }
-    int ensured = 0;
-    ShardWriteException failed = null;
-    for (int shard = 0; shard < nodes.shards(); shard++) { // one shard down must not leave the others without tables
-      try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
-        for (YearMonth m : months) {
-          s.execute(ddlTemplate.replace("{table}", router.table(m)));
-          ensured++;
-        }
-      } catch (SQLException | ShardUnavailableException e) {
-        ShardWriteException f = new ShardWriteException("creating tables on shard " + shard + " failed: "
-            + e.getMessage(), e);
-        if (failed == null) {
-          failed = f;
-        } else {
-          failed.addSuppressed(f);
-        }
-      }
-    }
-    if (failed != null) {
-      throw failed;
-    }
-    return ensured;
+    return tables.ensure(ddlTemplate, months);
   }
 
   private int executeUpdate(Connection c, Route route, String sql, Object[] params) throws SQLException {
