@@ -174,8 +174,14 @@ public final class ShardDataSources implements AutoCloseable {
     } catch (SQLException e) {
       // The writable node may have changed (a promotion): look once, then give up naming the node.
       // A shard without replicas has nowhere to move: looking would only wait out the pool again.
-      if (nodes[shard].length > 1 && topology.lookUp(shard).writer() != w) {
-        return connect(nodes[shard][topology.writer(shard)]);
+      if (nodes[shard].length > 1) {
+        Topology.Look look = topology.lookUp(shard);
+        if (look.fenced()) {
+          topology.beforeStrong(shard); // throws the split-brain error naming the writable nodes
+        }
+        if (look.writer() != w) {
+          return connect(nodes[shard][look.writer()]);
+        }
       }
       if (unreachable(e)) {
         // the pool could not connect (the pool's timeout carries the last connection failure): the
