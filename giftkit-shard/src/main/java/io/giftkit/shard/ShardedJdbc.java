@@ -315,7 +315,8 @@ public final class ShardedJdbc {
 
   /**
    * Inserts many rows, grouped by shard and month: one JDBC batch in one transaction per (shard,
-   * table) group, so a group is written whole or not at all.
+   * table) group, so a group is written whole or not at all. A group refused by a read-only node (a
+   * switchover) runs again, whole, on the shard's new writable node.
    *
    * @param <T> the row type
    * @param rows the rows
@@ -324,6 +325,9 @@ public final class ShardedJdbc {
    * @param sql the insert template, with {@code {table}}
    * @param binder each row's parameters
    * @return rows inserted (per the driver's batch counts)
+   * @throws ShardWriteException if a group fails; a group refused by a read-only node is first re-run
+   *     on the shard's new writable node. Groups before the failing one stay committed: then
+   *     {@link ShardWriteException#safeToRetry()} is false and the message says how many rows were
    */
   public <T> int batchInsert(List<T> rows, java.util.function.ToLongFunction<T> uidOf,
       java.util.function.Function<T, Instant> timeOf, String sql, RowBinder<T> binder) {

@@ -68,6 +68,11 @@ class SwitchoverTest {
   }
 
   static Set<Long> ids(int node) throws SQLException {
+    return ids(pair, node);
+  }
+
+  /** The order ids in this month's table on one node of {@code pair}. */
+  static Set<Long> ids(ReplicatedPair pair, int node) throws SQLException {
     Set<Long> ids = new HashSet<>();
     try (Connection c = DriverManager.getConnection(pair.jdbcUrl(node), ReplicatedPair.APP_USER, ReplicatedPair.APP_PASSWORD);
         Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT order_id FROM " + table)) {

@@ -40,7 +40,6 @@ class TransactionRetryTest {
   @BeforeAll
   static void start() throws Exception {
     pair = new ReplicatedPair();
-    SwitchoverTest.pair = pair;
     nodes = ShardDataSources.builder()
         .primary(0, pair.jdbcUrl(0), ReplicatedPair.APP_USER, ReplicatedPair.APP_PASSWORD)
         .replica(0, pair.jdbcUrl(1), ReplicatedPair.APP_USER, ReplicatedPair.APP_PASSWORD, null)
@@ -118,8 +117,8 @@ class TransactionRetryTest {
     });
     assertThat(runs).as("the callback ran again, whole, after the refusal").hasValue(2);
     assertThat(result).isEqualTo("port " + pair.ports[1]);
-    assertThat(SwitchoverTest.ids(1)).containsExactlyInAnyOrder(2L, 3L);
-    assertThat(SwitchoverTest.ids(0)).as("the refused attempt left nothing on the old node").isEmpty();
+    assertThat(SwitchoverTest.ids(pair, 1)).containsExactlyInAnyOrder(2L, 3L);
+    assertThat(SwitchoverTest.ids(pair, 0)).as("the refused attempt left nothing on the old node").isEmpty();
     assertThat(orders.switchoverRetries()).isEqualTo(1);
     assertThat(nodes.failovers()).isEqualTo(1);
   }
@@ -142,8 +141,8 @@ class TransactionRetryTest {
       return null; // the COMMIT of the first run is refused: the server rolled it back
     });
     assertThat(runs).hasValue(2);
-    assertThat(SwitchoverTest.ids(0)).containsExactly(4L);
-    assertThat(SwitchoverTest.ids(1)).as("the refused COMMIT applied nothing").containsExactlyInAnyOrder(2L, 3L);
+    assertThat(SwitchoverTest.ids(pair, 0)).containsExactly(4L);
+    assertThat(SwitchoverTest.ids(pair, 1)).as("the refused COMMIT applied nothing").containsExactlyInAnyOrder(2L, 3L);
     assertThat(orders.switchoverRetries()).isEqualTo(2);
   }
 
@@ -179,7 +178,7 @@ class TransactionRetryTest {
       pair.readOnly(0, false);
     }
     assertThat(orders.insertIfAbsent(6, NOW, ShardedJdbcTest.INSERT, 6L, 6L, 10L, NOW.toEpochMilli())).isTrue();
-    assertThat(SwitchoverTest.ids(0)).containsExactlyInAnyOrder(4L, 6L);
+    assertThat(SwitchoverTest.ids(pair, 0)).containsExactlyInAnyOrder(4L, 6L);
   }
 
   @Test
