@@ -32,6 +32,19 @@ final class ReplicatedPair implements AutoCloseable {
 
   ReplicatedPair() throws Exception {
     base = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "mariadb-pair-");
+    try {
+      start();
+    } catch (Exception | Error e) {
+      try {
+        close(); // a server started before the failure must not outlive the test
+      } catch (IOException | RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+  }
+
+  private void start() throws Exception {
     for (int n = 0; n < 2; n++) {
       ports[n] = freePort();
       Path data = base.resolve("d" + n);
