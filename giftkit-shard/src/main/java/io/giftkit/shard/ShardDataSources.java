@@ -39,60 +39,24 @@ import org.slf4j.LoggerFactory;
  * once for {@code primaryRetryAfter} (default 1 s; a pool that is only exhausted is not marked), so a down shard costs its callers one pool
  * timeout per second, not one each.
  *
+ * <p>Which node is writable is looked up, not assumed: at a shard's first STRONG use, after failures
+ * and refused writes, and every {@code topologyCheck}; a shard with more than one writable node is
+ * fenced ({@link #splitBrain(int)}). That logic lives in the package-private {@code Topology}; this
+ * class is past 400 lines because of its builder and the node-status API the starter reads.
+ *
  * <p>Thread-safe. Passwords are never logged; {@link #toString()} shows addresses only.
  */
 public final class ShardDataSources implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardDataSources.class);
 
-  private final Node[][] nodes; // by shard: the configured primary first, then the replicas
-  private final java.util.concurrent.atomic.AtomicIntegerArray writer; // by shard: index of the writable node
-  private final java.util.concurrent.ScheduledExecutorService topologyChecker;
+  private final ShardNode[][] nodes; // by shard: the configured primary first, then the replicas
+  private final Topology topology; // by shard: the writable node, split-brain fences, look-ups
   private final Site localSite;
   private final Ticker ticker;
   private final long replicaRetryAfterNanos;
   private final long primaryRetryAfterNanos;
 
-  /** A node: its pool (created on first use unless eager) and, for replicas, its health. */
-  private static final class Node {
-    final int shard;
-    final String role;
-    final String url;
-    final Site site;
-    final HikariConfig config;
-    volatile HikariDataSource pool;
-    volatile long unhealthyUntil;
-    volatile long primaryDownUntil;
-    volatile String lastFailure;
-
-    Node(int shard, String role, String url, Site site, HikariConfig config) {
-      this.shard = shard;
-      this.role = role;
-      this.url = url;
-      this.site = site;
-      this.config = config;
-    }
-
-    HikariDataSource pool() {
-      HikariDataSource p = pool;
-      if (p == null) {
-        synchronized (this) {
-          p = pool;
-          if (p == null) {
-            p = new HikariDataSource(config);
-            pool = p;
-          }
-        }
-      }
-      return p;
-    }
-
-    String describe(String currentRole) {
-      return "shard " + shard + " " + currentRole + " (" + url + ")";
-    }
-  }
-
-  private final java.util.concurrent.atomic.LongAdder failovers = new java.util.concurrent.atomic.LongAdder();
 
   private ShardDataSources(Builder b) {
     this.localSite = b.localSite;
@@ -100,8 +64,7 @@ public final class ShardDataSources implements AutoCloseable {
     this.replicaRetryAfterNanos = b.replicaRetryAfter.toNanos();
     this.primaryRetryAfterNanos = b.primaryRetryAfter.toNanos();
     int shards = b.primaries.size();
-    this.nodes = new Node[shards][];
-    this.writer = new java.util.concurrent.atomic.AtomicIntegerArray(shards);
+    this.nodes = new ShardNode[shards][];
     for (int s = 0; s < shards; s++) {
       NodeSpec p = b.primaries.get(s);
       if (p == null) {
@@ -109,10 +72,10 @@ public final class ShardDataSources implements AutoCloseable {
             + " without gaps", null);
       }
       List<NodeSpec> rs = b.replicas.getOrDefault(s, List.of());
-      nodes[s] = new Node[rs.size() + 1];
-      nodes[s][0] = node(s, "node 0", p, b);
+      nodes[s] = new ShardNode[rs.size() + 1];
+      nodes[s][0] = node(s, 0, p, b);
       for (int r = 0; r < rs.size(); r++) {
-        nodes[s][r + 1] = node(s, "node " + (r + 1), rs.get(r), b);
+        nodes[s][r + 1] = node(s, r + 1, rs.get(r), b);
       }
     }
     for (Integer shard : b.replicas.keySet()) {
@@ -120,35 +83,23 @@ public final class ShardDataSources implements AutoCloseable {
         throw Checks.invalid("replica shard", "must have a primary (shards 0 to " + (shards - 1) + ")", shard);
       }
     }
+    this.topology = new Topology(nodes, ticker, b.primaryRetryAfter);
     if (b.topologyCheckInterval != null) {
-      topologyChecker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "giftkit-shard-topology");
-        t.setDaemon(true);
-        return t;
-      });
-      long every = b.topologyCheckInterval.toMillis();
-      topologyChecker.scheduleWithFixedDelay(() -> {
-        for (int s = 0; s < nodes.length; s++) {
-          try {
-            refreshTopology(s);
-          } catch (RuntimeException e) {
-            LOG.warn("GiftKit: topology check of shard {} failed", s, e);
-          }
-        }
-      }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
-    } else {
-      topologyChecker = null;
+      topology.startChecks(b.topologyCheckInterval);
     }
     if (b.eager) {
-      for (Node n : all()) {
+      for (ShardNode n : all()) {
         n.pool();
+      }
+      for (int s = 0; s < shards; s++) {
+        topology.discover(s); // find each shard's writable node now rather than at its first use
       }
     }
   }
 
-  private static Node node(int shard, String role, NodeSpec spec, Builder b) {
+  private static ShardNode node(int shard, int index, NodeSpec spec, Builder b) {
     HikariConfig c = new HikariConfig();
-    c.setPoolName("giftkit-shard-" + shard + "-" + role.replace(' ', '-'));
+    c.setPoolName("giftkit-shard-" + shard + "-node-" + index);
     c.setJdbcUrl(spec.url);
     c.setUsername(spec.user);
     c.setPassword(spec.password);
@@ -156,7 +107,7 @@ public final class ShardDataSources implements AutoCloseable {
     c.setMinimumIdle(Math.min(b.minIdle, b.maxPoolSize));
     c.setConnectionTimeout(b.connectionTimeout.toMillis());
     c.setInitializationFailTimeout(-1); // start without the database: a shard that is down must not stop the others
-    return new Node(shard, role, spec.url, spec.site, c);
+    return new ShardNode(shard, index, spec.url, spec.user, spec.site, c);
   }
 
   /**
@@ -185,12 +136,12 @@ public final class ShardDataSources implements AutoCloseable {
     checkShard(shard);
     Checks.requireNonNull("consistency", consistency);
     if (consistency == Consistency.WEAK) {
-      Node[] candidates = nodes[shard];
-      int w = writer.get(shard);
+      ShardNode[] candidates = nodes[shard];
+      int w = topology.writer(shard);
       long now = ticker.read();
       for (int pass = 0; pass < 2; pass++) { // local site first, then any site
         for (int i = 0; i < candidates.length; i++) {
-          Node r = candidates[i];
+          ShardNode r = candidates[i];
           boolean local = localSite == null || localSite.equals(r.site);
           if (i == w || (pass == 0) != local || now - r.unhealthyUntil < 0) {
             continue;
@@ -204,8 +155,9 @@ public final class ShardDataSources implements AutoCloseable {
         }
       }
     }
-    int w = writer.get(shard);
-    Node primary = nodes[shard][w];
+    topology.beforeStrong(shard); // start-up discovery; a split-brain fence throws here
+    int w = topology.writer(shard);
+    ShardNode primary = nodes[shard][w];
     long downUntil = primary.primaryDownUntil; // 0 almost always: no clock read on the healthy path
     long downFor = downUntil == 0 ? 0 : downUntil - ticker.read();
     if (downFor > 0) { // failed a moment ago: fail fast instead of every caller waiting out the pool's timeout
@@ -222,8 +174,14 @@ public final class ShardDataSources implements AutoCloseable {
     } catch (SQLException e) {
       // The writable node may have changed (a promotion): look once, then give up naming the node.
       // A shard without replicas has nowhere to move: looking would only wait out the pool again.
-      if (nodes[shard].length > 1 && refreshTopology(shard) != w) {
-        return connect(nodes[shard][writer.get(shard)]);
+      if (nodes[shard].length > 1) {
+        Topology.Look look = topology.lookUp(shard);
+        if (look.fenced()) {
+          topology.beforeStrong(shard); // throws the split-brain error naming the writable nodes
+        }
+        if (look.writer() != w) {
+          return connect(nodes[shard][look.writer()]);
+        }
       }
       if (unreachable(e)) {
         // the pool could not connect (the pool's timeout carries the last connection failure): the
@@ -237,36 +195,58 @@ public final class ShardDataSources implements AutoCloseable {
   }
 
   /**
-   * Finds the shard's writable node ({@code @@read_only = 0} and {@code @@innodb_read_only = 0})
-   * and makes it the primary for STRONG reads and writes. Called on a primary's connection failure,
-   * on a write refused by a read-only node, and every {@code topologyCheckInterval} if set.
+   * Finds the shard's writable node ({@code @@read_only = 0} and {@code @@innodb_read_only = 0}) by
+   * asking every node of the shard, and makes it the primary for STRONG reads and writes; if more
+   * than one distinct server is writable, fences the shard ({@link #splitBrain(int)}). Called at a
+   * shard's first STRONG use, on a primary's connection failure, on a write refused by a read-only
+   * node, and every {@code topologyCheckInterval} if set.
    *
    * @param shard the shard
    * @return the index (in configuration order) of the writable node now in use
    */
   public int refreshTopology(int shard) {
     checkShard(shard);
-    Node[] candidates = nodes[shard];
-    int current = writer.get(shard);
-    for (int pass = 0; pass < candidates.length; pass++) {
-      int i = (current + pass) % candidates.length;
-      try (Connection c = candidates[i].pool().getConnection();
-          java.sql.Statement st = c.createStatement();
-          java.sql.ResultSet rs = st.executeQuery("SELECT @@global.read_only, @@global.innodb_read_only")) {
-        if (rs.next() && rs.getInt(1) == 0 && rs.getInt(2) == 0) {
-          if (writer.compareAndSet(shard, current, i) && i != current) {
-            failovers.increment();
-            LOG.warn("GiftKit: shard {} writes move from {} to {} (it is now the writable node)", shard,
-                candidates[current].url, candidates[i].url);
-          }
-          return writer.get(shard);
-        }
-      } catch (SQLException e) {
-        LOG.debug("GiftKit: {} did not answer the topology check", candidates[i].describe("node"), e);
-      }
-    }
-    LOG.warn("GiftKit: shard {} has no writable node right now; writes keep going to {}", shard, candidates[current].url);
-    return current;
+    return topology.lookUp(shard).writer();
+  }
+
+  /** The look-up behind {@link #refreshTopology}, with whether a writable node was seen. */
+  Topology.Look lookUpWriter(int shard) {
+    checkShard(shard);
+    return topology.lookUp(shard);
+  }
+
+  /**
+   * @param shard the shard
+   * @return whether the shard is fenced because more than one of its nodes said it is writable:
+   *     STRONG connections to it fail with a {@link ShardUnavailableException} whose
+   *     {@link ShardUnavailableException#splitBrain()} is true
+   */
+  public boolean splitBrain(int shard) {
+    checkShard(shard);
+    return topology.fenced(shard);
+  }
+
+  /** @return how many times a shard was fenced for a split brain */
+  public long splitBrains() {
+    return topology.splitBrains();
+  }
+
+  /**
+   * @param listener hears primary changes and split brains (guarded: a listener that throws is
+   *     logged and ignored)
+   */
+  public void addTopologyListener(TopologyListener listener) {
+    topology.addListener(listener);
+  }
+
+  /**
+   * Configuration warnings found while asking nodes for their role, e.g. a user that can write
+   * despite {@code read_only} (SUPER). Each is also logged at WARN once.
+   *
+   * @return the warnings so far, oldest first
+   */
+  public List<String> warnings() {
+    return topology.warnings();
   }
 
   /**
@@ -289,9 +269,9 @@ public final class ShardDataSources implements AutoCloseable {
   public List<NodeStatus> nodes() {
     List<NodeStatus> out = new ArrayList<>();
     for (int s = 0; s < nodes.length; s++) {
-      int w = writer.get(s);
+      int w = topology.writer(s);
       for (int i = 0; i < nodes[s].length; i++) {
-        Node n = nodes[s][i];
+        ShardNode n = nodes[s][i];
         HikariDataSource p = n.pool;
         com.zaxxer.hikari.HikariPoolMXBean bean = p == null ? null : p.getHikariPoolMXBean();
         out.add(new NodeStatus(s, i, i == w, n.url, n.site, p != null, bean == null ? 0 : bean.getActiveConnections(),
@@ -313,7 +293,7 @@ public final class ShardDataSources implements AutoCloseable {
     if (node < 0 || node >= nodes[shard].length) {
       throw Checks.invalid("node", "must be in [0, " + (nodes[shard].length - 1) + "]", node);
     }
-    Node n = nodes[shard][node];
+    ShardNode n = nodes[shard][node];
     try (Connection c = n.pool().getConnection()) {
       if (!c.isValid(2)) {
         throw new ShardUnavailableException(shard, n.describe("node") + " gave an invalid connection", null);
@@ -325,7 +305,7 @@ public final class ShardDataSources implements AutoCloseable {
 
   /** @return how many times a shard's writes moved to another node */
   public long failovers() {
-    return failovers.sum();
+    return topology.failovers();
   }
 
   /**
@@ -336,7 +316,7 @@ public final class ShardDataSources implements AutoCloseable {
   public List<String> topology() {
     List<String> lines = new ArrayList<>();
     for (int s = 0; s < nodes.length; s++) {
-      int w = writer.get(s);
+      int w = topology.writer(s);
       List<String> replicaUrls = new ArrayList<>();
       for (int i = 0; i < nodes[s].length; i++) {
         if (i != w) {
@@ -356,7 +336,7 @@ public final class ShardDataSources implements AutoCloseable {
    */
   public javax.sql.DataSource primary(int shard) {
     checkShard(shard);
-    return nodes[shard][writer.get(shard)].pool();
+    return nodes[shard][topology.writer(shard)].pool();
   }
 
   /**
@@ -382,7 +362,7 @@ public final class ShardDataSources implements AutoCloseable {
     return !(cause instanceof SQLException se && (se.getErrorCode() == 1040 || "08004".equals(se.getSQLState())));
   }
 
-  private Connection connect(Node node) {
+  private Connection connect(ShardNode node) {
     try {
       return node.pool().getConnection();
     } catch (SQLException e) {
@@ -396,9 +376,9 @@ public final class ShardDataSources implements AutoCloseable {
     }
   }
 
-  private List<Node> all() {
-    List<Node> all = new ArrayList<>();
-    for (Node[] shard : nodes) {
+  private List<ShardNode> all() {
+    List<ShardNode> all = new ArrayList<>();
+    for (ShardNode[] shard : nodes) {
       all.addAll(List.of(shard));
     }
     return all;
@@ -407,10 +387,8 @@ public final class ShardDataSources implements AutoCloseable {
   /** Closes every pool that was opened. */
   @Override
   public void close() {
-    if (topologyChecker != null) {
-      topologyChecker.shutdownNow();
-    }
-    for (Node n : all()) {
+    topology.close();
+    for (ShardNode n : all()) {
       HikariDataSource p = n.pool;
       if (p != null) {
         p.close();
@@ -421,7 +399,7 @@ public final class ShardDataSources implements AutoCloseable {
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("ShardDataSources{");
-    for (Node n : all()) {
+    for (ShardNode n : all()) {
       sb.append(n.describe(n.role)).append(n.site == null ? "" : " site=" + n.site).append("; ");
     }
     return sb.append('}').toString();
@@ -508,7 +486,8 @@ public final class ShardDataSources implements AutoCloseable {
      * @param wait how long STRONG connections to a primary that just failed to give one fail at once
      *     (naming the shard and the failure) instead of each waiting out the pool's connection
      *     timeout; positive; default 1 s. After it, the next callers try the node again; a
-     *     connection that succeeds ends it at once.
+     *     connection that succeeds ends it at once. A shard fenced for a split brain is asked
+     *     again at most this often by its callers.
      * @return this builder
      */
     public Builder primaryRetryAfter(Duration wait) {
@@ -523,7 +502,9 @@ public final class ShardDataSources implements AutoCloseable {
     }
 
     /**
-     * Checks every shard's writable node this often (besides on failures). Off by default.
+     * Checks every shard's writable node this often (besides at first use and on failures). Off by
+     * default. A split brain that arises between writes (an old primary coming back writable) is
+     * seen only by a check, so turn it on where a node can be promoted.
      *
      * @param interval positive
      * @return this builder
@@ -539,7 +520,11 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
-    /** @param eager open every pool at build instead of on first use; default false @return this builder */
+    /**
+     * @param eager open every pool and find each shard's writable node at build instead of on first
+     *     use; default false
+     * @return this builder
+     */
     public Builder eager(boolean eager) {
       this.eager = eager;
       return this;

@@ -40,7 +40,15 @@ import org.slf4j.LoggerFactory;
  * slower than {@code slowThreshold} (default 200 ms) go to the {@link SlowSqlListener}s and are
  * logged once per statement template with shard, table and time, never with bound values.
  *
- * <p>Thread-safe. Every method blocks on JDBC.
+ * <p>Writes follow switchovers: a write refused by a read-only node (error 1290) applied nothing, so
+ * the shard's writable node is looked up and the statement, the whole transaction or the batch
+ * group runs again there ({@link #writeAttempts}, {@link #switchoverWait}). Errors say whether a
+ * retry is safe ({@link ShardWriteException#safeToRetry()}) or the outcome is unknown
+ * ({@link ShardWriteException#outcomeUnknown()}).
+ *
+ * <p>Thread-safe. Every method blocks on JDBC. This facade is past 400 lines because of the javadoc
+ * of its public methods; the work is done by package-private parts ({@code SwitchoverRetry},
+ * {@code Transactions}, {@code MonthTables}).
  */
 public final class ShardedJdbc {
 
@@ -48,14 +56,19 @@ public final class ShardedJdbc {
   public static final Duration DEFAULT_SLOW_THRESHOLD = Duration.ofMillis(200);
   /** Default bound on the months one cross-month query fans out to: 12. */
   public static final int DEFAULT_MAX_MONTHS = 12;
+  /** Default attempts of one write while read-only nodes refuse it (a switchover), the first included: 3. */
+  public static final int DEFAULT_WRITE_ATTEMPTS = 3;
+  /** Default time one write waits, in all, for a writable node after a refusal: 2 s. */
+  public static final Duration DEFAULT_SWITCHOVER_WAIT = Duration.ofSeconds(2);
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardedJdbc.class);
   private static final int ER_NO_SUCH_TABLE = 1146;
-  private static final int ER_READ_ONLY = 1290; // ER_OPTION_PREVENTS_STATEMENT: --read-only
 
   private final ShardRouter router;
   private final ShardDataSources nodes;
   private final Ticker ticker;
+  private final SwitchoverRetry switchover;
+  private final MonthTables tables;
   private volatile long slowNanos = DEFAULT_SLOW_THRESHOLD.toNanos();
   private volatile int maxMonths = DEFAULT_MAX_MONTHS;
   private final Listeners<SlowSqlListener> slowListeners = Listeners.create("ShardedJdbc slow SQL");
@@ -78,6 +91,8 @@ public final class ShardedJdbc {
     this.router = Checks.requireNonNull("router", router);
     this.nodes = Checks.requireNonNull("nodes", nodes);
     this.ticker = Checks.requireNonNull("ticker", ticker);
+    this.switchover = new SwitchoverRetry(nodes, ticker);
+    this.tables = new MonthTables(router, nodes);
     if (router.shards() != nodes.shards()) {
       throw Checks.invalid("nodes", "must have as many shards as the router (" + router.shards() + ")", nodes.shards());
     }
@@ -101,6 +116,36 @@ public final class ShardedJdbc {
     return this;
   }
 
+  /**
+   * @param attempts attempts of one write (statement, transaction, batch group) while read-only
+   *     nodes refuse it, the first included; in [1, 10]; default 3
+   * @return this
+   */
+  public ShardedJdbc writeAttempts(int attempts) {
+    switchover.attempts((int) Checks.requireInRange("writeAttempts", attempts, 1, 10));
+    return this;
+  }
+
+  /**
+   * @param wait how long one write waits, in all, for a node of its shard to become writable after
+   *     a refusal (the old primary read-only, the new one not yet promoted); positive, at most 1 min;
+   *     default 2 s
+   * @return this
+   */
+  public ShardedJdbc switchoverWait(Duration wait) {
+    Checks.requirePositive("switchoverWait", wait);
+    if (wait.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw Checks.invalid("switchoverWait", "must be at most 1 min", wait);
+    }
+    switchover.waitFor(wait);
+    return this;
+  }
+
+  /** @return how many write attempts were re-run on a new primary after a read-only node refused them */
+  public long switchoverRetries() {
+    return switchover.retries();
+  }
+
   /** @param listener hears slow statements */
   public void addSlowSqlListener(SlowSqlListener listener) {
     slowListeners.add(listener);
@@ -114,25 +159,14 @@ public final class ShardedJdbc {
    * @param sql the template, with {@code {table}}
    * @param params bound to the {@code ?}s
    * @return the update count
-   * @throws ShardWriteException if the statement fails (the message names shard and table)
+   * @throws ShardWriteException if the statement fails (the message names shard and table); a write
+   *     refused by a read-only node is retried on the shard's new writable node first
+   * @throws ShardUnavailableException if the shard's primary gives no connection or the shard is
+   *     fenced for a split brain
    */
   public int update(long uid, Instant at, String sql, Object... params) {
     Route route = router.route(uid, at);
-    try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
-      return executeUpdate(c, route, sql, params);
-    } catch (SQLException e) {
-      if (e.getErrorCode() != ER_READ_ONLY) {
-        throw writeFailure(route, e);
-      }
-      // The node refused the write (it was demoted): find the writable node and retry there once.
-      nodes.refreshTopology(route.shard());
-      try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
-        return executeUpdate(c, route, sql, params);
-      } catch (SQLException again) {
-        again.addSuppressed(e);
-        throw writeFailure(route, again);
-      }
-    }
+    return switchover.run(route, "write", false, c -> executeUpdate(c, route, sql, params));
   }
 
   /**
@@ -230,30 +264,43 @@ public final class ShardedJdbc {
    * Runs {@code work} in one transaction on the primary of the row's shard: every statement in it,
    * reads included, goes to the primary. Commits when it returns, rolls back when it throws.
    *
+   * <p>If a read-only node refuses a statement or the commit (a switchover), nothing of the attempt
+   * was committed: the shard's writable node is looked up and {@code work} runs again, whole, on a
+   * new connection to it (at most {@code writeAttempts} times, waiting at most
+   * {@code switchoverWait} for a writable node). So {@code work} may run more than once: do the
+   * work through {@code connection}, keep other side effects idempotent or after this method
+   * returns, and let {@link SQLException}s propagate (wrapping them is fine). A commit that fails
+   * otherwise (the connection dropped) is never re-run: its outcome is unknown.
+   *
    * @param <T> the result type
    * @param uid the user
    * @param at the row's time
    * @param work the work
    * @return what the work returned
+   * @throws ShardWriteException if the work throws an {@link SQLException} or the commit fails; see
+   *     {@link ShardWriteException#safeToRetry()} and {@link ShardWriteException#outcomeUnknown()}
+   * @throws ShardUnavailableException if the shard's primary gives no connection or the shard is
+   *     fenced for a split brain (nothing was written)
    */
   public <T> T inTransaction(long uid, Instant at, TransactionWork<T> work) {
     Route route = router.route(uid, at);
-    try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
+    return switchover.run(route, "transaction", true, c -> {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
-        T result = work.run(c, route);
-        c.commit();
+        T result;
+        try {
+          result = work.run(c, route);
+        } catch (SQLException | RuntimeException | Error e) {
+          Transactions.rollbackQuietly(c, e);
+          throw e;
+        }
+        Transactions.commit(c, route, "transaction");
         return result;
-      } catch (SQLException | RuntimeException | Error e) {
-        c.rollback();
-        throw e;
       } finally {
-        c.setAutoCommit(autoCommit);
+        Transactions.restoreAutoCommit(c, autoCommit);
       }
-    } catch (SQLException e) {
-      throw writeFailure(route, e);
-    }
+    });
   }
 
   /** Binds one row's parameters. */
@@ -268,7 +315,8 @@ public final class ShardedJdbc {
 
   /**
    * Inserts many rows, grouped by shard and month: one JDBC batch in one transaction per (shard,
-   * table) group, so a group is written whole or not at all.
+   * table) group, so a group is written whole or not at all. A group refused by a read-only node (a
+   * switchover) runs again, whole, on the shard's new writable node.
    *
    * @param <T> the row type
    * @param rows the rows
@@ -277,6 +325,9 @@ public final class ShardedJdbc {
    * @param sql the insert template, with {@code {table}}
    * @param binder each row's parameters
    * @return rows inserted (per the driver's batch counts)
+   * @throws ShardWriteException if a group fails; a group refused by a read-only node is first re-run
+   *     on the shard's new writable node. Groups before the failing one stay committed: then
+   *     {@link ShardWriteException#safeToRetry()} is false and the message says how many rows were
    */
   public <T> int batchInsert(List<T> rows, java.util.function.ToLongFunction<T> uidOf,
       java.util.function.Function<T, Instant> timeOf, String sql, RowBinder<T> binder) {
@@ -285,33 +336,49 @@ public final class ShardedJdbc {
       groups.computeIfAbsent(router.route(uidOf.applyAsLong(row), timeOf.apply(row)), r -> new ArrayList<>()).add(row);
     }
     int inserted = 0;
+    int groupsDone = 0;
     for (java.util.Map.Entry<Route, List<T>> group : groups.entrySet()) {
       Route route = group.getKey();
-      String filled = fill(sql, route);
-      try (Connection c = nodes.connection(route.shard(), Consistency.STRONG)) {
-        c.setAutoCommit(false);
-        long start = ticker.read();
-        try (PreparedStatement ps = c.prepareStatement(filled)) {
-          for (T row : group.getValue()) {
-            bind(ps, binder.params(row));
-            ps.addBatch();
-          }
-          for (int n : ps.executeBatch()) {
-            inserted += n == Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, n);
-          }
-          c.commit();
-        } catch (SQLException | RuntimeException e) {
-          c.rollback();
+      try {
+        inserted += switchover.run(route, "batch insert", true, c -> insertGroup(c, route, sql, group.getValue(), binder));
+      } catch (ShardWriteException e) {
+        if (groupsDone == 0) {
           throw e;
-        } finally {
-          c.setAutoCommit(true);
-          reportIfSlow(route, sql, ticker.read() - start);
         }
-      } catch (SQLException e) {
-        throw writeFailure(route, e);
+        throw new ShardWriteException(e.getMessage() + ". " + groupsDone + " earlier (shard, month) group(s), " + inserted
+            + " row(s), were committed before this one: retry the whole batch only if its inserts ignore duplicates",
+            e, false, e.outcomeUnknown());
       }
+      groupsDone++;
     }
     return inserted;
+  }
+
+  private <T> int insertGroup(Connection c, Route route, String sql, List<T> rows, RowBinder<T> binder)
+      throws SQLException {
+    String filled = fill(sql, route);
+    c.setAutoCommit(false);
+    long start = ticker.read();
+    try {
+      int inserted = 0;
+      try (PreparedStatement ps = c.prepareStatement(filled)) {
+        for (T row : rows) {
+          bind(ps, binder.params(row));
+          ps.addBatch();
+        }
+        for (int n : ps.executeBatch()) {
+          inserted += n == Statement.SUCCESS_NO_INFO ? 1 : Math.max(0, n);
+        }
+      } catch (SQLException | RuntimeException e) {
+        Transactions.rollbackQuietly(c, e);
+        throw e;
+      }
+      Transactions.commit(c, route, "batch insert");
+      return inserted;
+    } finally {
+      Transactions.restoreAutoCommit(c, true);
+      reportIfSlow(route, sql, ticker.read() - start);
+    }
   }
 
   /**
@@ -326,32 +393,7 @@ public final class ShardedJdbc {
    * @return how many tables were dropped or archived
    */
   public int retire(Instant now, int keepMonths, int lookBackMonths, String archivePrefix) {
-    Checks.requireInRange("keepMonths", keepMonths, 2, 1_200);
-    Checks.requireInRange("lookBackMonths", lookBackMonths, 1, 240);
-    if (archivePrefix != null) {
-      Checks.requireMatches("archivePrefix", archivePrefix, java.util.regex.Pattern.compile("[A-Za-z0-9_]{1,20}"),
-          "1 to 20 characters of A-Z, a-z, 0-9 or '_'");
-    }
-    YearMonth oldestKept = router.monthOf(now).minusMonths(keepMonths - 1L);
-    int retired = 0;
-    for (int shard = 0; shard < nodes.shards(); shard++) {
-      try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
-        for (int back = 1; back <= lookBackMonths; back++) {
-          String table = router.table(oldestKept.minusMonths(back));
-          try (ResultSet rs = c.getMetaData().getTables(c.getCatalog(), null, table, new String[] {"TABLE"})) {
-            if (!rs.next()) {
-              continue;
-            }
-          }
-          s.execute(archivePrefix == null ? "DROP TABLE IF EXISTS " + table
-              : "RENAME TABLE " + table + " TO " + archivePrefix + table);
-          retired++;
-        }
-      } catch (SQLException e) {
-        throw new ShardWriteException("retiring old tables on shard " + shard + " failed: " + e.getMessage(), e);
-      }
-    }
-    return retired;
+    return tables.retire(now, keepMonths, lookBackMonths, archivePrefix);
   }
 
   /**
@@ -364,24 +406,7 @@ public final class ShardedJdbc {
    * @return a handle that stops the schedule when closed
    */
   public AutoCloseable scheduleTableLifecycle(String ddlTemplate, Duration interval, java.time.Clock clock) {
-    Checks.requirePositive("interval", interval);
-    Checks.requireNonNull("clock", clock);
-    Runnable ensure = () -> {
-      YearMonth month = router.monthOf(clock.instant());
-      try {
-        ensureTables(ddlTemplate, month, month.plusMonths(1));
-      } catch (RuntimeException e) {
-        LOG.error("GiftKit: ensuring the month tables of {} failed; will retry", router.logicalTable(), e);
-      }
-    };
-    ensure.run();
-    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "giftkit-shard-tables-" + router.logicalTable());
-      t.setDaemon(true);
-      return t;
-    });
-    scheduler.scheduleWithFixedDelay(ensure, interval.toMillis(), interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-    return scheduler::shutdownNow;
+    return tables.schedule(ddlTemplate, interval, clock);
   }
 
   /**
@@ -395,32 +420,7 @@ public final class ShardedJdbc {
    * @return how many (shard, table) pairs were ensured
    */
   public int ensureTables(String ddlTemplate, YearMonth... months) {
-    Checks.requireNonBlank("ddlTemplate", ddlTemplate);
-    if (!ddlTemplate.contains("{table}") || !ddlTemplate.toUpperCase(java.util.Locale.ROOT).contains("IF NOT EXISTS")) {
-      throw Checks.invalid("ddlTemplate", "must be CREATE TABLE IF NOT EXISTS {table} (...)", "\"" + ddlTemplate + "\"");
-    }
-    int ensured = 0;
-    ShardWriteException failed = null;
-    for (int shard = 0; shard < nodes.shards(); shard++) { // one shard down must not leave the others without tables
-      try (Connection c = nodes.connection(shard, Consistency.STRONG); Statement s = c.createStatement()) {
-        for (YearMonth m : months) {
-          s.execute(ddlTemplate.replace("{table}", router.table(m)));
-          ensured++;
-        }
-      } catch (SQLException | ShardUnavailableException e) {
-        ShardWriteException f = new ShardWriteException("creating tables on shard " + shard + " failed: "
-            + e.getMessage(), e);
-        if (failed == null) {
-          failed = f;
-        } else {
-          failed.addSuppressed(f);
-        }
-      }
-    }
-    if (failed != null) {
-      throw failed;
-    }
-    return ensured;
+    return tables.ensure(ddlTemplate, months);
   }
 
   private int executeUpdate(Connection c, Route route, String sql, Object[] params) throws SQLException {
@@ -490,17 +490,43 @@ public final class ShardedJdbc {
     slowListeners.fire(l -> l.onSlowSql(route.shard(), route.table(), elapsed, fingerprint));
   }
 
-  private static ShardWriteException writeFailure(Route route, SQLException e) {
-    return new ShardWriteException("write on shard " + route.shard() + " table " + route.table() + " failed: "
-        + e.getMessage(), e);
-  }
 
-  /** A statement on a shard failed; the message names the shard and table. */
+  /**
+   * A statement on a shard failed; the message names the shard and table and, where it matters,
+   * whether the write may have been applied.
+   */
   public static final class ShardWriteException extends GiftkitException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean safeToRetry;
+    private final boolean outcomeUnknown;
+
     ShardWriteException(String message, Throwable cause) {
+      this(message, cause, false, false);
+    }
+
+    ShardWriteException(String message, Throwable cause, boolean safeToRetry, boolean outcomeUnknown) {
       super(message, cause);
+      this.safeToRetry = safeToRetry;
+      this.outcomeUnknown = outcomeUnknown;
+    }
+
+    /**
+     * @return true if nothing of the failed call was applied and the failure is one a later retry
+     *     can get past (writes refused during a switchover longer than the retries, a connection
+     *     lost before COMMIT): re-running the whole call cannot apply anything twice
+     */
+    public boolean safeToRetry() {
+      return safeToRetry;
+    }
+
+    /**
+     * @return true if the failure came while the write was being committed (a COMMIT, or a single
+     *     auto-committed statement, whose connection failed): it may or may not have been applied,
+     *     so check before retrying
+     */
+    public boolean outcomeUnknown() {
+      return outcomeUnknown;
     }
   }
 }

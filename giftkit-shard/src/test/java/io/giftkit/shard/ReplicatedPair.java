@@ -32,12 +32,28 @@ final class ReplicatedPair implements AutoCloseable {
 
   ReplicatedPair() throws Exception {
     base = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "mariadb-pair-");
+    try {
+      start();
+    } catch (Exception | Error e) {
+      try {
+        close(); // a server started before the failure must not outlive the test
+      } catch (IOException | RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+  }
+
+  private void start() throws Exception {
     for (int n = 0; n < 2; n++) {
       ports[n] = freePort();
       Path data = base.resolve("d" + n);
-      run(List.of("mariadb-install-db", "--no-defaults", "--user=root", "--datadir=" + data,
+      // a tmpdir of its own: in the shared /tmp, temporary-table names of concurrent installs can collide
+      Path tmp = Files.createDirectories(base.resolve("tmp" + n));
+      run(List.of("mariadb-install-db", "--no-defaults", "--user=root", "--datadir=" + data, "--tmpdir=" + tmp,
           "--auth-root-authentication-method=normal"), base.resolve("install" + n + ".log"));
       ProcessBuilder pb = new ProcessBuilder("mariadbd", "--no-defaults", "--user=root", "--datadir=" + data,
+          "--tmpdir=" + tmp,
           "--port=" + ports[n], "--bind-address=127.0.0.1", "--socket=" + socket(n), "--pid-file=" + base.resolve("p" + n),
           "--server-id=" + (n + 1), "--log-bin=" + data.resolve("bin"), "--binlog-format=ROW", "--skip-name-resolve");
       pb.redirectErrorStream(true).redirectOutput(base.resolve("server" + n + ".log").toFile());
@@ -64,6 +80,29 @@ final class ReplicatedPair implements AutoCloseable {
   void promoteSecond() throws Exception {
     sql(0, "SET GLOBAL read_only=1");
     sql(1, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0;");
+  }
+
+  /**
+   * A planned switchover: the primary made read-only, the replica waited for until it applied all
+   * of the primary's binlog, then promoted (replication stopped, writable).
+   */
+  void switchToSecond() throws Exception {
+    sql(0, "SET GLOBAL read_only=1");
+    String position = query(0, "SELECT @@gtid_binlog_pos");
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+        .until(() -> query(1, "SELECT @@gtid_slave_pos").equals(position));
+    sql(1, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0;");
+  }
+
+  void readOnly(int node, boolean readOnly) throws Exception {
+    sql(node, "SET GLOBAL read_only=" + (readOnly ? 1 : 0));
+  }
+
+  /** Runs one query as root and returns its output (tab-separated, no column names), trimmed. */
+  String query(int node, String query) throws Exception {
+    Path out = base.resolve("query" + node + "-" + Thread.currentThread().getId() + ".out");
+    run(List.of("mariadb", "--socket=" + socket(node), "-uroot", "-N", "-B", "-e", query), out);
+    return Files.readString(out).trim();
   }
 
   void sql(int node, String statements) throws Exception {
