@@ -13,6 +13,32 @@ public class GiftkitProperties {
    */
   private String site;
 
+  /** The {@code giftkit} Actuator endpoint. */
+  private final Endpoint endpoint = new Endpoint();
+
+  public Endpoint getEndpoint() {
+    return endpoint;
+  }
+
+  /** Settings of the {@code giftkit} Actuator endpoint. */
+  public static class Endpoint {
+
+    /**
+     * Whether the endpoint offers its operations that change state (force a breaker open or closed,
+     * demote a hot key). Off by default: exposing the endpoint does not let whoever reaches it
+     * change the application's behaviour. Secure the endpoint before turning this on.
+     */
+    private boolean writeOperationsEnabled = false;
+
+    public boolean isWriteOperationsEnabled() {
+      return writeOperationsEnabled;
+    }
+
+    public void setWriteOperationsEnabled(boolean writeOperationsEnabled) {
+      this.writeOperationsEnabled = writeOperationsEnabled;
+    }
+  }
+
   public String getSite() {
     return site;
   }

@@ -154,11 +154,27 @@ class GiftkitAutoConfigurationTest {
 
   @Test
   @SuppressWarnings("unchecked")
-  void theEndpointShowsSiteAndBreakers() {
+  void theEndpointIsReadOnlyUnlessWriteOperationsAreEnabled() {
     runner.withPropertyValues("giftkit.site=a", "management.endpoints.web.exposure.include=giftkit").run(context -> {
+      context.getBean(BreakerRegistry.class).latencyBreaker("privileged", "none").call("uid", () -> "fresh");
+      GiftkitEndpoint endpoint = context.getBean(GiftkitEndpoint.class);
+      assertThat(endpoint).as("no operation that changes state").isNotInstanceOf(GiftkitWritableEndpoint.class);
+      assertThat(java.util.Arrays.stream(endpoint.getClass().getMethods())
+          .filter(m -> m.isAnnotationPresent(org.springframework.boot.actuate.endpoint.annotation.WriteOperation.class)
+              || m.isAnnotationPresent(org.springframework.boot.actuate.endpoint.annotation.DeleteOperation.class)))
+          .isEmpty();
+      assertThat(endpoint.breaker("privileged")).containsEntry("state", "CLOSED");
+    });
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void theEndpointShowsSiteAndBreakers() {
+    runner.withPropertyValues("giftkit.site=a", "management.endpoints.web.exposure.include=giftkit",
+        "giftkit.endpoint.write-operations-enabled=true").run(context -> {
       BreakerRegistry registry = context.getBean(BreakerRegistry.class);
       registry.latencyBreaker("privileged", "none").call("uid", () -> "fresh");
-      GiftkitEndpoint endpoint = context.getBean(GiftkitEndpoint.class);
+      GiftkitWritableEndpoint endpoint = context.getBean(GiftkitWritableEndpoint.class);
       Map<String, Object> body = endpoint.giftkit();
       assertThat(body).containsEntry("site", "a");
       Map<String, Object> privileged = ((Map<String, Map<String, Object>>) body.get("breakers")).get("privileged");
@@ -207,6 +223,36 @@ class GiftkitAutoConfigurationTest {
             .doesNotHaveBean(io.giftkit.shard.ShardedJdbc.class));
     all.withBean(io.giftkit.mq.JdbcIdempotencyStore.class, () -> new io.giftkit.mq.JdbcIdempotencyStore("mine"))
         .run(context -> assertThat(context.getBean(io.giftkit.mq.JdbcIdempotencyStore.class).table()).isEqualTo("mine"));
+  }
+
+  /**
+   * A module left out as the README says (its jar excluded, here its classes hidden): the context
+   * starts and the endpoint, with its write operations on, serves the other modules' parts.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"io.giftkit.breaker, breakers", "io.giftkit.cache, caches",
+      "io.giftkit.mq, mq", "io.giftkit.shard, shards"})
+  void theEndpointServesWhenAModuleIsLeftOut(String modulePackage, String key) {
+    new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(
+            GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class,
+            io.giftkit.boot.shard.GiftkitShardAutoConfiguration.class,
+            io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class,
+            io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class))
+        .withPropertyValues("giftkit.site=a", "management.endpoints.web.exposure.include=giftkit",
+            "giftkit.endpoint.write-operations-enabled=true",
+            "giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x")
+        .withClassLoader(new org.springframework.boot.test.context.FilteredClassLoader(modulePackage))
+        .run(context -> {
+          assertThat(context).hasNotFailed().hasSingleBean(GiftkitWritableEndpoint.class);
+          GiftkitWritableEndpoint endpoint = context.getBean(GiftkitWritableEndpoint.class);
+          Map<String, Object> body = endpoint.giftkit();
+          assertThat(body).containsEntry("site", "a").doesNotContainKey(key);
+          java.util.Set<String> others = new java.util.HashSet<>(List.of("breakers", "caches", "mq", "shards"));
+          others.remove(key);
+          assertThat(body).containsKeys(others.toArray(String[]::new));
+          assertThat(endpoint.breaker("nope")).isNull();
+          assertThat(endpoint.clearHotKey("rooms", "42")).containsEntry("cleared", false);
+        });
   }
 
   @Test

@@ -52,6 +52,13 @@ public final class GiftkitBreakerAutoConfiguration {
     return registry;
   }
 
+  /** The breakers' part of the {@code giftkit} endpoint (read, and forcing a breaker when enabled). */
+  @Bean
+  @ConditionalOnMissingBean
+  BreakerEndpointPart giftkitBreakerEndpointPart(BreakerRegistry registry) {
+    return new BreakerEndpointPart(registry);
+  }
+
   /** Runs a build step, restating a broken rule in terms of the property under {@code prefix}. */
   private static <T> T build(String prefix, java.util.function.Supplier<T> step) {
     try {

@@ -179,7 +179,8 @@ public final class GiftkitShardAutoConfiguration {
     /**
      * {@code giftkit.shard.pool.connections} (gauge, tags {@code shard}, {@code node}, {@code role}:
      * primary/replica, {@code state}: active/idle/pending), {@code giftkit.shard.failovers} and
-     * {@code giftkit.shard.slow.statements} (counters).
+     * {@code giftkit.shard.slow.statements} (counters), {@code giftkit.shard.split.brain} (gauge per
+     * {@code shard}: 1 while fenced).
      */
     @Bean
     MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow) {
@@ -191,6 +192,13 @@ public final class GiftkitShardAutoConfiguration {
           gauge(registry, nodes, n, tags, "pending");
           Gauge.builder("giftkit.shard.primary", nodes, x -> status(x, n).primary() ? 1 : 0).tags(tags)
               .description("1 if the node is its shard's writable node now").register(registry);
+        }
+        for (int shard = 0; shard < nodes.shards(); shard++) {
+          int sh = shard;
+          Gauge.builder("giftkit.shard.split.brain", nodes, x -> x.splitBrain(sh) ? 1 : 0)
+              .tags("shard", Integer.toString(shard))
+              .description("1 while the shard is fenced: two of its nodes are writable, writes are refused")
+              .register(registry);
         }
         FunctionCounter.builder("giftkit.shard.failovers", nodes, ShardDataSources::failovers)
             .description("times a shard's writes moved to another node").register(registry);
@@ -226,28 +234,48 @@ public final class GiftkitShardAutoConfiguration {
   @ConditionalOnClass(HealthIndicator.class)
   static class ShardHealthConfiguration {
 
-    /** {@code /actuator/health/giftkitShards/shard-<s>-node-<n>}: UP if the node gives a valid connection. */
+    /**
+     * A node that is down, or of a shard fenced for a split brain: the router keeps serving the other
+     * shards (and the shard's other nodes), so one such node does not make the application DOWN.
+     * Boot's default status order (DOWN, OUT_OF_SERVICE, UP, UNKNOWN) leaves it out of the aggregate
+     * and maps it to HTTP 200; add it to {@code management.endpoint.health.status.order} (and
+     * {@code http-mapping}) to have it count. Alert on the details or on {@code giftkit.shard.split.brain}.
+     */
+    static final org.springframework.boot.health.contributor.Status DEGRADED =
+        new org.springframework.boot.health.contributor.Status("DEGRADED",
+            "a node is down or its shard is fenced for a split brain; the other shards are served");
+
+    /**
+     * {@code /actuator/health/giftkitShards/shard-<s>-node-<n>}: UP if the node gives a valid
+     * connection and its shard is not fenced for a split brain, else {@link #DEGRADED}.
+     */
     @Bean
     @ConditionalOnMissingBean(name = "giftkitShardsHealthContributor")
     CompositeHealthContributor giftkitShardsHealthContributor(ShardDataSources nodes) {
       Map<String, HealthIndicator> indicators = new LinkedHashMap<>();
       for (ShardDataSources.NodeStatus n : nodes.nodes()) {
-        indicators.put("shard-" + n.shard() + "-node-" + n.node(), () -> {
-          ShardDataSources.NodeStatus now = ShardMetricsConfiguration.status(nodes, n);
-          Health.Builder h = new Health.Builder().withDetail("url", n.url())
-              .withDetail("role", now.primary() ? "primary" : "replica");
-          if (n.site() != null) {
-            h.withDetail("site", n.site().name());
-          }
-          try {
-            nodes.ping(n.shard(), n.node());
-            return h.up().build();
-          } catch (RuntimeException e) {
-            return h.down().withDetail("error", e.getMessage()).build();
-          }
-        });
+        indicators.put("shard-" + n.shard() + "-node-" + n.node(), () -> nodeHealth(nodes, n));
       }
       return CompositeHealthContributor.fromMap(indicators);
+    }
+
+    static Health nodeHealth(ShardDataSources nodes, ShardDataSources.NodeStatus n) {
+      ShardDataSources.NodeStatus now = ShardMetricsConfiguration.status(nodes, n);
+      Health.Builder h = new Health.Builder().withDetail("url", n.url())
+          .withDetail("role", now.primary() ? "primary" : "replica");
+      if (n.site() != null) {
+        h.withDetail("site", n.site().name());
+      }
+      boolean splitBrain = nodes.splitBrain(n.shard());
+      if (splitBrain) {
+        h.withDetail("splitBrain", true); // writes to the shard are refused until one node is read-only
+      }
+      try {
+        nodes.ping(n.shard(), n.node());
+        return (splitBrain ? h.status(DEGRADED) : h.up()).build();
+      } catch (RuntimeException e) {
+        return h.status(DEGRADED).withDetail("error", e.getMessage()).build();
+      }
     }
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.giftkit.boot.GiftkitAutoConfiguration;
-import io.giftkit.boot.GiftkitEndpoint;
 import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
 import io.giftkit.boot.GiftkitPropertyException;
 import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
@@ -36,7 +35,7 @@ class GiftkitCacheAutoConfigurationTest {
   void cachesTakeTheirSettingsFromPropertiesWithMetricsHotKeysAndTheEndpoint() {
     runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(),
             "giftkit.cache.caches.rooms.l1-policy=hot-only", "giftkit.cache.caches.rooms.hot-count=5",
-            "management.endpoints.web.exposure.include=giftkit")
+            "management.endpoints.web.exposure.include=giftkit", "giftkit.endpoint.write-operations-enabled=true")
         .run(context -> {
           GiftkitCaches caches = context.getBean(GiftkitCaches.class);
           SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -63,7 +62,7 @@ class GiftkitCacheAutoConfigurationTest {
               "giftkitCachesHealthIndicator", org.springframework.boot.health.contributor.HealthIndicator.class).health();
           assertThat(health.getStatus()).isEqualTo(org.springframework.boot.health.contributor.Status.UP);
           assertThat(health.getDetails().get("rooms").toString()).isEqualTo("{redisDown=false}");
-          GiftkitEndpoint endpoint = context.getBean(GiftkitEndpoint.class);
+          io.giftkit.boot.GiftkitWritableEndpoint endpoint = context.getBean(io.giftkit.boot.GiftkitWritableEndpoint.class);
           Map<String, Map<String, Object>> body = (Map<String, Map<String, Object>>) endpoint.giftkit().get("caches");
           assertThat(body.get("rooms").get("hotKeys").toString()).contains("key=42");
           assertThat(endpoint.clearHotKey("rooms", "42")).containsEntry("cleared", true);

@@ -78,8 +78,12 @@ class GiftkitShardAutoConfigurationTest {
           CompositeHealthContributor.class);
       assertThat(((HealthIndicator) health.getContributor("shard-0-node-0")).health().getStatus()).isEqualTo(Status.UP);
       var down = ((HealthIndicator) health.getContributor("shard-2-node-0")).health();
-      assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+      assertThat(down.getStatus()).as("one node down does not make the application DOWN").isEqualTo(
+          GiftkitShardAutoConfiguration.ShardHealthConfiguration.DEGRADED);
       assertThat(down.getDetails().get("error").toString()).contains("shard 2").doesNotContain("never-shown");
+      assertThat(org.springframework.boot.health.actuate.endpoint.StatusAggregator.getDefault()
+          .getAggregateStatus(java.util.Set.of(Status.UP, down.getStatus())))
+          .as("Boot's default aggregation of UP shards and a DEGRADED one").isEqualTo(Status.UP);
 
       SimpleMeterRegistry meters = new SimpleMeterRegistry();
       context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
@@ -87,6 +91,7 @@ class GiftkitShardAutoConfigurationTest {
           .gauge().value()).isZero();
       assertThat(meters.get("giftkit.shard.primary").tags("shard", "1", "node", "0").gauge().value()).isEqualTo(1);
       assertThat(meters.get("giftkit.shard.failovers").functionCounter().count()).isZero();
+      assertThat(meters.get("giftkit.shard.split.brain").tags("shard", "0").gauge().value()).isZero();
 
       @SuppressWarnings("unchecked")
       Map<String, Object> shards = (Map<String, Object>) context.getBean(GiftkitEndpoint.class).giftkit().get("shards");
