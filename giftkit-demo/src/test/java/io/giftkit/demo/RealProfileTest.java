@@ -70,6 +70,18 @@ class RealProfileTest {
   @Autowired DataSource control;
   @Autowired RoomDirectory rooms;
 
+  @Autowired org.springframework.context.ApplicationContext context;
+
+  @Test
+  void theRealProfileHasSafeDefaults() {
+    assertThat(context.getBeansOfType(io.giftkit.demo.faults.AdminController.class))
+        .as("no unauthenticated fault injection").isEmpty();
+    assertThat(context.getEnvironment().getProperty("management.endpoint.health.show-details"))
+        .as("health details (JDBC URLs, errors) only for an authorised caller").isEqualTo("when-authorized");
+    assertThat(context.getBeansOfType(io.giftkit.boot.GiftkitWritableEndpoint.class))
+        .as("the giftkit endpoint cannot force breakers or demote hot keys").isEmpty();
+  }
+
   @Test
   void theRealProfileRunsOnMariaDbRedisAndKafkaFromItsVariables() throws Exception {
     for (int i = 0; i < 10; i++) {
