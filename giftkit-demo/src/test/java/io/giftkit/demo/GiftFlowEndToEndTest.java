@@ -273,8 +273,11 @@ class GiftFlowEndToEndTest {
     }
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"servedFromMemory\":true");
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"topSenders\":[{");
-    assertThat(call("GET", "/actuator/prometheus", null).body()).contains("giftkit_mq_lag")
-        .contains("giftkit_cache_gets_total").contains("giftkit_breaker_calls_total");
+    java.util.Set<String> series = DeployExampleTest.seriesNames(call("GET", "/actuator/prometheus", null).body());
+    assertThat(series).as("exactly the names deploy/ queries (HPA, adapter rules)")
+        .containsAll(DeployExampleTest.metricsUsedByDeploy())
+        .contains("giftkit_cache_gets_total", "giftkit_breaker_calls_total", "giftkit_mq_record_age_seconds",
+            "giftkit_breaker_failure_ratio");
     HttpResponse<String> readiness = call("GET", "/actuator/health/readiness", null);
     assertThat(readiness.statusCode()).isEqualTo(200);
     assertThat(readiness.body()).as("settlement's consumers are part of readiness").contains("giftkitConsumers")

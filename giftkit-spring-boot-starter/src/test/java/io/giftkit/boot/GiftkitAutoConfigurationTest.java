@@ -148,7 +148,8 @@ class GiftkitAutoConfigurationTest {
           .functionCounter().count()).isEqualTo(1);
       assertThat(meters.get("giftkit.breaker.state").tags("name", "privileged", "state", "closed").gauge().value())
           .isEqualTo(1);
-      assertThat(meters.get("giftkit.breaker.failure.rate").tags("name", "privileged").gauge().value()).isEqualTo(50);
+      assertThat(meters.get("giftkit.breaker.failure.ratio").tags("name", "privileged").gauge().value())
+          .as("a ratio 0-1, not percent").isEqualTo(0.5);
     });
   }
 

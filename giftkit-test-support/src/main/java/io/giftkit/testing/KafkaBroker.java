@@ -180,9 +180,11 @@ public final class KafkaBroker {
   }
 
   /**
-   * Waits until every partition of {@code topics} has a leader: a producer that sends to a partition
-   * whose leader is not yet known everywhere gets {@code NOT_LEADER_OR_FOLLOWER} and, on some broker
-   * versions, an idempotent producer then stalls on an out-of-order sequence.
+   * Waits until every partition of {@code topics} has a leader that takes requests: a producer that
+   * sends to a partition whose leader has not taken the leadership on yet gets
+   * {@code NOT_LEADER_OR_FOLLOWER}, and an idempotent producer with several requests in flight was seen
+   * to stall for good on {@code OUT_OF_ORDER_SEQUENCE_NUMBER} after it (the first batch retried with
+   * sequence 0 after later ones were taken).
    */
   private void awaitLeaders(Collection<String> topics)
       throws InterruptedException, ExecutionException, TimeoutException {
@@ -201,6 +203,18 @@ public final class KafkaBroker {
         ready = false; // created, not yet in this broker's metadata
       }
       if (ready) {
+        // The metadata names a leader before the broker's replica manager has taken the leadership on;
+        // ListOffsets is answered by the replica manager (NOT_LEADER_OR_FOLLOWER until then, retried by
+        // the admin client), so once it answers, produce requests are taken too.
+        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> all = new java.util.HashMap<>();
+        for (var d : admin.describeTopics(topics).allTopicNames().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            .values()) {
+          for (var p : d.partitions()) {
+            all.put(new org.apache.kafka.common.TopicPartition(d.name(), p.partition()),
+                org.apache.kafka.clients.admin.OffsetSpec.latest());
+          }
+        }
+        admin.listOffsets(all).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         return;
       }
       if (System.nanoTime() - deadline > 0) {

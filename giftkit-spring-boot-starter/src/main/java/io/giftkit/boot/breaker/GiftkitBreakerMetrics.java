@@ -51,10 +51,14 @@ public final class GiftkitBreakerMetrics implements MeterBinder {
           .tags(tags.and("state", lower(state))).description("1 for the breaker's current state, else 0")
           .register(registry);
     }
-    Gauge.builder("giftkit.breaker.failure.rate", source, s -> s.get().failureRate()).tags(tags)
-        .baseUnit("percent").description("failures in percent of the calls in the sliding window").register(registry);
-    Gauge.builder("giftkit.breaker.slow.call.rate", source, s -> s.get().slowCallRate()).tags(tags)
-        .baseUnit("percent").description("slow calls in percent of the calls in the sliding window").register(registry);
+    // ratios 0-1 (Prometheus convention), 0 while the window is empty rather than NaN: read them with
+    // giftkit.breaker.window.calls
+    Gauge.builder("giftkit.breaker.failure.ratio", source, s -> ratio(s.get().failureRate())).tags(tags)
+        .description("failures as a ratio (0-1) of the calls in the sliding window; 0 while it is empty")
+        .register(registry);
+    Gauge.builder("giftkit.breaker.slow.call.ratio", source, s -> ratio(s.get().slowCallRate())).tags(tags)
+        .description("slow calls as a ratio (0-1) of the calls in the sliding window; 0 while it is empty")
+        .register(registry);
     Gauge.builder("giftkit.breaker.window.calls", source, s -> s.get().callsInWindow()).tags(tags)
         .description("calls recorded in the sliding window").register(registry);
     for (CallOutcome outcome : CallOutcome.values()) {
@@ -67,6 +71,11 @@ public final class GiftkitBreakerMetrics implements MeterBinder {
         .tags(tags.and("source", "default")).description("fallbacks served").register(registry);
     FunctionCounter.builder("giftkit.breaker.late.answers", source, s -> s.get().lateAnswers())
         .tags(tags).description("answers that arrived after the caller had the fallback").register(registry);
+  }
+
+  /** A rate in percent (NaN with no calls) as a ratio 0-1, 0 with no calls. */
+  static double ratio(double percent) {
+    return Double.isNaN(percent) ? 0 : percent / 100.0;
   }
 
   private static String lower(Enum<?> e) {

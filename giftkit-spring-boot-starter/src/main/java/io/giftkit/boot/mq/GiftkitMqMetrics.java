@@ -73,7 +73,7 @@ public final class GiftkitMqMetrics implements MeterBinder, AutoCloseable {
       partitionLag = MultiGauge.builder("giftkit.mq.partition.lag").baseUnit("records")
           .description("records in the partition not yet handled").register(registry);
       partitionAge = MultiGauge.builder("giftkit.mq.partition.record.age")
-          .baseUnit("milliseconds").description("age of the partition's oldest unhandled record").register(registry);
+          .baseUnit("seconds").description("age of the partition's oldest unhandled record").register(registry);
       partitionRefresher.scheduleWithFixedDelay(this::refreshPartitions, 0, 5, TimeUnit.SECONDS);
     }
   }
@@ -101,10 +101,10 @@ public final class GiftkitMqMetrics implements MeterBinder, AutoCloseable {
   private static double current(GiftkitConsumer<?, ?> c, PartitionLag of, boolean records) {
     for (PartitionLag l : c.lag()) {
       if (l.partition() == of.partition() && l.topic().equals(of.topic())) {
-        return records ? l.lag() : l.recordAgeMillis();
+        return records ? l.lag() : l.recordAgeMillis() / 1000.0;
       }
     }
-    return Double.NaN; // revoked since the last refresh
+    return 0; // revoked since the last refresh (the row goes at the next one): nothing of it is unhandled here
   }
 
   @Override
@@ -123,7 +123,7 @@ public final class GiftkitMqMetrics implements MeterBinder, AutoCloseable {
     counter(registry, "giftkit.mq.lag.alerts", c, tags, GiftkitConsumer::lagAlerts);
     counter(registry, "giftkit.mq.restarts", c, tags, GiftkitConsumer::restarts);
     gauge(registry, "giftkit.mq.lag", c, tags, x -> max(x.lag(), true), "records");
-    gauge(registry, "giftkit.mq.record.age", c, tags, x -> max(x.lag(), false), "milliseconds");
+    gauge(registry, "giftkit.mq.record.age", c, tags, x -> max(x.lag(), false) / 1000.0, "seconds");
   }
 
   private static double max(List<PartitionLag> lags, boolean records) {
