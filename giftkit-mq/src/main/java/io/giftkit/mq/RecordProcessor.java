@@ -21,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * one record at a time, so only the failing record is retried. No handler call starts after the poll's
  * deadline: the rest of the partition is sought back and polled again.
  *
+ * <p>With retry topics ({@link RetryTopicRouter}) a retryable failure is not retried in place: the
+ * record is published to the next retry topic and, once acknowledged, is done; after the last retry
+ * topic it goes to the dead-letter topic. A record from a retry topic that is not due yet waits, its
+ * partition sought back and paused until it is (the {@link RetryTracker} resumes it).
+ *
  * <p>An {@link Error} from a deserializer or handler is that record's failure; only a
  * {@link VirtualMachineError} goes through (it stops the poll loop). One poll loop's thread only.
  */
@@ -38,6 +43,7 @@ final class RecordProcessor<K, V> {
   private final ConsumerCounters counters;
   private final BooleanSupplier running;
   private final Ticker ticker;
+  private final RetryTopicRouter router; // null: retries in place
 
   RecordProcessor(ConsumerSettings<K, V> settings, Consumer<byte[], byte[]> consumer, HandlerInvoker<K, V> invoker,
       RetryTracker retries, CommitTracker commits, LagMonitor lag, DeadLetterPublisher deadLetters,
@@ -52,6 +58,7 @@ final class RecordProcessor<K, V> {
     this.counters = counters;
     this.running = running;
     this.ticker = settings.ticker();
+    this.router = settings.retryTopics();
   }
 
   /**
@@ -105,6 +112,9 @@ final class RecordProcessor<K, V> {
     int end = from;
     while (end < raws.size()) {
       ConsumerRecord<byte[], byte[]> raw = raws.get(end);
+      if (router != null && router.waitNanos(raw) > 0) {
+        break; // not due yet: handled on its own (it waits)
+      }
       if (s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
         try {
           out.add(deserialize(raw));
@@ -163,6 +173,14 @@ final class RecordProcessor<K, V> {
     if (retry != null && retry.deadLetterOnly) {
       return deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
     }
+    if (retry != null && retry.forwardOnly) {
+      return forward(tp, raw, retry.lastError, retry.attempts, retry);
+    }
+    long wait = router == null ? 0 : router.waitNanos(raw);
+    if (wait > 0) {
+      retries.waitUntil(tp, raw.offset(), ticker.read() + wait); // from a retry topic, not due yet
+      return false;
+    }
     ConsumerRecord<K, V> record;
     try {
       record = deserialize(raw);
@@ -179,6 +197,13 @@ final class RecordProcessor<K, V> {
     } catch (Exception | Error e) {
       rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
       Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
+      if (router != null) {
+        int failed = router.priorAttempts(raw) + 1;
+        if (s.retryPolicy().kind(e) != FailureClassifier.Kind.NON_RETRYABLE && router.hasNext(raw.topic())) {
+          return forward(tp, raw, e, failed, r);
+        }
+        return deadLetter(tp, raw, e, failed, r);
+      }
       long delay = retries.failed(r, e);
       if (delay < 0) {
         return deadLetter(tp, raw, e, r.attempts, r);
@@ -188,6 +213,35 @@ final class RecordProcessor<K, V> {
           raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
       return false;
     }
+  }
+
+  /**
+   * Publishes to the next retry topic; true once acknowledged (the record is done), false (its
+   * partition waits, the publish alone is retried later) if not.
+   *
+   * @param attempts attempts failed so far, this one included
+   */
+  private boolean forward(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
+      Retry retry) {
+    String next = router.nextTopic(raw.topic());
+    try {
+      deadLetters.send(router.next(raw, error, attempts));
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      counters.retryTopicFailures.increment();
+      retries.forwardFailed(retry, error, attempts);
+      LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to retry topic {} failed ({}); not committing past it,"
+          + " will retry (does {} exist? RetryTopics.createTopics creates it)", s.name(), raw.topic(), raw.partition(),
+          raw.offset(), next, e.toString(), next);
+      return false;
+    }
+    counters.retryTopicPublishes.increment();
+    retries.done(tp);
+    LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); moved to {}", s.name(), raw.topic(),
+        raw.partition(), raw.offset(), attempts, error.toString(), next);
+    return true;
   }
 
   /** Publishes to the dead-letter topic; true once acknowledged, false (retry the publish later) if not. */
