@@ -90,7 +90,7 @@ final class RetryTopicRouter {
 
   /** @return whether a record failing on {@code topic} goes to another retry topic (else to the DLT) */
   boolean hasNext(String topic) {
-    return level(topic) < retryTopics.delays().size();
+    return level(topic) < retryTopics.retryDelays().size();
   }
 
   /** @return the topic a record failing on {@code topic} goes to next ({@link #hasNext} must be true) */
@@ -152,7 +152,7 @@ final class RetryTopicRouter {
     if (waitMillis <= 0) {
       return 0;
     }
-    Duration delay = retryTopics.delays().get(level - 1);
+    Duration delay = retryTopics.retryDelays().get(level - 1);
     return TimeUnit.MILLISECONDS.toNanos(Math.min(waitMillis, delay.toMillis()));
   }
 
@@ -168,7 +168,7 @@ final class RetryTopicRouter {
     String next = nextTopic(raw.topic());
     Origin origin = origin(raw);
     long now = epochMillis.getAsLong();
-    long due = now + retryTopics.delays().get(level(raw.topic())).toMillis();
+    long due = now + retryTopics.retryDelays().get(level(raw.topic())).toMillis();
     RecordHeaders headers = new RecordHeaders();
     for (Header h : raw.headers()) {
       if (!h.key().startsWith("giftkit-retry-") && !h.key().startsWith("giftkit-dlt-")) {
@@ -217,6 +217,6 @@ final class RetryTopicRouter {
 
   @Override
   public String toString() {
-    return "RetryTopicRouter" + names + " " + retryTopics.delays();
+    return "RetryTopicRouter" + names + " " + retryTopics.retryDelays();
   }
 }

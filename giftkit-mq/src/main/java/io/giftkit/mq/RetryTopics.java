@@ -99,7 +99,7 @@ public final class RetryTopics {
   }
 
   /** @return the delays, retry topic 1's first */
-  public List<Duration> delays() {
+  public List<Duration> retryDelays() {
     return delays;
   }
 
