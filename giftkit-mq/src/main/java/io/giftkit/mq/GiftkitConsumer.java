@@ -104,7 +104,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  * commits, revocation and loss), {@code RetryTracker} (paused partitions, due times),
  * {@code HandlerInvoker} (helper thread, {@code maxProcessingTime}, abandonment), {@code HandlerForms}
  * (idempotency and transactions as decorators of the handler), {@code DeadLetterPublisher},
- * {@code LagMonitor}; retry decisions in {@code RetryPolicy} and {@code FailureClassifier}. Time is
+ * {@code LagMonitor}; retry decisions in {@code RetryPolicy} and {@code FailureClassifier}, retry
+ * topics in {@code RetryTopicRouter}. Time is
  * read from an injected {@link Ticker} ({@link Builder#ticker}).
  *
  * <p>Size: past the house limit of ~400 lines because of the {@link Builder}, nested so that
@@ -234,7 +235,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.topics = List.copyOf(b.topics);
     this.retryTopics = b.retryTopics;
     this.retryRouter = b.retryTopics == null ? null
-        : new RetryTopicRouter(b.retryTopics, topics, RetryTopicRouter.wallClock(b.ticker));
+        : new RetryTopicRouter(b.retryTopics, topics, group, RetryTopicRouter.wallClock(b.ticker));
     List<String> subscribed = new ArrayList<>(topics);
     if (retryRouter != null) {
       subscribed.addAll(retryRouter.topics());

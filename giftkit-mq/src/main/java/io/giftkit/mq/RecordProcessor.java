@@ -112,10 +112,11 @@ final class RecordProcessor<K, V> {
     int end = from;
     while (end < raws.size()) {
       ConsumerRecord<byte[], byte[]> raw = raws.get(end);
-      if (router != null && router.waitNanos(raw) > 0) {
+      boolean accepted = accepts(raw);
+      if (accepted && router != null && router.waitNanos(raw) > 0) {
         break; // not due yet: handled on its own (it waits)
       }
-      if (s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+      if (accepted) {
         try {
           out.add(deserialize(raw));
         } catch (RuntimeException | Error poison) {
@@ -154,18 +155,29 @@ final class RecordProcessor<K, V> {
     lag.done(tp, last.offset() + 1);
   }
 
+  /**
+   * @return whether this consumer handles {@code raw}: its site passes the site filter and, on a retry
+   *     topic, it was put there by this consumer group (another group's retries are not ours)
+   */
+  private boolean accepts(ConsumerRecord<byte[], byte[]> raw) {
+    return s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))
+        && (router == null || router.ours(raw));
+  }
+
   /** @throws RuntimeException what the deserializer threw: the record is poison */
   private ConsumerRecord<K, V> deserialize(ConsumerRecord<byte[], byte[]> raw) {
+    // deserializers see the original topic (a schema looked up by topic name is the original's)
+    String topic = router == null ? raw.topic() : router.originalTopicOf(raw.topic());
     return new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.timestamp(),
         raw.timestampType(), raw.serializedKeySize(), raw.serializedValueSize(),
-        raw.key() == null ? null : s.keyDeserializer().deserialize(raw.topic(), raw.headers(), raw.key()),
-        raw.value() == null ? null : s.valueDeserializer().deserialize(raw.topic(), raw.headers(), raw.value()),
+        raw.key() == null ? null : s.keyDeserializer().deserialize(topic, raw.headers(), raw.key()),
+        raw.value() == null ? null : s.valueDeserializer().deserialize(topic, raw.headers(), raw.value()),
         raw.headers(), raw.leaderEpoch());
   }
 
   /** Handles one record; false means "not done: seek back and pause its partition". */
   private boolean processOne(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
-    if (!s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+    if (!accepts(raw)) {
       counters.filtered.increment();
       return true;
     }

@@ -42,6 +42,8 @@ final class RetryTopicRouter {
   private static final Logger LOG = LoggerFactory.getLogger(GiftkitConsumer.class);
 
   private final RetryTopics retryTopics;
+  private final String group;
+  private final byte[] groupBytes;
   private final LongSupplier epochMillis;
   private final Map<String, Integer> levels = new HashMap<>(); // retry topic -> k (1-based)
   private final Map<String, String> originals = new HashMap<>(); // retry topic -> original topic
@@ -49,10 +51,13 @@ final class RetryTopicRouter {
 
   /**
    * @param mainTopics the topics the user consumes
+   * @param group the consumer group: its retry records carry it, another group's are skipped
    * @param epochMillis the wall clock for due times (see {@link #wallClock})
    */
-  RetryTopicRouter(RetryTopics retryTopics, List<String> mainTopics, LongSupplier epochMillis) {
+  RetryTopicRouter(RetryTopics retryTopics, List<String> mainTopics, String group, LongSupplier epochMillis) {
     this.retryTopics = retryTopics;
+    this.group = group;
+    this.groupBytes = utf8(group);
     this.epochMillis = epochMillis;
     for (String topic : mainTopics) {
       List<String> of = retryTopics.topicsOf(topic);
@@ -80,6 +85,23 @@ final class RetryTopicRouter {
   /** @return every retry topic, of every consumed topic */
   List<String> topics() {
     return List.copyOf(names);
+  }
+
+  /** @return the original topic of {@code topic} if it is a retry topic, else {@code topic} */
+  String originalTopicOf(String topic) {
+    return originals.getOrDefault(topic, topic);
+  }
+
+  /**
+   * @return false for a record on a retry topic that another consumer group put there (groups that
+   *     consume the same topic share its retry topics; each handles only its own retries)
+   */
+  boolean ours(ConsumerRecord<byte[], byte[]> raw) {
+    if (!originals.containsKey(raw.topic())) {
+      return true;
+    }
+    Header h = raw.headers().lastHeader(RetryTopics.GROUP);
+    return h == null || java.util.Arrays.equals(h.value(), groupBytes);
   }
 
   /** @return 0 for a consumed topic, k for its retry topic k */
@@ -180,6 +202,7 @@ final class RetryTopicRouter {
     headers.add(RetryTopics.ORIGINAL_OFFSET, utf8(Long.toString(origin.offset())));
     headers.add(RetryTopics.ORIGINAL_TIMESTAMP, utf8(Long.toString(origin.timestamp())));
     headers.add(RetryTopics.ATTEMPTS, utf8(Integer.toString(failedAttempts)));
+    headers.add(RetryTopics.GROUP, groupBytes);
     headers.add(RetryTopics.DUE, utf8(Long.toString(due)));
     headers.add(RetryTopics.EXCEPTION, utf8(error.getClass().getName()));
     headers.add(RetryTopics.MESSAGE, utf8(DeadLetterPublisher.truncate(String.valueOf(error.getMessage()))));
@@ -217,6 +240,6 @@ final class RetryTopicRouter {
 
   @Override
   public String toString() {
-    return "RetryTopicRouter" + names + " " + retryTopics.retryDelays();
+    return "RetryTopicRouter" + names + " " + retryTopics.retryDelays() + " group " + group;
   }
 }

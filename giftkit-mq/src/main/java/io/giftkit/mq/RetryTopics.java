@@ -58,6 +58,11 @@ public final class RetryTopics {
   public static final String ORIGINAL_TIMESTAMP = "giftkit-retry-timestamp";
   /** Header: attempts that failed before this record was published (1 on {@code retry-1}). */
   public static final String ATTEMPTS = "giftkit-retry-attempts";
+  /**
+   * Header: the consumer group that published the retry record. Groups consuming the same topic share
+   * its retry topics; a consumer skips (commits, counts as filtered) another group's retry records.
+   */
+  public static final String GROUP = "giftkit-retry-group";
   /** Header: when the record is due on its retry topic (epoch ms). */
   public static final String DUE = "giftkit-retry-due";
   /** Header: the last failure's exception class. */

@@ -51,7 +51,7 @@ class RetryTopicRoutingTest {
   private final ConsumerCounters counters = new ConsumerCounters();
   private final List<AutoCloseable> closeables = new ArrayList<>();
   private final RetryTopicRouter router = new RetryTopicRouter(
-      RetryTopics.delays(Duration.ofSeconds(1), Duration.ofSeconds(10)), List.of("gifts"), this::wall);
+      RetryTopics.delays(Duration.ofSeconds(1), Duration.ofSeconds(10)), List.of("gifts"), "settlement", this::wall);
   private final RetryTracker retries = new RetryTracker(policy(), ticker);
   private final CommitTracker commits = new CommitTracker("unit", consumer, counters.membershipLosses);
 
@@ -162,6 +162,7 @@ class RetryTopicRoutingTest {
     assertThat(header(toR1, RetryTopics.DUE)).isEqualTo(Long.toString(WALL + 1_000));
     assertThat(header(toR1, RetryTopics.EXCEPTION)).isEqualTo(IllegalStateException.class.getName());
     assertThat(header(toR1, RetryTopics.MESSAGE)).isEqualTo("settlement service unavailable");
+    assertThat(header(toR1, RetryTopics.GROUP)).isEqualTo("settlement");
     assertThat(header(toR1, SiteHeaders.SITE)).as("site tag carried unchanged").isEqualTo("a");
     assertThat(header(toR1, SiteHeaders.ROUTE)).isEqualTo("room-7");
 
@@ -322,6 +323,27 @@ class RetryTopicRoutingTest {
     h.add(RetryTopics.DUE, Long.toString(dueAt).getBytes(StandardCharsets.UTF_8));
     h.add(RetryTopics.ATTEMPTS, "1".getBytes(StandardCharsets.UTF_8));
     return raw(R1, offset, key, h);
+  }
+
+  @Test
+  void anotherGroupsRetryRecordIsSkippedAndCommittedNotHandled() {
+    assign(R1);
+    List<String> handled = new ArrayList<>();
+    Dispatch<String, String> dispatch = records -> {
+      handled.add(records.get(0).key());
+      return 0;
+    };
+    RecordProcessor<String, String> processor = processor(dispatch, producer(true));
+    ConsumerRecord<byte[], byte[]> theirs = due(0, "theirs", WALL + 500);
+    theirs.headers().add(RetryTopics.GROUP, "analytics".getBytes(StandardCharsets.UTF_8));
+    ConsumerRecord<byte[], byte[]> ours = due(1, "ours", WALL - 1);
+    ours.headers().add(RetryTopics.GROUP, "settlement".getBytes(StandardCharsets.UTF_8));
+
+    processor.process(R1, List.of(theirs, ours), ticker.read() + 60_000 * MS);
+    assertThat(handled).as("not waited for, not handled").containsExactly("ours");
+    assertThat(counters.filtered.sum()).isEqualTo(1);
+    assertThat(consumer.paused()).isEmpty();
+    assertThat(commits.pending()).containsEntry(R1, new OffsetAndMetadata(2));
   }
 
   @Test
