@@ -15,6 +15,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
@@ -71,6 +72,7 @@ public final class RetryTopics {
   public static final String MESSAGE = "giftkit-retry-message";
 
   private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration UNKNOWN_TOPIC_PATIENCE = Duration.ofSeconds(10);
 
   private final List<Duration> delays;
 
@@ -124,7 +126,8 @@ public final class RetryTopics {
   /**
    * Creates the missing retry topics of {@code topics}, each with the partitions and replication
    * factor of its original topic; existing ones are left alone. Blocks for up to 30 s per call to the
-   * broker.
+   * broker; an original topic the cluster does not know yet (just created) is asked about again for up
+   * to 10 s.
    *
    * @param admin an admin client of the cluster
    * @param topics the consumed topics (they must exist)
@@ -137,8 +140,7 @@ public final class RetryTopics {
       throws ExecutionException, TimeoutException, InterruptedException {
     Checks.requireNonNull("admin", admin);
     Checks.requireNonNull("topics", topics);
-    Map<String, TopicDescription> originals = admin.describeTopics(topics).allTopicNames()
-        .get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    Map<String, TopicDescription> originals = describe(admin, topics);
     var existing = admin.listTopics().names().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     List<String> created = new ArrayList<>();
     for (String topic : topics) {
@@ -160,6 +162,25 @@ public final class RetryTopics {
       }
     }
     return created;
+  }
+
+  /**
+   * Describes {@code topics}; a topic just created may not be known to every broker yet, so an unknown
+   * topic is asked about again for up to 10 s before the answer stands.
+   */
+  private static Map<String, TopicDescription> describe(Admin admin, Collection<String> topics)
+      throws ExecutionException, TimeoutException, InterruptedException {
+    long deadline = System.nanoTime() + UNKNOWN_TOPIC_PATIENCE.toNanos();
+    while (true) {
+      try {
+        return admin.describeTopics(topics).allTopicNames().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() - deadline >= 0) {
+          throw e;
+        }
+        Thread.sleep(100); // metadata propagation after a topic's creation; not a synchronisation of ours
+      }
+    }
   }
 
   /**

@@ -81,9 +81,12 @@ class RetryTopicsBrokerTest {
     List<String> created = retryTopics.createTopics(KAFKA.admin(), List.of(topic));
     assertThat(created).containsExactly(topic + ".retry-1", topic + ".retry-2");
     assertThat(retryTopics.createTopics(KAFKA.admin(), List.of(topic))).as("existing ones left alone").isEmpty();
-    Map<String, TopicDescription> described = KAFKA.admin().describeTopics(created).allTopicNames()
-        .get(30, TimeUnit.SECONDS);
-    assertThat(described.values()).allSatisfy(d -> assertThat(d.partitions()).hasSize(2));
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().untilAsserted(() -> {
+      Map<String, TopicDescription> described = KAFKA.admin().describeTopics(created).allTopicNames()
+          .get(30, TimeUnit.SECONDS);
+      assertThat(described.values()).as("the original's partitions").hasSize(2)
+          .allSatisfy(d -> assertThat(d.partitions()).hasSize(2));
+    });
     KAFKA.createTopics(List.of(new NewTopic(topic + ".DLT", 1, (short) 1)));
 
     try (KafkaProducer<String, String> p = producer()) {
