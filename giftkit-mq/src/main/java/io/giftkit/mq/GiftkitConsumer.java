@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -260,8 +261,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.producerConfig = DeadLetterProducerConfig.of(b.kafka, b.dltProducerConfig, b.dltTimeout);
     RetryPolicy retryPolicy = new RetryPolicy(new FailureClassifier(b.nonRetryable, b.transientFailures),
         b.maxAttempts, b.backoff.toNanos(), b.maxBackoff.toNanos(), b.retryBudget.toNanos());
-    ConsumerSettings<K, V> settings = new ConsumerSettings<>(b.name, List.copyOf(subscribed), Collections.unmodifiableMap(c),
-        b.keyDeserializer, b.valueDeserializer, b.dispatch.apply(group), b.batch, b.concurrency, retryPolicy,
+    ConsumerSettings<K, V> settings = new ConsumerSettings<>(b.name, List.copyOf(subscribed),
+        Collections.unmodifiableMap(c), b.keyDeserializer, b.valueDeserializer, b.dispatch.apply(group), b.batch, b.concurrency, retryPolicy,
         maxProcessingNanos, pollBudgetNanos, b.siteFilter,
         new LagMonitor.Thresholds(b.maxLag, b.maxAge.toMillis(), b.sustain.toNanos()), lagListeners, b.ticker,
         retryRouter);
@@ -378,8 +379,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   }
 
   /** @return the retry topics, if {@link Builder#retryTopics} set them */
-  public java.util.Optional<RetryTopics> retryTopics() {
-    return java.util.Optional.ofNullable(retryTopics);
+  public Optional<RetryTopics> retryTopics() {
+    return Optional.ofNullable(retryTopics);
   }
 
   /** @return dead-letter publishes that failed (and were retried) */
