@@ -262,8 +262,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     RetryPolicy retryPolicy = new RetryPolicy(new FailureClassifier(b.nonRetryable, b.transientFailures),
         b.maxAttempts, b.backoff.toNanos(), b.maxBackoff.toNanos(), b.retryBudget.toNanos());
     ConsumerSettings<K, V> settings = new ConsumerSettings<>(b.name, List.copyOf(subscribed),
-        Collections.unmodifiableMap(c), b.keyDeserializer, b.valueDeserializer, b.dispatch.apply(group), b.batch, b.concurrency, retryPolicy,
-        maxProcessingNanos, pollBudgetNanos, b.siteFilter,
+        Collections.unmodifiableMap(c), b.keyDeserializer, b.valueDeserializer, b.dispatch.apply(group), b.batch,
+        b.concurrency, retryPolicy, maxProcessingNanos, pollBudgetNanos, b.siteFilter,
         new LagMonitor.Thresholds(b.maxLag, b.maxAge.toMillis(), b.sustain.toNanos()), lagListeners, b.ticker,
         retryRouter);
     Supervisor supervisor = new Supervisor(b.name, b.maxRestarts, b.firstRestartDelay, b.maxRestartDelay);

@@ -81,7 +81,8 @@ class RetryTopicRoutingTest {
 
   private RecordProcessor<String, String> processor(Dispatch<String, String> dispatch, MockProducer<byte[], byte[]> p) {
     ConsumerSettings<String, String> settings = new ConsumerSettings<>("unit",
-        List.of("gifts", "gifts.retry-1", "gifts.retry-2"), Map.of(), new StringDeserializer(), new StringDeserializer(),
+        List.of("gifts", "gifts.retry-1", "gifts.retry-2"), Map.of(), new StringDeserializer(),
+        new StringDeserializer(),
         dispatch, false, 1, policy(), 60_000 * MS, 0, SiteFilter.all(),
         new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0), Listeners.create("unit lag"), ticker, router);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
