@@ -106,7 +106,7 @@ import org.apache.kafka.common.serialization.Deserializer;
  * {@code HandlerInvoker} (helper thread, {@code maxProcessingTime}, abandonment), {@code HandlerForms}
  * (idempotency and transactions as decorators of the handler), {@code DeadLetterPublisher},
  * {@code LagMonitor}; retry decisions in {@code RetryPolicy} and {@code FailureClassifier}, retry
- * topics in {@code RetryTopicRouter}. Time is
+ * topics in {@code RetryTopicRouter}, publishing failed records in {@code FailedRecordPublisher}. Time is
  * read from an injected {@link Ticker} ({@link Builder#ticker}).
  *
  * <p>Size: past the house limit of ~400 lines because of the {@link Builder}, nested so that
@@ -149,11 +149,15 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     void handle(ConsumerRecord<K, V> record) throws Exception;
   }
 
-  /** Handles a partition's records from one poll, in offset order. */
+  /**
+   * Handles the records of one poll: every partition's that is not waiting for a retry, each
+   * partition's in offset order (a failed call falls back to one call per partition, then to one record
+   * at a time).
+   */
   @FunctionalInterface
   public interface BatchHandler<K, V> {
     /**
-     * @param records one partition's records, in offset order, never empty
+     * @param records the poll's records, grouped by partition, each partition's in offset order; never empty
      * @throws Exception to have the records handled again one at a time (then retried and dead-lettered)
      */
     void handle(List<ConsumerRecord<K, V>> records) throws Exception;
@@ -170,7 +174,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     void handle(ConsumerRecord<K, V> record, Connection connection) throws Exception;
   }
 
-  /** Handles a partition's new records from one poll inside one transaction with their claims. */
+  /**
+   * Handles the new records of one poll (every partition's, as {@link BatchHandler}) inside one
+   * transaction with their claims: one commit per poll.
+   */
   @FunctionalInterface
   public interface TransactionalBatchHandler<K, V> {
     /**
@@ -504,7 +511,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return use(false, g -> HandlerForms.plain(handler));
     }
 
-    /** @param handler handles each partition's records from a poll (no idempotency) @return this builder */
+    /** @param handler handles each poll's records (no idempotency) @return this builder */
     public Builder<K, V> batchHandler(BatchHandler<K, V> handler) {
       Checks.requireNonNull("handler", handler);
       return use(true, g -> HandlerForms.batch(handler));
@@ -527,10 +534,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     }
 
     /**
-     * Handles each partition's records from a poll in one database transaction that first claims all
+     * Handles each poll's records (every partition's) in one database transaction that first claims all
      * their business keys in one statement ({@link IdempotencyStore#claimAll}): records whose key was
      * claimed before (or repeats within the batch) are skipped as duplicates; the claims and the
-     * handler's writes commit together. The fast form: one transaction per batch, not per record.
+     * handler's writes commit together. The fast form: one transaction per poll, not per record.
      *
      * @param dataSource the database holding the handler's data and the idempotency table
      * @param store the idempotency store
@@ -554,7 +561,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
 
     /**
      * Handles records whose business key is new in a {@link RedisIdempotencyStore}: keys are claimed
-     * ({@code SET NX}) for a poll's partition batch at once, pipelined; records whose key was applied
+     * ({@code SET NX}) for a poll's records at once, pipelined; records whose key was applied
      * before (or repeats within the batch) are skipped as duplicates; after the handler succeeded the
      * keys are marked done, after it failed they are released so the retry can claim them. See
      * {@link RedisIdempotencyStore} for the guarantee.

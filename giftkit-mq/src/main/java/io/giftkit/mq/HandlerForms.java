@@ -45,23 +45,60 @@ final class HandlerForms {
    */
   static <K, V> Dispatch<K, V> transactional(String group, DataSource dataSource, IdempotencyStore store,
       Function<ConsumerRecord<K, V>, String> keyOf, TransactionalBatchHandler<K, V> handler) {
-    return records -> {
-      Map<String, ConsumerRecord<K, V>> byKey = firstByKey(records, keyOf);
-      try (Connection c = dataSource.getConnection()) {
-        c.setAutoCommit(false);
-        try {
-          List<ConsumerRecord<K, V>> toHandle = claimed(byKey, store.claimAll(c, group, byKey.keySet()));
-          if (!toHandle.isEmpty()) {
-            handler.handle(toHandle, c);
-          }
-          c.commit();
-          return records.size() - toHandle.size();
-        } catch (Exception | Error e) {
-          c.rollback();
-          throw e;
+    return new Dispatch<>() {
+      @Override
+      public int handle(List<ConsumerRecord<K, V>> records) throws Exception {
+        try (Connection c = dataSource.getConnection()) {
+          c.setAutoCommit(false);
+          return inTransaction(c, group, store, keyOf, handler, records);
         }
       }
+
+      /** One connection for the run, auto-commit turned off once: still a transaction per record. */
+      @Override
+      public Run<K, V> openRun() throws Exception {
+        Connection c = dataSource.getConnection();
+        try {
+          c.setAutoCommit(false);
+        } catch (Exception | Error e) {
+          c.close();
+          throw e;
+        }
+        return new Run<>() {
+          @Override
+          public boolean handle(ConsumerRecord<K, V> record) throws Exception {
+            return inTransaction(c, group, store, keyOf, handler, List.of(record)) == 1;
+          }
+
+          @Override
+          public void close() throws Exception {
+            c.close();
+          }
+        };
+      }
     };
+  }
+
+  /** Claims, handles the new records and commits on {@code c} (auto-commit off); rolls back on failure. */
+  private static <K, V> int inTransaction(Connection c, String group, IdempotencyStore store,
+      Function<ConsumerRecord<K, V>, String> keyOf, TransactionalBatchHandler<K, V> handler,
+      List<ConsumerRecord<K, V>> records) throws Exception {
+    Map<String, ConsumerRecord<K, V>> byKey = firstByKey(records, keyOf);
+    try {
+      List<ConsumerRecord<K, V>> toHandle = claimed(byKey, store.claimAll(c, group, byKey.keySet()));
+      if (!toHandle.isEmpty()) {
+        handler.handle(toHandle, c);
+      }
+      c.commit();
+      return records.size() - toHandle.size();
+    } catch (Exception | Error e) {
+      try {
+        c.rollback();
+      } catch (java.sql.SQLException rollbackFailed) {
+        e.addSuppressed(rollbackFailed); // the connection is likely gone: nothing was committed
+      }
+      throw e;
+    }
   }
 
   /**

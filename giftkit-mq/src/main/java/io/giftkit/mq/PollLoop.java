@@ -136,18 +136,25 @@ final class PollLoop<K, V> {
     }
     lag.observePoll(consumer, records);
     long pollDeadline = s.ticker().read() + s.pollBudgetNanos();
-    boolean first = true; // every poll makes progress, however small the budget
+    // Batch forms: the whole poll in one handler call (one transaction), as a hand-written loop would.
+    Map<TopicPartition, Integer> handled = s.batch() && !records.isEmpty() ? processor.processTogether(records)
+        : Map.of();
+    boolean first = handled.isEmpty(); // every poll makes progress, however small the budget
     for (TopicPartition tp : records.partitions()) {
       if (!owner.running()) {
         break;
       }
       List<ConsumerRecord<byte[], byte[]>> raws = records.records(tp);
+      int from = handled.getOrDefault(tp, 0);
+      if (from >= raws.size()) {
+        continue;
+      }
       if (!first && s.ticker().read() - pollDeadline >= 0) {
-        consumer.seek(tp, raws.get(0).offset()); // out of time for this poll: polled again next time
+        consumer.seek(tp, raws.get(from).offset()); // out of time for this poll: polled again next time
         budgetCuts.increment();
         continue;
       }
-      processor.process(tp, raws, pollDeadline);
+      processor.process(tp, raws, from, pollDeadline);
       first = false;
     }
     lag.check();

@@ -3,21 +3,27 @@ package io.giftkit.mq;
 import io.giftkit.core.Ticker;
 import io.giftkit.mq.RetryTracker.Retry;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Handles one partition's records from a poll, in order: drops what the site filter rejects,
- * deserializes, hands runs of records to a batch handler (or one at a time), and decides each failure's
+ * deserializes, hands runs of records to a batch handler, or to the handler thread in one go to be
+ * handled one at a time ({@link HandlerInvoker#invokeEach}), and decides each failure's
  * fate with the {@link RetryTracker} (seek back and pause the partition until the retry is due) or the
- * {@link DeadLetterPublisher}. Only a record that is done reaches the {@link CommitTracker}: handled,
- * a duplicate, filtered out, or acknowledged by the dead-letter topic. A failed batch is handled again
+ * {@link FailedRecordPublisher} (retry topic or dead-letter topic). Only a record that is done reaches
+ * the {@link CommitTracker}: handled, a duplicate, filtered out, or acknowledged by the dead-letter (or
+ * retry) topic. A failed batch is handled again
  * one record at a time, so only the failing record is retried. No handler call starts after the poll's
  * deadline: the rest of the partition is sought back and polled again.
  *
@@ -39,11 +45,11 @@ final class RecordProcessor<K, V> {
   private final RetryTracker retries;
   private final CommitTracker commits;
   private final LagMonitor lag;
-  private final DeadLetterPublisher deadLetters;
   private final ConsumerCounters counters;
   private final BooleanSupplier running;
   private final Ticker ticker;
   private final RetryTopicRouter router; // null: retries in place
+  private final FailedRecordPublisher publisher;
 
   RecordProcessor(ConsumerSettings<K, V> settings, Consumer<byte[], byte[]> consumer, HandlerInvoker<K, V> invoker,
       RetryTracker retries, CommitTracker commits, LagMonitor lag, DeadLetterPublisher deadLetters,
@@ -54,11 +60,11 @@ final class RecordProcessor<K, V> {
     this.retries = retries;
     this.commits = commits;
     this.lag = lag;
-    this.deadLetters = deadLetters;
     this.counters = counters;
     this.running = running;
     this.ticker = settings.ticker();
     this.router = settings.retryTopics();
+    this.publisher = new FailedRecordPublisher(settings.name(), deadLetters, router, retries, counters);
   }
 
   /**
@@ -67,9 +73,9 @@ final class RecordProcessor<K, V> {
    *
    * @param pollDeadline the {@link Ticker} reading after which no handler call starts
    */
-  void process(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, long pollDeadline) {
-    int i = 0;
-    int singleUntil = s.batch() ? 0 : raws.size();
+  void process(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, int from, long pollDeadline) {
+    int i = from;
+    int singleUntil = s.batch() ? from : raws.size();
     List<ConsumerRecord<K, V>> records = new ArrayList<>();
     while (i < raws.size() && running.getAsBoolean()) {
       if (i > 0 && ticker.read() - pollDeadline >= 0) {
@@ -79,9 +85,19 @@ final class RecordProcessor<K, V> {
         counters.budgetCuts.increment();
         return;
       }
-      if (i >= singleUntil && !retries.retrying(tp)) {
+      if (!s.batch() && !retries.retrying(tp)) {
+        int next = handleRun(tp, raws, i, pollDeadline);
+        if (next < 0) {
+          return; // sought back (and paused, if a retry is due later)
+        }
+        if (next > i) {
+          i = next;
+          continue;
+        }
+        // the record at i cannot be deserialized: it is dead-lettered on its own below
+      } else if (i >= singleUntil && !retries.retrying(tp)) {
         records.clear();
-        int end = collectBatch(raws, i, records);
+        int end = collectBatch(raws, i, records, null);
         if (end > i) {
           if (handleBatch(tp, records, raws.subList(i, end))) {
             i = end;
@@ -102,13 +118,68 @@ final class RecordProcessor<K, V> {
   }
 
   /**
+   * Batch forms: hands the records of every partition of the poll that is not retrying to the handler
+   * in one call (one transaction, for the transactional form), each partition's run as
+   * {@link #collectBatch} takes it. If the call fails, nothing is marked done and each partition goes
+   * through {@link #process} (its own batch, then one record at a time).
+   *
+   * @return per partition handled here, the index in its records where the rest starts (a record that
+   *     could not be deserialized, or the end); empty if nothing was handled
+   */
+  Map<TopicPartition, Integer> processTogether(ConsumerRecords<byte[], byte[]> polled) {
+    List<ConsumerRecord<K, V>> all = new ArrayList<>();
+    Map<TopicPartition, Integer> ends = new LinkedHashMap<>();
+    Map<TopicPartition, Integer> accepted = new HashMap<>();
+    for (TopicPartition tp : polled.partitions()) {
+      if (retries.retrying(tp)) {
+        continue;
+      }
+      int before = all.size();
+      int end = collectBatch(polled.records(tp), 0, all, null);
+      if (end > 0) {
+        ends.put(tp, end);
+        accepted.put(tp, all.size() - before);
+      }
+    }
+    if (ends.isEmpty()) {
+      return Map.of();
+    }
+    if (!all.isEmpty()) {
+      TopicPartition first = null;
+      for (TopicPartition tp : ends.keySet()) {
+        lag.handling(tp, polled.records(tp).get(0));
+        first = first == null ? tp : first;
+      }
+      try {
+        int dups = invoker.invoke(first, List.copyOf(all), lag::check);
+        counters.duplicates.add(dups);
+        counters.handled.add(all.size() - dups);
+      } catch (Exception | Error e) {
+        rethrowIfFatal(e);
+        counters.batchFailures.increment();
+        LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling each partition on its own",
+            s.name(), all.size(), ends.keySet(), e);
+        return Map.of();
+      }
+    }
+    for (Map.Entry<TopicPartition, Integer> e : ends.entrySet()) {
+      List<ConsumerRecord<byte[], byte[]>> raws = polled.records(e.getKey());
+      counters.filtered.add(e.getValue() - accepted.get(e.getKey()));
+      done(e.getKey(), raws.get(e.getValue() - 1));
+    }
+    return ends;
+  }
+
+  /**
    * Collects the run of records from {@code from} that can go to the handler as one batch (the site
    * filter's accepted ones, deserialized, into {@code out}); stops before a record that cannot be
    * deserialized, which is then handled on its own (dead-lettered).
    *
+   * @param at if not null, gets the index in {@code raws} of each record added to {@code out}
    * @return the end of the run
    */
-  private int collectBatch(List<ConsumerRecord<byte[], byte[]>> raws, int from, List<ConsumerRecord<K, V>> out) {
+  private int collectBatch(List<ConsumerRecord<byte[], byte[]>> raws, int from, List<ConsumerRecord<K, V>> out,
+      List<Integer> at) {
     int end = from;
     while (end < raws.size()) {
       ConsumerRecord<byte[], byte[]> raw = raws.get(end);
@@ -119,6 +190,9 @@ final class RecordProcessor<K, V> {
       if (accepted) {
         try {
           out.add(deserialize(raw));
+          if (at != null) {
+            at.add(end);
+          }
         } catch (RuntimeException | Error poison) {
           rethrowIfFatal(poison);
           break;
@@ -183,10 +257,10 @@ final class RecordProcessor<K, V> {
     }
     Retry retry = retries.current(tp, raw.offset());
     if (retry != null && retry.deadLetterOnly) {
-      return deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
+      return publisher.deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
     }
     if (retry != null && retry.forwardOnly) {
-      return forward(tp, raw, retry.lastError, retry.attempts, retry);
+      return publisher.forward(tp, raw, retry.lastError, retry.attempts, retry);
     }
     long wait = router == null ? 0 : router.waitNanos(raw);
     if (wait > 0) {
@@ -198,7 +272,7 @@ final class RecordProcessor<K, V> {
       record = deserialize(raw);
     } catch (RuntimeException | Error poison) {
       rethrowIfFatal(poison);
-      return deadLetter(tp, raw, poison, 0, retry == null ? retries.start(tp, raw.offset()) : retry);
+      return publisher.deadLetter(tp, raw, poison, 0, retry == null ? retries.start(tp, raw.offset()) : retry);
     }
     try {
       lag.handling(tp, record);
@@ -207,75 +281,87 @@ final class RecordProcessor<K, V> {
       retries.done(tp);
       return true;
     } catch (Exception | Error e) {
-      rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
-      Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
-      if (router != null) {
-        int failed = router.priorAttempts(raw) + 1;
-        if (s.retryPolicy().kind(e) != FailureClassifier.Kind.NON_RETRYABLE && router.hasNext(raw.topic())) {
-          return forward(tp, raw, e, failed, r);
-        }
-        return deadLetter(tp, raw, e, failed, r);
-      }
-      long delay = retries.failed(r, e);
-      if (delay < 0) {
-        return deadLetter(tp, raw, e, r.attempts, r);
-      }
-      counters.retried.increment();
-      LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", s.name(), raw.topic(),
-          raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
-      return false;
+      return failed(tp, raw, retry, e);
     }
   }
 
   /**
-   * Publishes to the next retry topic; true once acknowledged (the record is done), false (its
-   * partition waits, the publish alone is retried later) if not.
+   * Without idempotency or batches: hands the run of records from {@code from} to the handler thread
+   * in one go ({@link HandlerInvoker#invokeEach}: one call, and one transaction, per record), marks
+   * what it handled done, and gives the first failure its fate.
    *
-   * @param attempts attempts failed so far, this one included
+   * @return where the partition goes on; {@code from} if the record there cannot be deserialized; -1
+   *     when the partition stops for this poll (sought back: a retry, the poll's deadline, closing)
    */
-  private boolean forward(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
-      Retry retry) {
-    String next = router.nextTopic(raw.topic());
-    try {
-      deadLetters.send(router.next(raw, error, attempts));
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
+  private int handleRun(TopicPartition tp, List<ConsumerRecord<byte[], byte[]>> raws, int from, long pollDeadline) {
+    List<ConsumerRecord<K, V>> records = new ArrayList<>();
+    List<Integer> at = new ArrayList<>();
+    int end = collectBatch(raws, from, records, at);
+    if (records.isEmpty()) {
+      if (end > from) {
+        counters.filtered.add(end - from);
+        done(tp, raws.get(end - 1));
       }
-      counters.retryTopicFailures.increment();
-      retries.forwardFailed(retry, error, attempts);
-      LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to retry topic {} failed ({}); not committing past it,"
-          + " will retry (does {} exist? RetryTopics.createTopics creates it)", s.name(), raw.topic(), raw.partition(),
-          raw.offset(), next, e.toString(), next);
-      return false;
+      return end;
     }
-    counters.retryTopicPublishes.increment();
-    retries.done(tp);
-    LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); moved to {}", s.name(), raw.topic(),
-        raw.partition(), raw.offset(), attempts, error.toString(), next);
-    return true;
+    lag.handling(tp, records.get(0));
+    HandlerInvoker.RunResult r;
+    try {
+      r = invoker.invokeEach(tp, records, pollDeadline, running, lag::check);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      consumer.seek(tp, raws.get(from).offset()); // what the run handled is handled again (at least once)
+      return -1;
+    }
+    counters.duplicates.add(r.duplicates());
+    counters.handled.add(r.completed() - r.duplicates());
+    int doneUntil = r.completed() == records.size() ? end : at.get(r.completed());
+    if (doneUntil > from) {
+      counters.filtered.add(doneUntil - from - r.completed());
+      done(tp, raws.get(doneUntil - 1));
+    }
+    if (r.failure() != null) {
+      ConsumerRecord<byte[], byte[]> raw = raws.get(doneUntil);
+      if (!failed(tp, raw, null, r.failure())) {
+        consumer.seek(tp, raw.offset());
+        consumer.pause(List.of(tp));
+        return -1;
+      }
+      done(tp, raw);
+      return doneUntil + 1;
+    }
+    if (r.completed() < records.size()) { // out of the poll's time, or closing
+      consumer.seek(tp, raws.get(doneUntil).offset());
+      if (running.getAsBoolean()) {
+        counters.budgetCuts.increment();
+      }
+      return -1;
+    }
+    return end;
   }
 
-  /** Publishes to the dead-letter topic; true once acknowledged, false (retry the publish later) if not. */
-  private boolean deadLetter(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
-      Retry retry) {
-    try {
-      deadLetters.publish(raw, error, attempts);
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
+  /**
+   * A handler call on {@code raw} failed: retry it in place (false: seek back and pause), move it to
+   * the next retry topic, or dead-letter it (true once acknowledged).
+   */
+  private boolean failed(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Retry retry, Throwable e) {
+    rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
+    Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
+    if (router != null) { // retry topics: the next one, or the dead-letter topic; never in place
+      int failedAttempts = router.priorAttempts(raw) + 1;
+      if (s.retryPolicy().kind(e) != FailureClassifier.Kind.NON_RETRYABLE && router.hasNext(raw.topic())) {
+        return publisher.forward(tp, raw, e, failedAttempts, r);
       }
-      counters.deadLetterFailures.increment();
-      retries.deadLetterFailed(retry, error, attempts);
-      LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to {} failed ({}); not committing past it, will retry",
-          s.name(), raw.topic(), raw.partition(), raw.offset(), deadLetters.topicOf(raw), e.toString());
-      return false;
+      return publisher.deadLetter(tp, raw, e, failedAttempts, r);
     }
-    counters.deadLettered.increment();
-    retries.done(tp);
-    LOG.warn("GiftKit consumer '{}': {}-{}@{} dead-lettered to {} after {} attempt(s): {}", s.name(), raw.topic(),
-        raw.partition(), raw.offset(), deadLetters.topicOf(raw), attempts, error.toString());
-    return true;
+    long delay = retries.failed(r, e);
+    if (delay < 0) {
+      return publisher.deadLetter(tp, raw, e, r.attempts, r);
+    }
+    counters.retried.increment();
+    LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", s.name(), raw.topic(),
+        raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
+    return false;
   }
 
   /**

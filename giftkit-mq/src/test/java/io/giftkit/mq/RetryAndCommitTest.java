@@ -34,9 +34,25 @@ import org.junit.jupiter.api.Test;
 /**
  * The retry and commit logic on its own, fast: kafka-clients' {@link MockConsumer} and
  * {@link MockProducer} stand in for the client (not for the broker: the behaviour on a real broker is
- * proven by the integration tests), time is a {@link FakeTicker}.
+ * proven by the integration tests), time is a {@link FakeTicker}; the transactional form's run uses a
+ * real MariaDB.
  */
 class RetryAndCommitTest {
+
+  @org.junit.jupiter.api.extension.RegisterExtension
+  static final io.giftkit.testing.MariaDbExtension MARIADB = new io.giftkit.testing.MariaDbExtension();
+  private static com.zaxxer.hikari.HikariDataSource db;
+
+  @org.junit.jupiter.api.BeforeAll
+  static void database() throws java.sql.SQLException {
+    db = TestPools.pool(MARIADB, 2);
+    GiftkitConsumerTest.createTables(db);
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void closeDatabase() {
+    db.close();
+  }
 
   private static final TopicPartition TP = new TopicPartition("gifts", 0);
   private static final TopicPartition TP1 = new TopicPartition("gifts", 1);
@@ -178,8 +194,13 @@ class RetryAndCommitTest {
 
   private RecordProcessor<String, String> processor(Dispatch<String, String> dispatch, MockProducer<byte[], byte[]> p,
       RetryTracker retries, CommitTracker commits) {
+    return processor(dispatch, p, retries, commits, false);
+  }
+
+  private RecordProcessor<String, String> processor(Dispatch<String, String> dispatch, MockProducer<byte[], byte[]> p,
+      RetryTracker retries, CommitTracker commits, boolean batch) {
     ConsumerSettings<String, String> settings = new ConsumerSettings<>("unit", List.of(TP.topic()), Map.of(),
-        new StringDeserializer(), new StringDeserializer(), dispatch, false, 1, policy(), 60_000 * MS, 0,
+        new StringDeserializer(), new StringDeserializer(), dispatch, batch, 1, policy(), 60_000 * MS, 0,
         SiteFilter.all(), new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0),
         Listeners.create("unit lag"), ticker, null);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
@@ -214,7 +235,7 @@ class RetryAndCommitTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
       producer.errorNext(new TimeoutException("the dead-letter topic's leader is gone"));
     });
-    processor.process(TP, polled, ticker.read() + 60_000 * MS);
+    processor.process(TP, polled, 0, ticker.read() + 60_000 * MS);
     nack.get(10, TimeUnit.SECONDS);
     assertThat(commits.pending()).as("past 'a' only, not past the unacknowledged 'bad'")
         .containsOnly(Map.entry(TP, new OffsetAndMetadata(1)));
@@ -234,7 +255,7 @@ class RetryAndCommitTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
       producer.completeNext();
     });
-    processor.process(TP, polled.subList(1, 3), ticker.read() + 60_000 * MS);
+    processor.process(TP, polled.subList(1, 3), 0, ticker.read() + 60_000 * MS);
     ack.get(10, TimeUnit.SECONDS);
     assertThat(commits.pending()).as("past 'bad' and 'c' once acknowledged")
         .containsOnly(Map.entry(TP, new OffsetAndMetadata(3)));
@@ -244,6 +265,135 @@ class RetryAndCommitTest {
     assertThat(dead.topic()).isEqualTo("gifts.DLT");
     assertThat(new String(dead.headers().lastHeader(GiftkitConsumer.DLT_ATTEMPTS).value(), StandardCharsets.UTF_8))
         .isEqualTo("1");
+  }
+
+  @Test
+  void aBatchHandlerGetsTheWholePollInOneCallAndAFailedOneLeavesEveryPartitionUndone() {
+    TopicPartition tp2 = new TopicPartition("gifts", 2);
+    assign(TP, TP1, tp2);
+    List<List<String>> calls = new ArrayList<>();
+    Dispatch<String, String> dispatch = records -> {
+      calls.add(records.stream().map(r -> r.partition() + ":" + r.key()).toList());
+      if (records.stream().anyMatch(r -> r.key().equals("bad"))) {
+        throw new IllegalStateException("one bad record fails the whole call");
+      }
+      return 0;
+    };
+    CommitTracker commits = new CommitTracker("unit", consumer, counters.membershipLosses);
+    RecordProcessor<String, String> processor = processor(dispatch, new MockProducer<>(),
+        new RetryTracker(policy(), ticker), commits, true);
+    Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> poll = new java.util.LinkedHashMap<>();
+    poll.put(TP, List.of(raw(TP, 0, "a"), raw(TP, 1, "b")));
+    poll.put(TP1, List.of(raw(TP1, 0, "c")));
+    poll.put(tp2, List.of(raw(tp2, 0, "d"), raw(tp2, 1, "e")));
+
+    Map<TopicPartition, Integer> handled = processor.processTogether(
+        new org.apache.kafka.clients.consumer.ConsumerRecords<>(poll, Map.of()));
+
+    assertThat(calls).as("one call, every partition's records in offset order")
+        .containsExactly(List.of("0:a", "0:b", "1:c", "2:d", "2:e"));
+    assertThat(handled).containsOnly(Map.entry(TP, 2), Map.entry(TP1, 1), Map.entry(tp2, 2));
+    assertThat(commits.pending()).containsOnly(Map.entry(TP, new OffsetAndMetadata(2)),
+        Map.entry(TP1, new OffsetAndMetadata(1)), Map.entry(tp2, new OffsetAndMetadata(2)));
+    assertThat(counters.handled.sum()).isEqualTo(5);
+
+    // a failing call marks nothing done: each partition is then handled on its own
+    calls.clear();
+    poll.put(TP, List.of(raw(TP, 2, "f")));
+    poll.put(TP1, List.of(raw(TP1, 1, "bad")));
+    poll.put(tp2, List.of(raw(tp2, 2, "g")));
+    handled = processor.processTogether(new org.apache.kafka.clients.consumer.ConsumerRecords<>(poll, Map.of()));
+    assertThat(handled).isEmpty();
+    assertThat(calls).containsExactly(List.of("0:f", "1:bad", "2:g"));
+    assertThat(counters.batchFailures.sum()).isEqualTo(1);
+    assertThat(commits.pending()).as("unchanged").containsOnly(Map.entry(TP, new OffsetAndMetadata(2)),
+        Map.entry(TP1, new OffsetAndMetadata(1)), Map.entry(tp2, new OffsetAndMetadata(2)));
+    processor.process(TP, poll.get(TP), 0, ticker.read() + 60_000 * MS);
+    assertThat(commits.pending()).containsEntry(TP, new OffsetAndMetadata(3));
+  }
+
+  @Test
+  void aTransactionalRunTakesOneConnectionCommitsEachRecordOnItsOwnAndStopsAtTheFirstFailure() throws Exception {
+    assign(TP);
+    String group = "run-" + System.nanoTime();
+    AtomicInteger connections = new AtomicInteger();
+    javax.sql.DataSource counting = new DelegatingDataSource(db) {
+      @Override
+      public java.sql.Connection getConnection() throws java.sql.SQLException {
+        connections.incrementAndGet();
+        return super.getConnection();
+      }
+    };
+    AtomicInteger failuresLeft = new AtomicInteger(1);
+    List<String> handledKeys = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Dispatch<String, String> dispatch = HandlerForms.transactional(group, counting, GiftkitConsumerTest.STORE,
+        ConsumerRecord::key, (records, c) -> {
+          ConsumerRecord<String, String> r = records.get(0);
+          handledKeys.add(r.key());
+          try (java.sql.PreparedStatement ps = c.prepareStatement(
+              "INSERT INTO ledger (topic, order_id, amount) VALUES (?, ?, 1)")) {
+            ps.setString(1, group);
+            ps.setString(2, r.key());
+            ps.executeUpdate();
+          }
+          if (r.key().equals("c") && failuresLeft.getAndDecrement() > 0) {
+            throw new java.sql.SQLTransientException("deadlock found when trying to get lock");
+          }
+        });
+    CommitTracker commits = new CommitTracker("unit", consumer, counters.membershipLosses);
+    RetryTracker retries = new RetryTracker(policy(), ticker);
+    RecordProcessor<String, String> processor = processor(dispatch, new MockProducer<>(), retries, commits);
+    List<ConsumerRecord<byte[], byte[]>> polled = List.of(raw(TP, 0, "a"), raw(TP, 1, "b"), raw(TP, 2, "a"),
+        raw(TP, 3, "c"), raw(TP, 4, "d"));
+
+    processor.process(TP, polled, 0, ticker.read() + 60_000 * MS);
+
+    assertThat(connections.get()).as("one connection for the whole run").isEqualTo(1);
+    assertThat(handledKeys).as("the repeated 'a' was a duplicate; the run stopped at 'c'")
+        .containsExactly("a", "b", "c");
+    assertThat(GiftkitConsumerTest.ledger(db, group, "COUNT(*)")).as("a and b committed, c rolled back")
+        .isEqualTo(2);
+    assertThat(counters.handled.sum()).isEqualTo(2);
+    assertThat(counters.duplicates.sum()).isEqualTo(1);
+    assertThat(commits.pending()).containsOnly(Map.entry(TP, new OffsetAndMetadata(3)));
+    assertThat(consumer.paused()).containsExactly(TP);
+    assertThat(consumer.position(TP)).as("sought back to 'c'").isEqualTo(3);
+
+    ticker.advance(Duration.ofSeconds(1));
+    retries.resumeDue(consumer);
+    processor.process(TP, polled.subList(3, 5), 0, ticker.read() + 60_000 * MS);
+    assertThat(GiftkitConsumerTest.ledger(db, group, "COUNT(*)")).isEqualTo(4);
+    assertThat(commits.pending()).containsOnly(Map.entry(TP, new OffsetAndMetadata(5)));
+    assertThat(counters.handled.sum()).isEqualTo(4);
+  }
+
+  @Test
+  void aRecordOfARunPastMaxProcessingTimeIsInterruptedAndTheRecordsBehindItWait() {
+    assign(TP);
+    List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+    Dispatch<String, String> dispatch = records -> {
+      String key = records.get(0).key();
+      started.add(key);
+      if (key.equals("hangs")) {
+        ticker.advance(Duration.ofSeconds(61)); // past maxProcessingTime (60 s)
+        never.await(); // until interrupted
+      }
+      return 0;
+    };
+    CommitTracker commits = new CommitTracker("unit", consumer, counters.membershipLosses);
+    RecordProcessor<String, String> processor = processor(dispatch, new MockProducer<>(),
+        new RetryTracker(policy(), ticker), commits);
+    List<ConsumerRecord<byte[], byte[]>> polled = List.of(raw(TP, 0, "a"), raw(TP, 1, "hangs"), raw(TP, 2, "b"));
+
+    processor.process(TP, polled, 0, ticker.read() + 3_600_000 * MS);
+
+    assertThat(started).containsExactly("a", "hangs");
+    assertThat(counters.timeouts.sum()).isEqualTo(1);
+    assertThat(counters.retried.sum()).isEqualTo(1);
+    assertThat(commits.pending()).containsOnly(Map.entry(TP, new OffsetAndMetadata(1)));
+    assertThat(consumer.position(TP)).isEqualTo(1);
+    assertThat(consumer.paused()).containsExactly(TP);
   }
 
   @Test
@@ -259,7 +409,7 @@ class RetryAndCommitTest {
     List<ConsumerRecord<byte[], byte[]>> polled = List.of(raw(TP, 0, "a"), raw(TP, 1, "b"), raw(TP, 2, "c"),
         raw(TP, 3, "d"));
 
-    processor.process(TP, polled, ticker.read() + 1_500 * MS); // room for a second call to start, not a third
+    processor.process(TP, polled, 0, ticker.read() + 1_500 * MS); // room for a second call to start, not a third
 
     assertThat(counters.handled.sum()).isEqualTo(2);
     assertThat(counters.budgetCuts.sum()).isEqualTo(1);

@@ -145,7 +145,7 @@ class RetryTopicRoutingTest {
     RecordProcessor<String, String> processor = processor(dispatch, producer);
 
     // main: 'slow' fails once and moves to retry-1; 'next' behind it is handled in the same poll
-    processor.process(MAIN, List.of(main(0, "slow"), main(1, "next")), ticker.read() + 60_000 * MS);
+    processor.process(MAIN, List.of(main(0, "slow"), main(1, "next")), 0, ticker.read() + 60_000 * MS);
     assertThat(handled).containsExactly("next");
     assertThat(commits.pending()).as("past both: 'slow' acknowledged by retry-1")
         .containsEntry(MAIN, new OffsetAndMetadata(2));
@@ -169,7 +169,7 @@ class RetryTopicRoutingTest {
 
     // retry-1: not due yet -> not handled, sought back and paused until exactly 1 s after the failure
     ConsumerRecord<byte[], byte[]> onR1 = consumed(toR1, R1, 0);
-    processor.process(R1, List.of(onR1), ticker.read() + 60_000 * MS);
+    processor.process(R1, List.of(onR1), 0, ticker.read() + 60_000 * MS);
     assertThat(calls.get()).as("not handled early").isEqualTo(2);
     assertThat(consumer.paused()).containsExactly(R1);
     assertThat(consumer.position(R1)).isZero();
@@ -179,7 +179,7 @@ class RetryTopicRoutingTest {
     ticker.advance(Duration.ofMillis(1));
     retries.resumeDue(consumer);
     assertThat(consumer.paused()).as("due").isEmpty();
-    processor.process(R1, List.of(onR1), ticker.read() + 60_000 * MS);
+    processor.process(R1, List.of(onR1), 0, ticker.read() + 60_000 * MS);
     assertThat(calls.get()).isEqualTo(3);
     assertThat(commits.pending()).containsEntry(R1, new OffsetAndMetadata(1));
     ProducerRecord<byte[], byte[]> toR2 = producer.history().get(1);
@@ -193,14 +193,14 @@ class RetryTopicRoutingTest {
 
     // retry-2: due 10 s later; then the last attempt fails -> gifts.DLT naming the original record
     ConsumerRecord<byte[], byte[]> onR2 = consumed(toR2, R2, 0);
-    processor.process(R2, List.of(onR2), ticker.read() + 60_000 * MS);
+    processor.process(R2, List.of(onR2), 0, ticker.read() + 60_000 * MS);
     assertThat(calls.get()).isEqualTo(3);
     ticker.advance(Duration.ofMillis(9_999));
     retries.resumeDue(consumer);
     assertThat(consumer.paused()).containsExactly(R2);
     ticker.advance(Duration.ofMillis(1));
     retries.resumeDue(consumer);
-    processor.process(R2, List.of(onR2), ticker.read() + 60_000 * MS);
+    processor.process(R2, List.of(onR2), 0, ticker.read() + 60_000 * MS);
     assertThat(calls.get()).as("tried once per topic: 3 attempts").isEqualTo(4);
     ProducerRecord<byte[], byte[]> dead = producer.history().get(2);
     assertThat(dead.topic()).isEqualTo("gifts.DLT");
@@ -226,7 +226,7 @@ class RetryTopicRoutingTest {
       throw new IllegalArgumentException("not a gift event");
     };
     MockProducer<byte[], byte[]> producer = producer(true);
-    processor(dispatch, producer).process(MAIN, List.of(main(4, "bad")), ticker.read() + 60_000 * MS);
+    processor(dispatch, producer).process(MAIN, List.of(main(4, "bad")), 0, ticker.read() + 60_000 * MS);
 
     assertThat(producer.history()).hasSize(1);
     ProducerRecord<byte[], byte[]> dead = producer.history().get(0);
@@ -256,7 +256,7 @@ class RetryTopicRoutingTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 1);
       producer.errorNext(new TimeoutException("Topic gifts.retry-1 not present in metadata after 1000 ms."));
     });
-    processor.process(MAIN, polled, ticker.read() + 60_000 * MS);
+    processor.process(MAIN, polled, 0, ticker.read() + 60_000 * MS);
     nack.get(10, TimeUnit.SECONDS);
     assertThat(commits.pending()).as("past 'a' only").containsOnly(Map.entry(MAIN, new OffsetAndMetadata(1)));
     assertThat(consumer.paused()).containsExactly(MAIN);
@@ -274,7 +274,7 @@ class RetryTopicRoutingTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> producer.history().size() == 2);
       producer.completeNext();
     });
-    processor.process(MAIN, polled.subList(1, 3), ticker.read() + 60_000 * MS);
+    processor.process(MAIN, polled.subList(1, 3), 0, ticker.read() + 60_000 * MS);
     ack.get(10, TimeUnit.SECONDS);
     assertThat(calls.get()).as("'slow' not handled again; 'c' handled").isEqualTo(3);
     assertThat(commits.pending()).containsOnly(Map.entry(MAIN, new OffsetAndMetadata(3)));
@@ -308,13 +308,13 @@ class RetryTopicRoutingTest {
     List<ConsumerRecord<byte[], byte[]>> polled = List.of(due(0, "x", WALL - 5), due(1, "y", WALL),
         due(2, "z", WALL + 300));
 
-    processor.process(R1, polled, ticker.read() + 60_000 * MS);
+    processor.process(R1, polled, 0, ticker.read() + 60_000 * MS);
     assertThat(batches).containsExactly(List.of("x", "y"));
     assertThat(consumer.paused()).containsExactly(R1);
     assertThat(consumer.position(R1)).isEqualTo(2);
     ticker.advance(Duration.ofMillis(300));
     retries.resumeDue(consumer);
-    processor.process(R1, polled.subList(2, 3), ticker.read() + 60_000 * MS);
+    processor.process(R1, polled.subList(2, 3), 0, ticker.read() + 60_000 * MS);
     assertThat(batches).containsExactly(List.of("x", "y"), List.of("z"));
     assertThat(commits.pending()).containsEntry(R1, new OffsetAndMetadata(3));
   }
@@ -340,7 +340,7 @@ class RetryTopicRoutingTest {
     ConsumerRecord<byte[], byte[]> ours = due(1, "ours", WALL - 1);
     ours.headers().add(RetryTopics.GROUP, "settlement".getBytes(StandardCharsets.UTF_8));
 
-    processor.process(R1, List.of(theirs, ours), ticker.read() + 60_000 * MS);
+    processor.process(R1, List.of(theirs, ours), 0, ticker.read() + 60_000 * MS);
     assertThat(handled).as("not waited for, not handled").containsExactly("ours");
     assertThat(counters.filtered.sum()).isEqualTo(1);
     assertThat(consumer.paused()).isEmpty();

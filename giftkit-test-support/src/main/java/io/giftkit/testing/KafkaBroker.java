@@ -180,13 +180,45 @@ public final class KafkaBroker {
   }
 
   /**
-   * Creates topics and waits until they exist.
+   * Waits until every partition of {@code topics} has a leader: a producer that sends to a partition
+   * whose leader is not yet known everywhere gets {@code NOT_LEADER_OR_FOLLOWER} and, on some broker
+   * versions, an idempotent producer then stalls on an out-of-order sequence.
+   */
+  private void awaitLeaders(Collection<String> topics)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    long deadline = System.nanoTime() + ADMIN_TIMEOUT.toNanos();
+    while (true) {
+      boolean ready = true;
+      try {
+        for (var d : admin.describeTopics(topics).allTopicNames().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            .values()) {
+          ready &= d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+        }
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+          throw e;
+        }
+        ready = false; // created, not yet in this broker's metadata
+      }
+      if (ready) {
+        return;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new TimeoutException("partitions of " + topics + " have no leader after " + ADMIN_TIMEOUT);
+      }
+      Thread.sleep(20); // polling the broker's metadata, not standing in for an event
+    }
+  }
+
+  /**
+   * Creates topics and waits until they exist and every partition has a leader.
    *
    * @param topics the topics
    */
   public void createTopics(Collection<NewTopic> topics) {
     try {
       admin.createTopics(topics).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      awaitLeaders(topics.stream().map(NewTopic::name).toList());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while creating topics " + topics, e);
