@@ -141,6 +141,49 @@ class RetryTopicsBrokerTest {
         == 21L);
   }
 
+  /**
+   * The batch form: a batch that fails is handled one record at a time (as without retry topics); the
+   * record that fails on its own moves to retry-1 and is applied there once; the others are applied once.
+   */
+  @Test
+  void aTransactionalBatchHandlerMovesOnlyTheFailingRecordToTheRetryTopic() throws Exception {
+    String topic = KAFKA.createTopic("retried-batch", 1);
+    RetryTopics retryTopics = RetryTopics.delays(Duration.ofMillis(300));
+    retryTopics.createTopics(KAFKA.admin(), List.of(topic));
+    KAFKA.createTopics(List.of(new NewTopic(topic + ".DLT", 1, (short) 1)));
+    try (KafkaProducer<String, String> p = producer()) {
+      for (int i = 1; i <= 10; i++) {
+        p.send(new ProducerRecord<>(topic, 0, i == 4 ? "slow" : "order-" + i, "1"));
+      }
+    }
+    AtomicInteger slowFailures = new AtomicInteger();
+    List<String> appliedFrom = new CopyOnWriteArrayList<>();
+    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("retry-topics-batch")
+        .kafka(kafka("retry-topics-batch-" + topic)).topics(topic)
+        .deserializers(new StringDeserializer(), new StringDeserializer())
+        .transactionalBatchHandler(db, GiftkitConsumerTest.STORE, ConsumerRecord::key, (records, c) -> {
+          for (ConsumerRecord<String, String> r : records) {
+            apply(r, c);
+            // fails on the main topic, in the batch (which rolls back) and on its own: then it moves to retry-1
+            if (r.key().equals("slow") && r.topic().equals(topic)) {
+              slowFailures.incrementAndGet();
+              throw new SQLTransientConnectionException("deadlock");
+            }
+          }
+          records.forEach(r -> appliedFrom.add(r.key() + "@" + r.topic()));
+        })
+        .retryTopics(retryTopics).build());
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> consumer.handled() == 10);
+    assertThat(GiftkitConsumerTest.ledger(db, topic, "COUNT(*)")).as("each applied once").isEqualTo(10);
+    assertThat(appliedFrom).contains("slow@" + topic + ".retry-1").doesNotContain("slow@" + topic)
+        .filteredOn(a -> a.endsWith(".retry-1")).containsExactly("slow@" + topic + ".retry-1");
+    assertThat(consumer.retryTopicPublishes()).isEqualTo(1);
+    assertThat(consumer.batchFailures()).isPositive();
+    assertThat(slowFailures.get()).as("in a batch, then on its own").isGreaterThanOrEqualTo(2);
+    assertThat(consumer.deadLettered()).isZero();
+  }
+
   private static void apply(ConsumerRecord<String, String> r, Connection c) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (topic, order_id, amount) VALUES (?, ?, ?)")) {
       ps.setString(1, RetryTopics.originalTopic(r));
