@@ -178,6 +178,7 @@ class RetryTopicsBrokerTest {
     assertThat(GiftkitConsumerTest.ledger(db, topic, "COUNT(*)")).as("each applied once").isEqualTo(10);
     assertThat(appliedFrom).contains("slow@" + topic + ".retry-1").doesNotContain("slow@" + topic)
         .filteredOn(a -> a.endsWith(".retry-1")).containsExactly("slow@" + topic + ".retry-1");
+    assertThat(appliedFrom).filteredOn(a -> a.endsWith("@" + topic)).hasSize(9).doesNotHaveDuplicates();
     assertThat(consumer.retryTopicPublishes()).isEqualTo(1);
     assertThat(consumer.batchFailures()).isPositive();
     assertThat(slowFailures.get()).as("in a batch, then on its own").isGreaterThanOrEqualTo(2);
