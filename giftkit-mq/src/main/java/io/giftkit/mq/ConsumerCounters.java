@@ -18,4 +18,6 @@ final class ConsumerCounters {
   final LongAdder lagAlerts = new LongAdder();
   final LongAdder membershipLosses = new LongAdder();
   final LongAdder budgetCuts = new LongAdder();
+  final LongAdder retryTopicPublishes = new LongAdder();
+  final LongAdder retryTopicFailures = new LongAdder();
 }

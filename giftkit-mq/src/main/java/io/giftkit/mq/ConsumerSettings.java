@@ -17,8 +17,10 @@ import org.apache.kafka.common.serialization.Deserializer;
  * @param maxProcessingNanos the bound on one handler call
  * @param pollBudgetNanos no handler call starts after this much of a poll's batch
  * @param ticker the time source for deadlines, back-offs and lag periods
+ * @param retryTopics where failed records go with retry topics; null: retried in place
  */
 record ConsumerSettings<K, V>(String name, List<String> topics, Map<String, Object> consumerConfig,
     Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer, Dispatch<K, V> dispatch, boolean batch,
     int concurrency, RetryPolicy retryPolicy, long maxProcessingNanos, long pollBudgetNanos, SiteFilter siteFilter,
-    LagMonitor.Thresholds lagThresholds, Listeners<LagListener> lagListeners, Ticker ticker) {}
+    LagMonitor.Thresholds lagThresholds, Listeners<LagListener> lagListeners, Ticker ticker,
+    RetryTopicRouter retryTopics) {}

@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * the topic is truncated to {@code maxValueBytes} (a {@value GiftkitConsumer#DLT_TRUNCATED} header gives
  * the original size), or left out if still too large.
  *
+ * <p>With {@link RetryTopics}, a record from a retry topic goes to the dead-letter topic of its
+ * original topic, and the headers name the original topic, partition, offset and timestamp (from its
+ * retry headers, which are left out). The same producer publishes the retry records ({@link #send}).
+ *
  * <p>Thread-safe (one producer shared by the consumer's poll loops); {@link #publish} blocks for up to
  * the dead-letter timeout plus 1 s.
  */
@@ -45,9 +49,17 @@ final class DeadLetterPublisher implements AutoCloseable {
   private final String suffix;
   private final long timeoutMillis;
   private final int maxValueBytes;
+  private final RetryTopicRouter router; // null without retry topics
 
   DeadLetterPublisher(String name, Producer<byte[], byte[]> producer, String suffix, Duration timeout,
       int maxValueBytes) {
+    this(name, producer, suffix, timeout, maxValueBytes, null);
+  }
+
+  /** @param router resolves the original topic of records from retry topics; null without retry topics */
+  DeadLetterPublisher(String name, Producer<byte[], byte[]> producer, String suffix, Duration timeout,
+      int maxValueBytes, RetryTopicRouter router) {
+    this.router = router;
     this.name = name;
     this.producer = producer;
     this.suffix = suffix;
@@ -55,9 +67,13 @@ final class DeadLetterPublisher implements AutoCloseable {
     this.maxValueBytes = maxValueBytes;
   }
 
-  /** @return the dead-letter topic of {@code raw}'s topic */
-  String topicOf(ConsumerRecord<?, ?> raw) {
-    return raw.topic() + suffix;
+  /** @return the dead-letter topic of {@code raw}'s (original) topic */
+  String topicOf(ConsumerRecord<byte[], byte[]> raw) {
+    return origin(raw).topic() + suffix;
+  }
+
+  private RetryTopicRouter.Origin origin(ConsumerRecord<byte[], byte[]> raw) {
+    return router == null ? RetryTopicRouter.Origin.of(raw) : router.origin(raw);
   }
 
   /**
@@ -68,10 +84,11 @@ final class DeadLetterPublisher implements AutoCloseable {
    * @throws Exception if it was not acknowledged (the record must not be committed past)
    */
   void publish(ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts) throws Exception {
-    RecordHeaders headers = headers(raw, error, attempts);
-    String dlt = topicOf(raw);
+    RetryTopicRouter.Origin origin = origin(raw);
+    RecordHeaders headers = headers(raw, origin, error, attempts);
+    String dlt = origin.topic() + suffix;
     try {
-      send(new ProducerRecord<>(dlt, null, raw.timestamp(), raw.key(), raw.value(), headers));
+      send(new ProducerRecord<>(dlt, null, origin.timestamp(), raw.key(), raw.value(), headers));
     } catch (ExecutionException e) {
       if (!(e.getCause() instanceof RecordTooLargeException) || raw.value() == null) {
         throw e;
@@ -82,36 +99,48 @@ final class DeadLetterPublisher implements AutoCloseable {
           raw.topic(), raw.partition(), raw.offset(), dlt,
           value == null ? "left out" : "truncated to " + maxValueBytes + " bytes");
       try {
-        send(new ProducerRecord<>(dlt, null, raw.timestamp(), raw.key(), value, headers));
+        send(new ProducerRecord<>(dlt, null, origin.timestamp(), raw.key(), value, headers));
       } catch (ExecutionException stillTooLarge) {
         if (!(stillTooLarge.getCause() instanceof RecordTooLargeException) || value == null) {
           throw stillTooLarge;
         }
-        send(new ProducerRecord<>(dlt, null, raw.timestamp(), raw.key(), null, headers));
+        send(new ProducerRecord<>(dlt, null, origin.timestamp(), raw.key(), null, headers));
       }
     }
   }
 
-  private void send(ProducerRecord<byte[], byte[]> record) throws Exception {
+  /**
+   * Publishes {@code record} (a retry record) and waits for the acknowledgement.
+   *
+   * @throws Exception if it was not acknowledged (the source record must not be committed past)
+   */
+  void send(ProducerRecord<byte[], byte[]> record) throws Exception {
     producer.send(record).get(timeoutMillis + 1_000, TimeUnit.MILLISECONDS);
   }
 
-  /** The record's own headers (earlier dead-letter headers left out) and the dead-letter headers. */
-  static RecordHeaders headers(ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts) {
+  /** @return {@code message}, cut to 1,000 characters */
+  static String truncate(String message) {
+    return message.length() > MAX_MESSAGE ? message.substring(0, MAX_MESSAGE) + "…" : message;
+  }
+
+  /**
+   * The record's own headers (earlier dead-letter and retry headers left out) and the dead-letter
+   * headers naming {@code origin}.
+   */
+  static RecordHeaders headers(ConsumerRecord<byte[], byte[]> raw, RetryTopicRouter.Origin origin, Throwable error,
+      int attempts) {
     RecordHeaders headers = new RecordHeaders();
     for (Header h : raw.headers()) {
-      if (!h.key().startsWith("giftkit-dlt-")) { // replace, never append, earlier dead-letter headers
+      // replace, never append, earlier dead-letter headers; the retry headers are said by the DLT ones
+      if (!h.key().startsWith("giftkit-dlt-") && !h.key().startsWith("giftkit-retry-")) {
         headers.add(h);
       }
     }
-    String message = String.valueOf(error.getMessage());
-    if (message.length() > MAX_MESSAGE) {
-      message = message.substring(0, MAX_MESSAGE) + "…";
-    }
-    headers.add(DLT_TOPIC, utf8(raw.topic()));
-    headers.add(DLT_PARTITION, utf8(Integer.toString(raw.partition())));
-    headers.add(DLT_OFFSET, utf8(Long.toString(raw.offset())));
-    headers.add(DLT_TIMESTAMP, utf8(Long.toString(raw.timestamp())));
+    String message = truncate(String.valueOf(error.getMessage()));
+    headers.add(DLT_TOPIC, utf8(origin.topic()));
+    headers.add(DLT_PARTITION, utf8(Integer.toString(origin.partition())));
+    headers.add(DLT_OFFSET, utf8(Long.toString(origin.offset())));
+    headers.add(DLT_TIMESTAMP, utf8(Long.toString(origin.timestamp())));
     headers.add(DLT_EXCEPTION, utf8(error.getClass().getName()));
     headers.add(DLT_MESSAGE, utf8(message));
     headers.add(DLT_ATTEMPTS, utf8(Integer.toString(attempts)));

@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -67,7 +68,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  * retried with back-off): never dropped. A record too large for the dead-letter topic is sent with
  * its value truncated and a {@value #DLT_TRUNCATED} header giving the original size. Records whose
  * bytes cannot be deserialized go straight to the dead-letter topic. Ordering trade-off: a failing
- * record holds back the records behind it in its partition for at most its retries.
+ * record holds back the records behind it in its partition for at most its retries — unless
+ * {@link Builder#retryTopics} moves failing records to retry topics instead (see {@link RetryTopics}).
  *
  * <p><b>Hanging handlers.</b> The handler runs on a helper thread; if it takes longer than
  * {@code maxProcessingTime} (default 60 s, validated against {@code max.poll.interval.ms}) it is
@@ -103,7 +105,8 @@ import org.apache.kafka.common.serialization.Deserializer;
  * commits, revocation and loss), {@code RetryTracker} (paused partitions, due times),
  * {@code HandlerInvoker} (helper thread, {@code maxProcessingTime}, abandonment), {@code HandlerForms}
  * (idempotency and transactions as decorators of the handler), {@code DeadLetterPublisher},
- * {@code LagMonitor}; retry decisions in {@code RetryPolicy} and {@code FailureClassifier}. Time is
+ * {@code LagMonitor}; retry decisions in {@code RetryPolicy} and {@code FailureClassifier}, retry
+ * topics in {@code RetryTopicRouter}, publishing failed records in {@code FailedRecordPublisher}. Time is
  * read from an injected {@link Ticker} ({@link Builder#ticker}).
  *
  * <p>Size: past the house limit of ~400 lines because of the {@link Builder}, nested so that
@@ -229,6 +232,8 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final String dltSuffix;
   private final Duration dltTimeout;
   private final int dltMaxValueBytes;
+  private final RetryTopicRouter retryRouter;
+  private final RetryTopics retryTopics;
   private final ConsumerCounters counters = new ConsumerCounters();
   private final PollLoops<K, V> loops;
 
@@ -236,6 +241,13 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.name = b.name;
     this.group = String.valueOf(b.kafka.get(ConsumerConfig.GROUP_ID_CONFIG));
     this.topics = List.copyOf(b.topics);
+    this.retryTopics = b.retryTopics;
+    this.retryRouter = b.retryTopics == null ? null
+        : new RetryTopicRouter(b.retryTopics, topics, group, RetryTopicRouter.wallClock(b.ticker));
+    List<String> subscribed = new ArrayList<>(topics);
+    if (retryRouter != null) {
+      subscribed.addAll(retryRouter.topics());
+    }
     this.concurrency = b.concurrency;
     this.dltSuffix = b.dltSuffix;
     this.dltTimeout = b.dltTimeout;
@@ -256,10 +268,11 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.producerConfig = DeadLetterProducerConfig.of(b.kafka, b.dltProducerConfig, b.dltTimeout);
     RetryPolicy retryPolicy = new RetryPolicy(new FailureClassifier(b.nonRetryable, b.transientFailures),
         b.maxAttempts, b.backoff.toNanos(), b.maxBackoff.toNanos(), b.retryBudget.toNanos());
-    ConsumerSettings<K, V> settings = new ConsumerSettings<>(b.name, topics, Collections.unmodifiableMap(c),
-        b.keyDeserializer, b.valueDeserializer, b.dispatch.apply(group), b.batch, b.concurrency, retryPolicy,
-        maxProcessingNanos, pollBudgetNanos, b.siteFilter,
-        new LagMonitor.Thresholds(b.maxLag, b.maxAge.toMillis(), b.sustain.toNanos()), lagListeners, b.ticker);
+    ConsumerSettings<K, V> settings = new ConsumerSettings<>(b.name, List.copyOf(subscribed),
+        Collections.unmodifiableMap(c), b.keyDeserializer, b.valueDeserializer, b.dispatch.apply(group), b.batch,
+        b.concurrency, retryPolicy, maxProcessingNanos, pollBudgetNanos, b.siteFilter,
+        new LagMonitor.Thresholds(b.maxLag, b.maxAge.toMillis(), b.sustain.toNanos()), lagListeners, b.ticker,
+        retryRouter);
     Supervisor supervisor = new Supervisor(b.name, b.maxRestarts, b.firstRestartDelay, b.maxRestartDelay);
     this.loops = new PollLoops<>(settings, supervisor, KafkaConsumer::new, counters);
   }
@@ -283,7 +296,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
    */
   public void start() {
     loops.start(() -> new DeadLetterPublisher(name, new KafkaProducer<>(producerConfig), dltSuffix, dltTimeout,
-        dltMaxValueBytes));
+        dltMaxValueBytes, retryRouter));
   }
 
   /** @return the lifecycle state */
@@ -362,6 +375,21 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     return counters.retried.sum();
   }
 
+  /** @return records moved to a retry topic (the broker acknowledged them) */
+  public long retryTopicPublishes() {
+    return counters.retryTopicPublishes.sum();
+  }
+
+  /** @return publishes to a retry topic that failed (the record waited and the publish was retried) */
+  public long retryTopicFailures() {
+    return counters.retryTopicFailures.sum();
+  }
+
+  /** @return the retry topics, if {@link Builder#retryTopics} set them */
+  public Optional<RetryTopics> retryTopics() {
+    return Optional.ofNullable(retryTopics);
+  }
+
   /** @return dead-letter publishes that failed (and were retried) */
   public long deadLetterFailures() {
     return counters.deadLetterFailures.sum();
@@ -434,6 +462,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private Duration firstRestartDelay = DEFAULT_FIRST_RESTART_DELAY;
     private Duration maxRestartDelay = DEFAULT_MAX_RESTART_DELAY;
     private Ticker ticker = Ticker.system();
+    private RetryTopics retryTopics;
 
     private Builder(String name) {
       this.name = name;
@@ -715,6 +744,21 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Non-blocking retries: a record whose handler fails retryably is published to
+     * {@code <topic>.retry-1} (then {@code .retry-2} …, then the dead-letter topic of the original
+     * topic) and its partition moves on, instead of being retried in place. The consumer subscribes
+     * to the retry topics too and handles each record once it is due. No in-place attempts; then
+     * {@link #retries} and {@link #retryBudget} no longer decide handler failures. See {@link RetryTopics}.
+     *
+     * @param retryTopics the delays; default none (retries in place)
+     * @return this builder
+     */
+    public Builder<K, V> retryTopics(RetryTopics retryTopics) {
+      this.retryTopics = Checks.requireNonNull("retryTopics", retryTopics);
+      return this;
+    }
+
     /** @param filter which records this site handles; default all @return this builder */
     public Builder<K, V> siteFilter(SiteFilter filter) {
       this.siteFilter = Checks.requireNonNull("siteFilter", filter);
@@ -770,6 +814,15 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         if (topics.contains(t + dltSuffix)) {
           throw Checks.invalid("deadLetterSuffix", "must not make a dead-letter topic equal to a consumed topic",
               dltSuffix);
+        }
+      }
+      if (retryTopics != null) {
+        for (String t : topics) {
+          for (String r : retryTopics.topicsOf(t)) {
+            if (topics.contains(r)) {
+              throw Checks.invalid("topics", "must not name a retry topic (retryTopics subscribes to it)", r);
+            }
+          }
         }
       }
       Object interval = kafka.get(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG);

@@ -91,7 +91,10 @@ final class PollLoop<K, V> {
   private void run() {
     Throwable died = null;
     try {
-      consumer.subscribe(s.topics(), new Rebalance());
+      if (s.retryTopics() != null && slot == 0 && inARow == 0) {
+        s.retryTopics().checkTopicsExist(consumer, s.name());
+      }
+      consumer.subscribe(s.topics(), new Rebalance()); // with retry topics, those too
       while (owner.running()) {
         if (!pollOnce()) {
           break;

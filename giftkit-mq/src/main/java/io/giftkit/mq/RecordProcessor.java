@@ -21,10 +21,16 @@ import org.slf4j.LoggerFactory;
  * deserializes, hands runs of records to a batch handler, or to the handler thread in one go to be
  * handled one at a time ({@link HandlerInvoker#invokeEach}), and decides each failure's
  * fate with the {@link RetryTracker} (seek back and pause the partition until the retry is due) or the
- * {@link DeadLetterPublisher}. Only a record that is done reaches the {@link CommitTracker}: handled,
- * a duplicate, filtered out, or acknowledged by the dead-letter topic. A failed batch is handled again
+ * {@link FailedRecordPublisher} (retry topic or dead-letter topic). Only a record that is done reaches
+ * the {@link CommitTracker}: handled, a duplicate, filtered out, or acknowledged by the dead-letter (or
+ * retry) topic. A failed batch is handled again
  * one record at a time, so only the failing record is retried. No handler call starts after the poll's
  * deadline: the rest of the partition is sought back and polled again.
+ *
+ * <p>With retry topics ({@link RetryTopicRouter}) a retryable failure is not retried in place: the
+ * record is published to the next retry topic and, once acknowledged, is done; after the last retry
+ * topic it goes to the dead-letter topic. A record from a retry topic that is not due yet waits, its
+ * partition sought back and paused until it is (the {@link RetryTracker} resumes it).
  *
  * <p>An {@link Error} from a deserializer or handler is that record's failure; only a
  * {@link VirtualMachineError} goes through (it stops the poll loop). One poll loop's thread only.
@@ -39,10 +45,11 @@ final class RecordProcessor<K, V> {
   private final RetryTracker retries;
   private final CommitTracker commits;
   private final LagMonitor lag;
-  private final DeadLetterPublisher deadLetters;
   private final ConsumerCounters counters;
   private final BooleanSupplier running;
   private final Ticker ticker;
+  private final RetryTopicRouter router; // null: retries in place
+  private final FailedRecordPublisher publisher;
 
   RecordProcessor(ConsumerSettings<K, V> settings, Consumer<byte[], byte[]> consumer, HandlerInvoker<K, V> invoker,
       RetryTracker retries, CommitTracker commits, LagMonitor lag, DeadLetterPublisher deadLetters,
@@ -53,10 +60,11 @@ final class RecordProcessor<K, V> {
     this.retries = retries;
     this.commits = commits;
     this.lag = lag;
-    this.deadLetters = deadLetters;
     this.counters = counters;
     this.running = running;
     this.ticker = settings.ticker();
+    this.router = settings.retryTopics();
+    this.publisher = new FailedRecordPublisher(settings.name(), deadLetters, router, retries, counters);
   }
 
   /**
@@ -175,7 +183,11 @@ final class RecordProcessor<K, V> {
     int end = from;
     while (end < raws.size()) {
       ConsumerRecord<byte[], byte[]> raw = raws.get(end);
-      if (s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+      boolean accepted = accepts(raw);
+      if (accepted && router != null && router.waitNanos(raw) > 0) {
+        break; // not due yet: handled on its own (it waits)
+      }
+      if (accepted) {
         try {
           out.add(deserialize(raw));
           if (at != null) {
@@ -217,31 +229,50 @@ final class RecordProcessor<K, V> {
     lag.done(tp, last.offset() + 1);
   }
 
+  /**
+   * @return whether this consumer handles {@code raw}: its site passes the site filter and, on a retry
+   *     topic, it was put there by this consumer group (another group's retries are not ours)
+   */
+  private boolean accepts(ConsumerRecord<byte[], byte[]> raw) {
+    return s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))
+        && (router == null || router.ours(raw));
+  }
+
   /** @throws RuntimeException what the deserializer threw: the record is poison */
   private ConsumerRecord<K, V> deserialize(ConsumerRecord<byte[], byte[]> raw) {
+    // deserializers see the original topic (a schema looked up by topic name is the original's)
+    String topic = router == null ? raw.topic() : router.originalTopicOf(raw.topic());
     return new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.timestamp(),
         raw.timestampType(), raw.serializedKeySize(), raw.serializedValueSize(),
-        raw.key() == null ? null : s.keyDeserializer().deserialize(raw.topic(), raw.headers(), raw.key()),
-        raw.value() == null ? null : s.valueDeserializer().deserialize(raw.topic(), raw.headers(), raw.value()),
+        raw.key() == null ? null : s.keyDeserializer().deserialize(topic, raw.headers(), raw.key()),
+        raw.value() == null ? null : s.valueDeserializer().deserialize(topic, raw.headers(), raw.value()),
         raw.headers(), raw.leaderEpoch());
   }
 
   /** Handles one record; false means "not done: seek back and pause its partition". */
   private boolean processOne(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw) {
-    if (!s.siteFilter().accepts(SiteHeaders.text(raw.headers(), SiteHeaders.SITE))) {
+    if (!accepts(raw)) {
       counters.filtered.increment();
       return true;
     }
     Retry retry = retries.current(tp, raw.offset());
     if (retry != null && retry.deadLetterOnly) {
-      return deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
+      return publisher.deadLetter(tp, raw, retry.lastError, retry.attempts, retry);
+    }
+    if (retry != null && retry.forwardOnly) {
+      return publisher.forward(tp, raw, retry.lastError, retry.attempts, retry);
+    }
+    long wait = router == null ? 0 : router.waitNanos(raw);
+    if (wait > 0) {
+      retries.waitUntil(tp, raw.offset(), ticker.read() + wait); // from a retry topic, not due yet
+      return false;
     }
     ConsumerRecord<K, V> record;
     try {
       record = deserialize(raw);
     } catch (RuntimeException | Error poison) {
       rethrowIfFatal(poison);
-      return deadLetter(tp, raw, poison, 0, retry == null ? retries.start(tp, raw.offset()) : retry);
+      return publisher.deadLetter(tp, raw, poison, 0, retry == null ? retries.start(tp, raw.offset()) : retry);
     }
     try {
       lag.handling(tp, record);
@@ -310,42 +341,27 @@ final class RecordProcessor<K, V> {
   }
 
   /**
-   * A handler call on {@code raw} failed: retry it in place (false: seek back and pause), or
-   * dead-letter it (true once acknowledged).
+   * A handler call on {@code raw} failed: retry it in place (false: seek back and pause), move it to
+   * the next retry topic, or dead-letter it (true once acknowledged).
    */
   private boolean failed(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Retry retry, Throwable e) {
     rethrowIfFatal(e); // any other Error (AssertionError, a LinkageError …) is this record's failure
     Retry r = retry == null ? retries.start(tp, raw.offset()) : retry;
+    if (router != null) { // retry topics: the next one, or the dead-letter topic; never in place
+      int failedAttempts = router.priorAttempts(raw) + 1;
+      if (s.retryPolicy().kind(e) != FailureClassifier.Kind.NON_RETRYABLE && router.hasNext(raw.topic())) {
+        return publisher.forward(tp, raw, e, failedAttempts, r);
+      }
+      return publisher.deadLetter(tp, raw, e, failedAttempts, r);
+    }
     long delay = retries.failed(r, e);
     if (delay < 0) {
-      return deadLetter(tp, raw, e, r.attempts, r);
+      return publisher.deadLetter(tp, raw, e, r.attempts, r);
     }
     counters.retried.increment();
     LOG.debug("GiftKit consumer '{}': {}-{}@{} failed (attempt {}, {}); retrying in {} ms", s.name(), raw.topic(),
         raw.partition(), raw.offset(), r.attempts, s.retryPolicy().kind(e), TimeUnit.NANOSECONDS.toMillis(delay), e);
     return false;
-  }
-
-  /** Publishes to the dead-letter topic; true once acknowledged, false (retry the publish later) if not. */
-  private boolean deadLetter(TopicPartition tp, ConsumerRecord<byte[], byte[]> raw, Throwable error, int attempts,
-      Retry retry) {
-    try {
-      deadLetters.publish(raw, error, attempts);
-    } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
-      counters.deadLetterFailures.increment();
-      retries.deadLetterFailed(retry, error, attempts);
-      LOG.warn("GiftKit consumer '{}': publishing {}-{}@{} to {} failed ({}); not committing past it, will retry",
-          s.name(), raw.topic(), raw.partition(), raw.offset(), deadLetters.topicOf(raw), e.toString());
-      return false;
-    }
-    counters.deadLettered.increment();
-    retries.done(tp);
-    LOG.warn("GiftKit consumer '{}': {}-{}@{} dead-lettered to {} after {} attempt(s): {}", s.name(), raw.topic(),
-        raw.partition(), raw.offset(), deadLetters.topicOf(raw), attempts, error.toString());
-    return true;
   }
 
   /**

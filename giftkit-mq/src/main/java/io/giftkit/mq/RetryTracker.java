@@ -14,7 +14,9 @@ import org.apache.kafka.common.TopicPartition;
  * each was tried, when it is due again, whether only its dead-letter publish is left. A failing
  * record's partition is paused and sought back to it by the caller; {@link #resumeDue} resumes the
  * partitions whose record is due, so the record comes back with the next poll while {@code poll}
- * keeps being called (no back-off counts against {@code max.poll.interval.ms}).
+ * keeps being called (no back-off counts against {@code max.poll.interval.ms}). With retry topics the
+ * same pause holds a retry topic's record until it is due ({@link #waitUntil}) and a record whose
+ * publish to the next retry topic failed ({@link #forwardFailed}).
  *
  * <p>Time from the injected {@link Ticker}. One poll loop's thread only; not thread-safe.
  */
@@ -28,6 +30,8 @@ final class RetryTracker {
     long firstFailedAt;
     Throwable lastError;
     boolean deadLetterOnly;
+    /** Only its publish to the next retry topic is left. */
+    boolean forwardOnly;
 
     Retry(long offset) {
       this.offset = offset;
@@ -89,6 +93,29 @@ final class RetryTracker {
   /** The dead-letter publish of {@code r}'s record failed: only the publish is retried, after a back-off. */
   void deadLetterFailed(Retry r, Throwable error, int attempts) {
     r.deadLetterOnly = true;
+    r.lastError = error;
+    r.attempts = attempts;
+    r.retryAt = ticker.read() + policy.backoff(Math.max(1, attempts));
+  }
+
+  /**
+   * The record at {@code offset} of {@code tp} (on a retry topic) is not due before the ticker reads
+   * {@code dueAt}: not an attempt, only a wait.
+   */
+  void waitUntil(TopicPartition tp, long offset, long dueAt) {
+    Retry r = current(tp, offset);
+    if (r == null) {
+      r = start(tp, offset);
+    }
+    r.retryAt = dueAt;
+  }
+
+  /**
+   * The publish of {@code r}'s record to its next retry topic failed: only the publish is retried,
+   * after a back-off.
+   */
+  void forwardFailed(Retry r, Throwable error, int attempts) {
+    r.forwardOnly = true;
     r.lastError = error;
     r.attempts = attempts;
     r.retryAt = ticker.read() + policy.backoff(Math.max(1, attempts));

@@ -202,7 +202,7 @@ class RetryAndCommitTest {
     ConsumerSettings<String, String> settings = new ConsumerSettings<>("unit", List.of(TP.topic()), Map.of(),
         new StringDeserializer(), new StringDeserializer(), dispatch, batch, 1, policy(), 60_000 * MS, 0,
         SiteFilter.all(), new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0),
-        Listeners.create("unit lag"), ticker);
+        Listeners.create("unit lag"), ticker, null);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
         counters.timeouts);
     closeables.add(invoker);

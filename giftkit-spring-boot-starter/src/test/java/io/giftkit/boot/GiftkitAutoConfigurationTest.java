@@ -202,7 +202,9 @@ class GiftkitAutoConfigurationTest {
           .contains("Failure rate, in percent of the calls in the window")
           .contains("\"name\": \"giftkit.recheck.max-attempts\"").contains("\"name\": \"giftkit.shard.ddl\"")
           .contains("\"name\": \"giftkit.cache.redis-url\"").contains("\"name\": \"giftkit.mq.site-filter\"")
-          .contains("\"name\": \"giftkit.mq.defaults.max-processing-time\"");
+          .contains("\"name\": \"giftkit.mq.defaults.max-processing-time\"")
+          .contains("\"name\": \"giftkit.mq.defaults.retry-topics\"")
+          .contains("Non-blocking retry topics");
     }
   }
 

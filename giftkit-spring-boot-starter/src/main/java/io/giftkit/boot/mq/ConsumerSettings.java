@@ -27,6 +27,13 @@ public class ConsumerSettings {
   /** The first retry's delay, doubling each time up to 10 s. */
   private Duration backoff;
 
+  /**
+   * Non-blocking retry topics: the delays of {@code <topic>.retry-1}, {@code .retry-2} … (a failing record
+   * moves on to the next retry topic, then to the dead-letter topic, and its partition does not wait);
+   * each positive, at most 1 day, 1 to 20 of them. Empty: failing records are retried in place.
+   */
+  private List<Duration> retryTopics = new ArrayList<>();
+
   /** How long one handler call may take before it is interrupted and counts as a failure. */
   private Duration maxProcessingTime;
 
@@ -80,6 +87,14 @@ public class ConsumerSettings {
 
   public void setBackoff(Duration backoff) {
     this.backoff = backoff;
+  }
+
+  public List<Duration> getRetryTopics() {
+    return retryTopics;
+  }
+
+  public void setRetryTopics(List<Duration> retryTopics) {
+    this.retryTopics = retryTopics;
   }
 
   public Duration getMaxProcessingTime() {

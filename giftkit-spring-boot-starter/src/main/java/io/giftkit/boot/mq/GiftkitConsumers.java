@@ -5,6 +5,7 @@ import io.giftkit.core.InvalidConfigException;
 import io.giftkit.core.Site;
 import io.giftkit.mq.GiftkitConsumer;
 import io.giftkit.mq.LagListener;
+import io.giftkit.mq.RetryTopics;
 import io.giftkit.mq.SiteFilter;
 import java.time.Duration;
 import java.util.HashMap;
@@ -28,7 +29,7 @@ import org.springframework.context.SmartLifecycle;
  * }
  * }</pre>
  *
- * <p>What the properties set (group, topics, concurrency, retries, max processing time, dead-letter
+ * <p>What the properties set (group, topics, concurrency, retries, retry topics, max processing time, dead-letter
  * suffix, site filter, lag thresholds, extra Kafka properties) is applied before {@code customize},
  * so code can still override it. Bad values fail with the property named. Thread-safe.
  */
@@ -125,6 +126,11 @@ public final class GiftkitConsumers implements SmartLifecycle {
       b.retries(attempts == null ? GiftkitConsumer.DEFAULT_MAX_ATTEMPTS : attempts,
           backoff == null ? GiftkitConsumer.DEFAULT_BACKOFF : backoff);
     }
+    boolean ownDelays = !own.getRetryTopics().isEmpty();
+    List<Duration> delays = ownDelays ? own.getRetryTopics() : defaults.getRetryTopics();
+    if (!delays.isEmpty()) {
+      b.retryTopics(retryTopics(ownDelays ? "giftkit.mq.consumers." + name : "giftkit.mq.defaults", delays));
+    }
     Duration maxProcessing = pick(own.getMaxProcessingTime(), defaults.getMaxProcessingTime(), null);
     if (maxProcessing != null) {
       b.maxProcessingTime(maxProcessing);
@@ -151,6 +157,16 @@ public final class GiftkitConsumers implements SmartLifecycle {
           sustained, fanOut);
     }
     return b;
+  }
+
+  /** @throws GiftkitPropertyException naming {@code <prefix>.retry-topics[i]} for a bad delay */
+  private static RetryTopics retryTopics(String prefix, List<Duration> delays) {
+    try {
+      return RetryTopics.delays(delays.toArray(Duration[]::new));
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.invalid(prefix + e.parameter().replace("retryTopics.delays", ".retry-topics"),
+          e.rule(), e.value());
+    }
   }
 
   private static <T> T pick(T own, T defaults, T fallback) {

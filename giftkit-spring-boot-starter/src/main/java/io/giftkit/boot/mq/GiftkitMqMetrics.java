@@ -119,6 +119,7 @@ public final class GiftkitMqMetrics implements MeterBinder, AutoCloseable {
     counter(registry, "giftkit.mq.records", c, tags.and("outcome", "filtered"), GiftkitConsumer::filtered);
     counter(registry, "giftkit.mq.records", c, tags.and("outcome", "dead_lettered"), GiftkitConsumer::deadLettered);
     counter(registry, "giftkit.mq.records", c, tags.and("outcome", "retried"), GiftkitConsumer::retried);
+    counter(registry, "giftkit.mq.records", c, tags.and("outcome", "retry_topic"), GiftkitConsumer::retryTopicPublishes);
     counter(registry, "giftkit.mq.records", c, tags.and("outcome", "timed_out"), GiftkitConsumer::timeouts);
     counter(registry, "giftkit.mq.lag.alerts", c, tags, GiftkitConsumer::lagAlerts);
     counter(registry, "giftkit.mq.restarts", c, tags, GiftkitConsumer::restarts);

@@ -12,6 +12,7 @@ import io.giftkit.boot.GiftkitPropertyException;
 import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
 import io.giftkit.mq.GiftkitConsumer;
 import io.giftkit.mq.JdbcIdempotencyStore;
+import io.giftkit.mq.RetryTopics;
 import io.giftkit.mq.recheck.DelayedRecheck;
 import io.giftkit.mq.recheck.RecheckAlert;
 import io.giftkit.mq.recheck.RecheckAlertListener;
@@ -106,6 +107,55 @@ class GiftkitMqAutoConfigurationTest {
           assertThat(settlement.state()).isEqualTo(GiftkitConsumer.State.STOPPED);
           assertThat(context).hasSingleBean(JdbcIdempotencyStore.class);
         });
+  }
+
+  /** giftkit.mq.*.retry-topics: the consumer moves a failing record to its retry topic; counted in the metrics. */
+  @Test
+  void retryTopicsComeFromThePropertiesAndAreCounted() throws Exception {
+    String topic = KAFKA.createTopic("boot-retry", 1);
+    RetryTopics.delays(Duration.ofMillis(200)).createTopics(KAFKA.admin(), List.of(topic));
+    List<String> handled = new CopyOnWriteArrayList<>();
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=" + KAFKA.bootstrapServers(),
+            "giftkit.mq.defaults.retry-topics=1s,10s",
+            "giftkit.mq.consumers.settlement.topics=" + topic,
+            "giftkit.mq.consumers.settlement.retry-topics=200ms",
+            "giftkit.mq.consumers.other.topics=t")
+        .run(context -> {
+          GiftkitConsumers consumers = context.getBean(GiftkitConsumers.class);
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean(GiftkitMqMetrics.class).bindTo(meters);
+          consumers.start();
+          java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+          GiftkitConsumer<String, String> settlement = consumers.create("settlement", b -> b
+              .deserializers(new StringDeserializer(), new StringDeserializer())
+              .handler(r -> {
+                if (failed.compareAndSet(false, true)) {
+                  throw new IllegalStateException("first attempt fails");
+                }
+                handled.add(r.topic());
+              }));
+          GiftkitConsumer<String, String> other = consumers.create("other", b -> b
+              .deserializers(new StringDeserializer(), new StringDeserializer()).handler(r -> { }));
+          assertThat(settlement.retryTopics()).get().extracting(RetryTopics::retryDelays)
+              .isEqualTo(List.of(Duration.ofMillis(200)));
+          assertThat(other.retryTopics()).as("from giftkit.mq.defaults").get().extracting(RetryTopics::retryDelays)
+              .isEqualTo(List.of(Duration.ofSeconds(1), Duration.ofSeconds(10)));
+          try (KafkaProducer<String, String> p = new KafkaProducer<>(
+              Map.of("bootstrap.servers", KAFKA.bootstrapServers()), new StringSerializer(), new StringSerializer())) {
+            p.send(new ProducerRecord<>(topic, "k", "v")).get();
+          }
+          await().atMost(Duration.ofSeconds(60)).until(() -> handled.size() == 1);
+          assertThat(handled).containsExactly(topic + ".retry-1");
+          assertThat(meters.get("giftkit.mq.records").tags("name", "settlement", "outcome", "retry_topic")
+              .functionCounter().count()).isEqualTo(1);
+          consumers.stop();
+        });
+    runner.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "giftkit.mq.consumers.c.topics=t",
+        "giftkit.mq.consumers.c.retry-topics=1s,0s").run(context ->
+            assertThatThrownBy(() -> context.getBean(GiftkitConsumers.class).<String, String>create("c", b -> b
+                .deserializers(new StringDeserializer(), new StringDeserializer()).handler(r -> { })))
+                .isInstanceOf(GiftkitPropertyException.class)
+                .hasMessage("giftkit.mq.consumers.c.retry-topics[1] must be positive, but was 0ms"));
   }
 
   /** A poll loop that died waits for its restart: health OUT_OF_SERVICE (not ready), then UP once restarted. */
