@@ -21,4 +21,13 @@ public interface TieredCacheListener {
    * @param cacheName the cache
    */
   default void onRedisUp(String cacheName) {}
+
+  /**
+   * Another instance's invalidation (or {@code put}) of a key reached this instance: its L1 copy is
+   * gone and no load that started before writes it back. Called on the pub/sub thread; keep it short.
+   *
+   * @param cacheName the cache
+   * @param key the key as its {@link KeyCodec} formats it
+   */
+  default void onInvalidationReceived(String cacheName, String key) {}
 }
