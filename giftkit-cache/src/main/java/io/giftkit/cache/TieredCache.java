@@ -259,6 +259,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
     Objects.requireNonNull(value, "value");
     String text = keys.format(key);
     byte[] bytes = RedisEntries.present(values.encode(value));
+    if (invalidations.pending(text) || !setL2(text, bytes, jitteredMillis(l2TtlMillis))) {
+      invalidations.queue(text); // Redis must not keep the old value
+    }
+    // After Redis: a load that read Redis before the write has an older generation and writes no L1.
     Entry<V> entry = new Entry<>(value, ticker.read(), l1TtlNanos);
     generations.advance(key, () -> {
       if (policy == L1Policy.ALL || detector.isHot(key)) {
@@ -270,9 +274,6 @@ public final class TieredCache<K, V> implements AutoCloseable {
       }
     });
     flights.forget(key);
-    if (invalidations.pending(text) || !setL2(text, bytes, jitteredMillis(l2TtlMillis))) {
-      invalidations.queue(text); // Redis must not keep the old value
-    }
     invalidations.publish(text);
   }
 
@@ -285,10 +286,12 @@ public final class TieredCache<K, V> implements AutoCloseable {
    */
   public void invalidate(K key) {
     Objects.requireNonNull(key, "key");
-    generations.advance(key, () -> l1.invalidate(key));
-    flights.forget(key);
+    generations.advance(key, () -> l1.invalidate(key)); // at once: this instance stops serving it
     String text = keys.format(key);
     invalidations.writeTombstone(text);
+    // Again after Redis: a load that started meanwhile may have read the old Redis value.
+    generations.advance(key, () -> l1.invalidate(key));
+    flights.forget(key);
     invalidations.publish(text);
   }
 
