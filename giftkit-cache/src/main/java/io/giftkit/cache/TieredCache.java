@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -181,11 +181,13 @@ public final class TieredCache<K, V> implements AutoCloseable {
         .expireAfterWrite(b.l1Ttl)
         .ticker(ticker::read)
         .build();
-    this.background = Executors.newSingleThreadScheduledExecutor(r -> {
+    ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "giftkit-cache-" + b.name);
       t.setDaemon(true);
       return t;
     });
+    executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // no reconnect attempt after close()
+    this.background = executor;
     this.link = new RedisLink(b.name, b.client, channel, ticker, redisTimeoutNanos, b.redisRetryAfter.toNanos(),
         background, listeners, this::onInvalidationMessage, this::clearL1);
     this.invalidations = new Invalidations(b.name, b.keyPrefix, channel, link, entries, redisTimeoutNanos,
