@@ -331,6 +331,16 @@ class TieredCacheTest {
     assertThat(b.stats().l2Hits()).isEqualTo(10);
   }
 
+  @Test
+  void badInvalidationSettingsAreRejectedWithTheirValues() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> builder().invalidationTombstoneTtl(Duration.ofMillis(10)))
+        .isInstanceOf(io.giftkit.core.InvalidConfigException.class)
+        .hasMessage("invalidationTombstoneTtl must be at least 1s, but was 10ms");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> builder().maxPendingInvalidations(0))
+        .isInstanceOf(io.giftkit.core.InvalidConfigException.class)
+        .hasMessage("maxPendingInvalidations must be in [1, 10000000], but was 0");
+  }
+
   /** A thread-safe list for listener events. */
   private static final class CopyOnWriteList extends java.util.concurrent.CopyOnWriteArrayList<String> {
     private static final long serialVersionUID = 1L;
