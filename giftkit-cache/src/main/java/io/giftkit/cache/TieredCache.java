@@ -1,13 +1,9 @@
 package io.giftkit.cache;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.giftkit.core.Checks;
 import io.giftkit.core.Listeners;
 import io.giftkit.core.Ticker;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,9 +66,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe. {@link #get} blocks for at most the Redis timeout plus the loader's time. An L1
  * hit reads Caffeine once and allocates nothing. {@link #invalidate} and {@link #put} block for at
- * most one Redis timeout. This class is over 400 lines because its builder is nested in it; the
- * work is done by {@link RedisLink}, {@link Invalidations}, {@link KeyGenerations} and
- * {@link RedisEntries}.
+ * most one Redis timeout. The work is done by package-private parts of one job each: {@link L1Store}
+ * (L1 and the key generations), {@link ReadThrough} (the miss path), {@link RedisLink} (connections,
+ * outages), {@link Invalidations} (tombstones, their queue, pub/sub); this class is over 400 lines
+ * only because its builder is nested in it.
  *
  * @param <K> the key type
  * @param <V> the value type
@@ -101,86 +96,32 @@ public final class TieredCache<K, V> implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
 
   private final String name;
-  private final String keyPrefix;
   private final KeyCodec<K> keys;
-  private final ValueCodec<V> values;
-  private final Function<? super K, ? extends V> loader;
   private final L1Policy policy;
   private final HotKeyDetector<K> detector;
   private final Ticker ticker;
-  private final long l1TtlNanos;
-  private final long l2TtlMillis;
-  private final long negativeTtlNanos;
-  private final double jitter;
   private final double refreshAhead;
-  private final long redisTimeoutNanos;
-  private final long maxL2WriteAgeNanos;
-  private final Cache<K, Entry<V>> l1;
-  private final SingleFlight<K, Entry<V>> flights;
-  private final KeyGenerations generations = new KeyGenerations();
-  private final RedisEntries entries = new RedisEntries();
+  private final CacheCounters counters = new CacheCounters();
+  private final L1Store<K, V> l1;
+  private final SingleFlight<K, L1Store.Entry<V>> flights;
   private final RedisLink link;
   private final Invalidations invalidations;
+  private final ReadThrough<K, V> readThrough;
   private final ScheduledExecutorService background;
   private final Listeners<TieredCacheListener> listeners;
-  private final Set<K> decodeFailuresLogged = ConcurrentHashMap.newKeySet();
   private final Set<K> refreshing = ConcurrentHashMap.newKeySet();
-  private final LongAdder l1Hits = new LongAdder();
-  private final LongAdder l1Misses = new LongAdder();
-  private final LongAdder l2Hits = new LongAdder();
-  private final LongAdder l2Misses = new LongAdder();
-  private final LongAdder loads = new LongAdder();
-  private final LongAdder loadFailures = new LongAdder();
-  private final LongAdder promotions = new LongAdder();
-  private final LongAdder demotions = new LongAdder();
-  private final LongAdder decodeFailures = new LongAdder();
-  private final LongAdder loadLockWaits = new LongAdder();
-  private final LongAdder staleLoadWritesSkipped = new LongAdder();
-  private final RedisLock loadLocks;
-  private final Duration loadLockLease;
-  private final long loadLockWaitNanos;
-
-  /** An L1 entry: the value (null when absent), when it was stored, and for how long it is good. */
-  private record Entry<V>(V value, long storedAtNanos, long ttlNanos) {}
-
-  /**
-   * What a load saw in Redis before calling the loader: whether Redis answered, and the key's
-   * bytes then (null or a tombstone), which the load's write must still find there.
-   */
-  private record L2Seen(boolean answered, byte[] bytes) {
-    static final L2Seen UNKNOWN = new L2Seen(false, null);
-  }
 
   private TieredCache(Builder<K, V> b) {
     this.name = b.name;
-    this.keyPrefix = b.keyPrefix;
     this.keys = b.keys;
-    this.values = b.values;
-    this.loader = b.loader;
     this.policy = b.policy;
     this.detector = b.detector;
     this.ticker = b.ticker;
-    this.l1TtlNanos = b.l1Ttl.toNanos();
-    this.l2TtlMillis = b.l2Ttl.toMillis();
-    this.negativeTtlNanos = b.negativeTtl.toNanos();
-    this.jitter = b.ttlJitter;
     this.refreshAhead = b.refreshAhead;
-    this.redisTimeoutNanos = b.redisTimeout.toNanos();
-    this.maxL2WriteAgeNanos = b.tombstoneTtl.toNanos() / 2;
-    String channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
-    this.loadLocks = b.loadLocks;
-    this.loadLockLease = b.loadLockLease;
-    this.loadLockWaitNanos = b.loadLockWait == null ? 0 : b.loadLockWait.toNanos();
     this.listeners = Listeners.create("TieredCache '" + b.name + "'");
     b.listeners.forEach(listeners::add);
     this.flights = new SingleFlight<>(b.name);
-    // A fixed expiry keeps the hit path as cheap as Caffeine's own (a variable expiry costs a timer
-    // update on every read); negative entries, which live shorter, are checked by age on read.
-    this.l1 = Caffeine.newBuilder()
-        .maximumSize(b.l1MaxSize)
-        .expireAfterWrite(b.l1Ttl)
-        .ticker(ticker::read)
-        .build();
+    this.l1 = new L1Store<>(b.l1MaxSize, b.l1Ttl, b.negativeTtl, b.policy, b.detector, b.ticker, counters);
     ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "giftkit-cache-" + b.name);
       t.setDaemon(true);
@@ -188,10 +129,13 @@ public final class TieredCache<K, V> implements AutoCloseable {
     });
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // no reconnect attempt after close()
     this.background = executor;
+    String channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
+    long redisTimeoutNanos = b.redisTimeout.toNanos();
     this.link = new RedisLink(b.name, b.client, channel, ticker, redisTimeoutNanos, b.redisRetryAfter.toNanos(),
-        background, listeners, this::onInvalidationMessage, this::clearL1);
-    this.invalidations = new Invalidations(b.name, b.keyPrefix, channel, link, entries, redisTimeoutNanos,
+        background, listeners, this::onInvalidationMessage, l1::clear);
+    this.invalidations = new Invalidations(b.name, b.keyPrefix, channel, link, new RedisEntries(), redisTimeoutNanos,
         b.tombstoneTtl.toMillis(), b.maxPendingInvalidations);
+    this.readThrough = new ReadThrough<>(b, l1, link, invalidations, counters);
     link.start();
     long batchNanos = b.invalidationBatch.toNanos();
     background.scheduleWithFixedDelay(invalidations::flush, batchNanos, batchNanos, TimeUnit.NANOSECONDS);
@@ -199,9 +143,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
       detector.addListener(new HotKeyListener<>() {
         @Override
         public void onCooled(K key) {
-          if (l1.asMap().remove(key) != null) {
-            demotions.increment();
-          }
+          l1.demote(key);
         }
       });
     }
@@ -235,17 +177,17 @@ public final class TieredCache<K, V> implements AutoCloseable {
     if (detector != null) {
       detector.record(key);
     }
-    Entry<V> entry = l1.getIfPresent(key);
+    L1Store.Entry<V> entry = l1.getIfPresent(key);
     if (entry != null && (entry.value() != null || ticker.read() - entry.storedAtNanos() < entry.ttlNanos())) {
-      l1Hits.increment();
+      counters.l1Hits.increment();
       if (policy == L1Policy.HOT_ONLY && refreshAhead < 1
           && ticker.read() - entry.storedAtNanos() > entry.ttlNanos() * refreshAhead) {
         refreshInBackground(key);
       }
       return entry.value();
     }
-    l1Misses.increment();
-    return flights.get(key, this::loadThrough).value();
+    counters.l1Misses.increment();
+    return flights.get(key, readThrough::load).value();
   }
 
   /**
@@ -260,21 +202,11 @@ public final class TieredCache<K, V> implements AutoCloseable {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(value, "value");
     String text = keys.format(key);
-    byte[] bytes = RedisEntries.present(values.encode(value));
-    if (invalidations.pending(text) || !setL2(text, bytes, jitteredMillis(l2TtlMillis))) {
+    if (invalidations.pending(text) || !readThrough.write(text, value)) {
       invalidations.queue(text); // Redis must not keep the old value
     }
     // After Redis: a load that read Redis before the write has an older generation and writes no L1.
-    Entry<V> entry = new Entry<>(value, ticker.read(), l1TtlNanos);
-    generations.advance(key, () -> {
-      if (policy == L1Policy.ALL || detector.isHot(key)) {
-        if (l1.asMap().put(key, entry) == null && policy == L1Policy.HOT_ONLY) {
-          promotions.increment();
-        }
-      } else {
-        l1.invalidate(key);
-      }
-    });
+    l1.replace(key, value);
     flights.forget(key);
     invalidations.publish(text);
   }
@@ -288,11 +220,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
    */
   public void invalidate(K key) {
     Objects.requireNonNull(key, "key");
-    generations.advance(key, () -> l1.invalidate(key)); // at once: this instance stops serving it
+    l1.drop(key); // at once: this instance stops serving it
     String text = keys.format(key);
     invalidations.writeTombstone(text);
-    // Again after Redis: a load that started meanwhile may have read the old Redis value.
-    generations.advance(key, () -> l1.invalidate(key));
+    l1.drop(key); // again after Redis: a load that started meanwhile may have read the old Redis value
     flights.forget(key);
     invalidations.publish(text);
   }
@@ -304,15 +235,12 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @return whether it has an L1 entry
    */
   public boolean inL1(K key) {
-    return l1.getIfPresent(key) != null;
+    return l1.contains(key);
   }
 
   /** @return the counts since creation */
   public CacheStats stats() {
-    return new CacheStats(l1Hits.sum(), l1Misses.sum(), flights.coalesced(), l2Hits.sum(), l2Misses.sum(),
-        loads.sum(), loadFailures.sum(), promotions.sum(), demotions.sum(), invalidations.sent(),
-        invalidations.received(), link.errors(), decodeFailures.sum(), loadLockWaits.sum(),
-        staleLoadWritesSkipped.sum(), invalidations.queued(), invalidations.dropped(), link.connectFailures());
+    return counters.snapshot(flights.coalesced(), invalidations, link);
   }
 
   /**
@@ -365,138 +293,13 @@ public final class TieredCache<K, V> implements AutoCloseable {
     link.close();
   }
 
-  private Entry<V> loadThrough(K key) {
-    long generation = generations.snapshot(key);
-    String text = keys.format(key);
-    L2Seen seen = L2Seen.UNKNOWN;
-    RedisAsyncCommands<String, byte[]> c = invalidations.pending(text) ? null : link.commandsIfUsable();
-    if (c != null) {
-      try {
-        byte[] bytes = c.get(invalidations.redisKey(text)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-        link.answered();
-        Entry<V> decoded = bytes == null || RedisEntries.isTombstone(bytes) ? null : decode(key, bytes);
-        if (decoded != null) {
-          l2Hits.increment();
-          return keepInL1(key, decoded.value(), decoded.value() == null, generation);
-        }
-        seen = new L2Seen(true, bytes); // nothing, a tombstone, or undecodable: the load replaces exactly that
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        link.failed(e);
-      } catch (Exception e) {
-        link.failed(e);
-      }
-    }
-    RedisLock.Lease lease = null;
-    if (loadLocks != null && seen.answered()) {
-      try {
-        lease = loadLocks.tryAcquire(keyPrefix + ":load:" + text, loadLockLease).orElse(null);
-        if (lease == null) {
-          Entry<V> loadedElsewhere = awaitOtherInstancesLoad(key, text, generation);
-          if (loadedElsewhere != null) {
-            return loadedElsewhere;
-          }
-        }
-      } catch (RuntimeException e) {
-        link.failed(e); // no lock: load here, as without one
-      }
-    }
-    l2Misses.increment();
-    try {
-      return load(key, text, generation, seen);
-    } finally {
-      if (lease != null) {
-        try {
-          lease.release();
-        } catch (RuntimeException e) {
-          link.failed(e); // the lease expires by itself
-        }
-      }
-    }
-  }
-
-  /**
-   * Another instance holds the load lock for {@code key}: poll Redis for the value it will write,
-   * up to {@code loadLockWait}; null if it did not appear (then this instance loads too).
-   */
-  private Entry<V> awaitOtherInstancesLoad(K key, String text, long generation) {
-    loadLockWaits.increment();
-    long deadline = System.nanoTime() + loadLockWaitNanos;
-    while (System.nanoTime() - deadline < 0) {
-      java.util.concurrent.locks.LockSupport.parkNanos(Math.min(10_000_000L, loadLockWaitNanos / 10 + 1));
-      RedisAsyncCommands<String, byte[]> c = link.commands();
-      if (c == null) {
-        return null;
-      }
-      try {
-        byte[] bytes = c.get(invalidations.redisKey(text)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-        if (bytes != null && !RedisEntries.isTombstone(bytes)) {
-          Entry<V> decoded = decode(key, bytes);
-          if (decoded != null) {
-            l2Hits.increment();
-            return keepInL1(key, decoded.value(), decoded.value() == null, generation);
-          }
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return null;
-      } catch (Exception e) {
-        link.failed(e);
-        return null;
-      }
-    }
-    return null;
-  }
-
-  private Entry<V> load(K key, String text, long generation, L2Seen seen) {
-    loads.increment();
-    long started = System.nanoTime();
-    V value;
-    try {
-      value = loader.apply(key);
-    } catch (RuntimeException | Error e) {
-      loadFailures.increment();
-      throw e;
-    }
-    if (seen.answered() && System.nanoTime() - started < maxL2WriteAgeNanos
-        && generations.snapshot(key) == generation && !invalidations.pending(text)) {
-      if (value == null) {
-        compareAndSetL2(text, seen.bytes(), RedisEntries.absent(),
-            Math.max(1, TimeUnit.NANOSECONDS.toMillis(negativeTtlNanos)));
-      } else {
-        compareAndSetL2(text, seen.bytes(), RedisEntries.present(values.encode(value)), jitteredMillis(l2TtlMillis));
-      }
-    }
-    return keepInL1(key, value, value == null, generation);
-  }
-
-  /**
-   * Puts a value in L1 if the policy wants it there and the key was not invalidated since
-   * {@code generation}; returns the entry either way.
-   */
-  private Entry<V> keepInL1(K key, V value, boolean absent, long generation) {
-    long ttl = absent ? Math.min(negativeTtlNanos, l1TtlNanos) : l1TtlNanos;
-    Entry<V> entry = new Entry<>(value, ticker.read(), ttl);
-    if (policy == L1Policy.ALL || detector.isHot(key)) {
-      boolean written = generations.writeIfUnchanged(key, generation, () -> {
-        if (l1.asMap().put(key, entry) == null && policy == L1Policy.HOT_ONLY) {
-          promotions.increment();
-        }
-      });
-      if (!written) {
-        staleLoadWritesSkipped.increment();
-      }
-    }
-    return entry;
-  }
-
   private void refreshInBackground(K key) {
     if (!refreshing.add(key)) {
       return; // already scheduled
     }
     background.execute(() -> {
       try {
-        flights.get(key, this::loadThrough); // replaces the L1 copy; readers keep the old one meanwhile
+        flights.get(key, readThrough::load); // replaces the L1 copy; readers keep the old one meanwhile
       } catch (RuntimeException e) {
         LOG.debug("GiftKit cache '{}': refresh-ahead of a hot key failed; it will expire normally", name, e);
       } finally {
@@ -505,99 +308,17 @@ public final class TieredCache<K, V> implements AutoCloseable {
     });
   }
 
-  private Entry<V> decode(K key, byte[] bytes) {
-    try {
-      if (bytes.length >= 1 && bytes[0] == RedisEntries.ABSENT) {
-        return new Entry<>(null, ticker.read(), negativeTtlNanos);
-      }
-      if (bytes.length >= 1 && bytes[0] == RedisEntries.PRESENT) {
-        byte[] body = new byte[bytes.length - 1];
-        System.arraycopy(bytes, 1, body, 0, body.length);
-        return new Entry<>(values.decode(body), ticker.read(), 0);
-      }
-      throw new IllegalArgumentException("unknown entry header " + (bytes.length == 0 ? "(empty)" : bytes[0]));
-    } catch (RuntimeException e) {
-      decodeFailures.increment();
-      if (decodeFailuresLogged.size() < 10_000 && decodeFailuresLogged.add(key)) {
-        LOG.warn("GiftKit cache '{}': the Redis value of key {} could not be decoded; it will be loaded"
-            + " again and replaced (further failures of this key are not logged)", name, key, e);
-      }
-      return null;
-    }
-  }
-
-  /** Writes unconditionally; returns whether Redis took it. */
-  private boolean setL2(String text, byte[] bytes, long ttlMillis) {
-    RedisAsyncCommands<String, byte[]> c = link.commandsIfUsable();
-    if (c == null) {
-      return false;
-    }
-    try {
-      c.set(invalidations.redisKey(text), bytes, SetArgs.Builder.px(ttlMillis)).get(redisTimeoutNanos,
-          TimeUnit.NANOSECONDS);
-      link.answered();
-      return true;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      link.failed(e);
-    } catch (Exception e) {
-      link.failed(e);
-    }
-    return false;
-  }
-
-  /** Writes a loaded value only if the key still holds {@code expected} (null: nothing). */
-  private void compareAndSetL2(String text, byte[] expected, byte[] bytes, long ttlMillis) {
-    RedisAsyncCommands<String, byte[]> c = link.commandsIfUsable();
-    if (c == null) {
-      return;
-    }
-    try {
-      Long written = c.<Long>eval(RedisEntries.CAS_SCRIPT, RedisEntries.CAS_OUTPUT,
-          new String[] {invalidations.redisKey(text)}, expected == null ? RedisEntries.EXPECT_NOTHING
-              : RedisEntries.EXPECT_VALUE, expected == null ? RedisEntries.NO_VALUE : expected, bytes,
-          RedisEntries.millis(ttlMillis)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-      link.answered();
-      if (written == null || written == 0) {
-        staleLoadWritesSkipped.increment();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      link.failed(e);
-    } catch (Exception e) {
-      link.failed(e);
-    }
-  }
-
   private void onInvalidationMessage(String message) {
     invalidations.onMessage(message, text -> {
       try {
         K key = keys.parse(text);
-        generations.advance(key, () -> l1.invalidate(key));
+        l1.drop(key);
         flights.forget(key);
         listeners.fire(l -> l.onInvalidationReceived(name, text));
       } catch (RuntimeException e) {
         LOG.warn("GiftKit cache '{}': could not parse invalidated key '{}'", name, text, e);
       }
-    }, this::clearL1);
-  }
-
-  /** Drops all of L1 (invalidations may have been missed); loads in flight write nothing to L1 after. */
-  private void clearL1() {
-    generations.advanceAll();
-    l1.invalidateAll();
-  }
-
-  private long jittered(long nanos) {
-    if (jitter == 0) {
-      return nanos;
-    }
-    double factor = 1 + jitter * (2 * ThreadLocalRandom.current().nextDouble() - 1);
-    return Math.max(1, (long) (nanos * factor));
-  }
-
-  private long jitteredMillis(long millis) {
-    return Math.max(1, jittered(TimeUnit.MILLISECONDS.toNanos(millis)) / 1_000_000);
+    }, l1::clear);
   }
 
   @Override
@@ -612,31 +333,31 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @param <V> the value type
    */
   public static final class Builder<K, V> {
-    private final String name;
-    private final RedisClient client;
-    private String keyPrefix;
-    private KeyCodec<K> keys;
-    private ValueCodec<V> values;
-    private Function<? super K, ? extends V> loader;
-    private long l1MaxSize = DEFAULT_L1_MAX_SIZE;
-    private Duration l1Ttl = DEFAULT_L1_TTL;
-    private Duration l2Ttl = Duration.ofMinutes(10);
-    private Duration negativeTtl = Duration.ofSeconds(2);
-    private double ttlJitter = 0.1;
-    private double refreshAhead = 0.8;
-    private L1Policy policy = L1Policy.ALL;
-    private HotKeyDetector<K> detector;
-    private Duration redisTimeout = Duration.ofMillis(50);
-    private Duration redisRetryAfter = Duration.ofSeconds(1);
-    private Duration invalidationBatch = Duration.ofMillis(5);
-    private String channel;
-    private Duration tombstoneTtl = DEFAULT_INVALIDATION_TOMBSTONE_TTL;
-    private int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
-    private RedisLock loadLocks;
-    private Duration loadLockLease;
-    private Duration loadLockWait;
-    private Ticker ticker = Ticker.system();
-    private final List<TieredCacheListener> listeners = new ArrayList<>();
+    final String name;
+    final RedisClient client;
+    String keyPrefix;
+    KeyCodec<K> keys;
+    ValueCodec<V> values;
+    Function<? super K, ? extends V> loader;
+    long l1MaxSize = DEFAULT_L1_MAX_SIZE;
+    Duration l1Ttl = DEFAULT_L1_TTL;
+    Duration l2Ttl = Duration.ofMinutes(10);
+    Duration negativeTtl = Duration.ofSeconds(2);
+    double ttlJitter = 0.1;
+    double refreshAhead = 0.8;
+    L1Policy policy = L1Policy.ALL;
+    HotKeyDetector<K> detector;
+    Duration redisTimeout = Duration.ofMillis(50);
+    Duration redisRetryAfter = Duration.ofSeconds(1);
+    Duration invalidationBatch = Duration.ofMillis(5);
+    String channel;
+    Duration tombstoneTtl = DEFAULT_INVALIDATION_TOMBSTONE_TTL;
+    int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
+    RedisLock loadLocks;
+    Duration loadLockLease;
+    Duration loadLockWait;
+    Ticker ticker = Ticker.system();
+    final List<TieredCacheListener> listeners = new ArrayList<>();
 
     private Builder(String name, RedisClient client) {
       this.name = name;
