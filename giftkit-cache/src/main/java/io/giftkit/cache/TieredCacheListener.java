@@ -1,14 +1,14 @@
 package io.giftkit.cache;
 
 /**
- * Hears a {@link TieredCache}'s Redis outages. Called on the thread that noticed; a listener that
- * throws is logged and ignored.
+ * Hears a {@link TieredCache}'s Redis outages and the invalidations other instances send it. Called
+ * on the thread that noticed; a listener that throws is logged and ignored.
  */
 public interface TieredCacheListener {
 
   /**
-   * Redis stopped answering (a command failed or exceeded its timeout); reads go on from L1 and
-   * the loader.
+   * Redis stopped answering (a command failed or exceeded its timeout, or the cache could not
+   * connect when it was built); reads go on from L1 and the loader.
    *
    * @param cacheName the cache
    * @param cause the failure that revealed it
