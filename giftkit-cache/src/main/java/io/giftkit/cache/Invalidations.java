@@ -182,10 +182,14 @@ final class Invalidations {
     StringBuilder message = new StringBuilder(instanceId);
     for (Iterator<String> it = toPublish.iterator(); it.hasNext() && batch.size() < MAX_KEYS_PER_FLUSH; ) {
       String k = it.next();
-      if (toPublish.remove(k)) {
+      // a key whose tombstone is (again) queued is published once that is written (see above)
+      if (toPublish.remove(k) && !pendingTombstones.containsKey(k)) {
         batch.add(k);
         message.append('\n').append(k);
       }
+    }
+    if (batch.isEmpty()) {
+      return;
     }
     try {
       c.publish(channel, message.toString().getBytes(StandardCharsets.UTF_8))
