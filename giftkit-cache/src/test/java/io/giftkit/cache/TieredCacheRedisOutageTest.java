@@ -145,6 +145,21 @@ class TieredCacheRedisOutageTest {
     assertThat(b.stats().invalidationsReceived()).isEqualTo(1);
   }
 
+  @Test
+  void closingACacheThatNeverConnectedEndsItsReconnectAttempts() {
+    TieredCache<Long, String> cache = TieredCache.<Long, String>builder("never-connected", client)
+        .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(id -> "v")
+        .redisRetryAfter(Duration.ofMillis(50)).build();
+    await().atMost(Duration.ofSeconds(20)).until(() -> cache.stats().redisConnectFailures() >= 2);
+    cache.close();
+    await().atMost(Duration.ofSeconds(20)).until(() -> Thread.getAllStackTraces().keySet().stream()
+        .noneMatch(t -> t.getName().equals("giftkit-cache-never-connected") && t.isAlive()));
+    long failures = cache.stats().redisConnectFailures();
+    redis.start(Duration.ofSeconds(30));
+    assertThat(cache.isRedisConnected()).isFalse();
+    assertThat(cache.stats().redisConnectFailures()).as("no attempt after close").isEqualTo(failures);
+  }
+
   /** Redis stops answering (SIGSTOP) with the old value in it: the invalidation is queued, then written. */
   @Test
   void anInvalidationRedisDoesNotAnswerIsQueuedAndWrittenWhenItAnswers() {
