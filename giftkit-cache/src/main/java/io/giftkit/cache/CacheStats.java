@@ -20,7 +20,16 @@ package io.giftkit.cache;
  * @param decodeFailures Redis values the codec could not decode
  * @param loadLockWaits misses that found another instance loading the key (load lock held) and
  *     waited for its value
+ * @param staleLoadWritesSkipped writes of a loaded value to L1 or Redis that were skipped because
+ *     the key was invalidated (here, or in Redis by any instance) after the load started
+ * @param invalidationsQueued Redis invalidations (of {@code invalidate}, or of a {@code put} whose
+ *     write failed) that Redis did not answer at once and that were queued
+ * @param invalidationsDropped invalidations dropped because {@code maxPendingInvalidations} keys
+ *     were already waiting for Redis
+ * @param redisConnectFailures attempts to connect that failed (building while Redis is down, and the
+ *     background attempts after it); also counted in {@code redisErrors}
  */
 public record CacheStats(long l1Hits, long l1Misses, long coalesced, long l2Hits, long l2Misses, long loads,
     long loadFailures, long promotions, long demotions, long invalidationsSent, long invalidationsReceived,
-    long redisErrors, long decodeFailures, long loadLockWaits) {}
+    long redisErrors, long decodeFailures, long loadLockWaits, long staleLoadWritesSkipped,
+    long invalidationsQueued, long invalidationsDropped, long redisConnectFailures) {}

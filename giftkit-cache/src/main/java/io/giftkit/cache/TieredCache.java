@@ -1,36 +1,18 @@
 package io.giftkit.cache;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.giftkit.core.Checks;
 import io.giftkit.core.Listeners;
 import io.giftkit.core.Ticker;
-import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisConnectionStateListener;
-import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
-import io.lettuce.core.codec.RedisCodec;
-import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.pubsub.RedisPubSubAdapter;
-import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
-import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +32,7 @@ import org.slf4j.LoggerFactory;
  *     .build();
  *
  * String room = rooms.get(42L);
- * rooms.invalidate(42L);    // after the database changed: L2 deleted, every instance drops its L1 copy
+ * rooms.invalidate(42L);    // after the database changed: L2 value replaced by a tombstone, L1 copies dropped
  * }</pre>
  *
  * <p><b>Consistency.</b> {@link #put} and {@link #invalidate} write Redis and publish the key on a
@@ -59,11 +41,22 @@ import org.slf4j.LoggerFactory;
  * connection reconnects (invalidations may have been missed meanwhile). Invalidations are batched
  * (one message per {@code invalidationBatch} window) under write bursts.
  *
+ * <p><b>Invalidation against a racing load.</b> A load that started before an invalidation of its
+ * key (on this instance, or received from another) writes nothing to L1 after it (a per-key
+ * generation, striped). In Redis an invalidation leaves a tombstone (kept
+ * {@code invalidationTombstoneTtl}, default 1 min) and a load writes its value only if the key still
+ * holds what the load saw before calling the loader, so a load on one instance never undoes another
+ * instance's invalidation in Redis. A load that took longer than half the tombstone TTL is not
+ * written to Redis. When Redis does not answer an invalidation, its tombstone is queued (at most
+ * {@code maxPendingInvalidations} keys) and written once Redis answers; until then this instance
+ * does not use Redis for that key. The key is published only after its tombstone is in Redis.
+ *
  * <p><b>Redis down.</b> A Redis command that fails or exceeds {@code redisTimeout} (default 50 ms)
  * is counted, reported once to {@link TieredCacheListener#onRedisDown}, and reads fall through to the
  * loader; for the next {@code redisRetryAfter} (default 1 s) Redis is not asked at all, then it is
  * tried again. A read never throws a Redis exception; the loader's own exceptions do reach the
- * caller (and every caller coalesced onto that load).
+ * caller (and every caller coalesced onto that load). The cache can be built while Redis is down:
+ * it serves L1 and the loader and connects in the background every {@code redisRetryAfter}.
  *
  * <p><b>Expiry.</b> L2 TTLs are spread by ±{@code ttlJitter} (default 10%) so keys written together
  * do not expire together in Redis (L1 TTLs are short and per instance, and a miss is coalesced, so
@@ -72,7 +65,11 @@ import org.slf4j.LoggerFactory;
  * served, so hot keys never hit a hard expiry.
  *
  * <p>Thread-safe. {@link #get} blocks for at most the Redis timeout plus the loader's time. An L1
- * hit reads Caffeine once and allocates nothing.
+ * hit reads Caffeine once and allocates nothing. {@link #invalidate} and {@link #put} block for at
+ * most one Redis timeout. The work is done by package-private parts of one job each: {@link L1Store}
+ * (L1 and the key generations), {@link ReadThrough} (the miss path), {@link RedisLink} (connections,
+ * outages), {@link Invalidations} (tombstones, their queue, pub/sub); this class is over 400 lines
+ * only because its builder is nested in it.
  *
  * @param <K> the key type
  * @param <V> the value type
@@ -83,6 +80,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
   public static final long DEFAULT_L1_MAX_SIZE = 10_000;
   /** Default L1 time to live. */
   public static final Duration DEFAULT_L1_TTL = Duration.ofSeconds(5);
+  /** Default time an invalidation's tombstone stays in Redis. */
+  public static final Duration DEFAULT_INVALIDATION_TOMBSTONE_TTL = Duration.ofMinutes(1);
+  /** Default most keys whose Redis invalidation waits for Redis to answer. */
+  public static final int DEFAULT_MAX_PENDING_INVALIDATIONS = 100_000;
 
   /** Which keys live in L1. */
   public enum L1Policy {
@@ -93,120 +94,56 @@ public final class TieredCache<K, V> implements AutoCloseable {
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
-  private static final byte ABSENT = 0;
-  private static final byte PRESENT = 1;
-  private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
   private final String name;
-  private final String keyPrefix;
   private final KeyCodec<K> keys;
-  private final ValueCodec<V> values;
-  private final Function<? super K, ? extends V> loader;
   private final L1Policy policy;
   private final HotKeyDetector<K> detector;
   private final Ticker ticker;
-  private final long l1TtlNanos;
-  private final long l2TtlMillis;
-  private final long negativeTtlNanos;
-  private final double jitter;
   private final double refreshAhead;
-  private final long redisTimeoutNanos;
-  private final long redisRetryAfterNanos;
-  private final String channel;
-  private final String instanceId = UUID.randomUUID().toString();
-  private final Cache<K, Entry<V>> l1;
-  private final SingleFlight<K, Entry<V>> flights;
-  private final StatefulRedisConnection<String, byte[]> redis;
-  private final RedisAsyncCommands<String, byte[]> commands;
-  private final StatefulRedisPubSubConnection<String, String> pubSub;
+  private final CacheCounters counters = new CacheCounters();
+  private final L1Store<K, V> l1;
+  private final SingleFlight<K, L1Store.Entry<V>> flights;
+  private final RedisLink link;
+  private final Invalidations invalidations;
+  private final ReadThrough<K, V> readThrough;
   private final ScheduledExecutorService background;
-  private final ConcurrentLinkedQueue<String> pendingInvalidations = new ConcurrentLinkedQueue<>();
   private final Listeners<TieredCacheListener> listeners;
-  private final Set<K> decodeFailuresLogged = ConcurrentHashMap.newKeySet();
   private final Set<K> refreshing = ConcurrentHashMap.newKeySet();
-  private final AtomicBoolean redisDown = new AtomicBoolean();
-  private volatile long redisRetryAt;
-  private final LongAdder l1Hits = new LongAdder();
-  private final LongAdder l1Misses = new LongAdder();
-  private final LongAdder l2Hits = new LongAdder();
-  private final LongAdder l2Misses = new LongAdder();
-  private final LongAdder loads = new LongAdder();
-  private final LongAdder loadFailures = new LongAdder();
-  private final LongAdder promotions = new LongAdder();
-  private final LongAdder demotions = new LongAdder();
-  private final LongAdder invalidationsSent = new LongAdder();
-  private final LongAdder invalidationsReceived = new LongAdder();
-  private final LongAdder redisErrors = new LongAdder();
-  private final LongAdder decodeFailures = new LongAdder();
-  private final LongAdder loadLockWaits = new LongAdder();
-  private final RedisLock loadLocks;
-  private final Duration loadLockLease;
-  private final long loadLockWaitNanos;
-
-  /** An L1 entry: the value (null when absent), when it was stored, and for how long it is good. */
-  private record Entry<V>(V value, long storedAtNanos, long ttlNanos) {}
 
   private TieredCache(Builder<K, V> b) {
     this.name = b.name;
-    this.keyPrefix = b.keyPrefix;
     this.keys = b.keys;
-    this.values = b.values;
-    this.loader = b.loader;
     this.policy = b.policy;
     this.detector = b.detector;
     this.ticker = b.ticker;
-    this.l1TtlNanos = b.l1Ttl.toNanos();
-    this.l2TtlMillis = b.l2Ttl.toMillis();
-    this.negativeTtlNanos = b.negativeTtl.toNanos();
-    this.jitter = b.ttlJitter;
     this.refreshAhead = b.refreshAhead;
-    this.redisTimeoutNanos = b.redisTimeout.toNanos();
-    this.redisRetryAfterNanos = b.redisRetryAfter.toNanos();
-    this.channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
-    this.loadLocks = b.loadLocks;
-    this.loadLockLease = b.loadLockLease;
-    this.loadLockWaitNanos = b.loadLockWait == null ? 0 : b.loadLockWait.toNanos();
     this.listeners = Listeners.create("TieredCache '" + b.name + "'");
     b.listeners.forEach(listeners::add);
     this.flights = new SingleFlight<>(b.name);
-    // A fixed expiry keeps the hit path as cheap as Caffeine's own (a variable expiry costs a timer
-    // update on every read); negative entries, which live shorter, are checked by age on read.
-    this.l1 = Caffeine.newBuilder()
-        .maximumSize(b.l1MaxSize)
-        .expireAfterWrite(b.l1Ttl)
-        .ticker(ticker::read)
-        .build();
-    this.background = Executors.newSingleThreadScheduledExecutor(r -> {
+    this.l1 = new L1Store<>(b.l1MaxSize, b.l1Ttl, b.negativeTtl, b.policy, b.detector, b.ticker, counters);
+    ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "giftkit-cache-" + b.name);
       t.setDaemon(true);
       return t;
     });
-    this.redis = b.client.connect(CODEC);
-    this.commands = redis.async();
-    this.pubSub = b.client.connectPubSub();
-    this.pubSub.addListener(new RedisPubSubAdapter<>() {
-      @Override
-      public void message(String ch, String message) {
-        onInvalidation(message);
-      }
-    });
-    this.pubSub.addListener(new RedisConnectionStateListener() {
-      @Override
-      public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
-        // A reconnect: invalidations may have been missed while disconnected.
-        l1.invalidateAll();
-      }
-    });
-    this.pubSub.sync().subscribe(channel);
+    executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // no reconnect attempt after close()
+    this.background = executor;
+    String channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
+    long redisTimeoutNanos = b.redisTimeout.toNanos();
+    this.link = new RedisLink(b.name, b.client, channel, ticker, redisTimeoutNanos, b.redisRetryAfter.toNanos(),
+        background, listeners, this::onInvalidationMessage, l1::clear);
+    this.invalidations = new Invalidations(b.name, b.keyPrefix, channel, link, new RedisEntries(), redisTimeoutNanos,
+        b.tombstoneTtl.toMillis(), b.maxPendingInvalidations);
+    this.readThrough = new ReadThrough<>(b, l1, link, invalidations, counters);
+    link.start();
     long batchNanos = b.invalidationBatch.toNanos();
-    background.scheduleWithFixedDelay(this::flushInvalidations, batchNanos, batchNanos, TimeUnit.NANOSECONDS);
+    background.scheduleWithFixedDelay(invalidations::flush, batchNanos, batchNanos, TimeUnit.NANOSECONDS);
     if (detector != null && policy == L1Policy.HOT_ONLY) {
       detector.addListener(new HotKeyListener<>() {
         @Override
         public void onCooled(K key) {
-          if (l1.asMap().remove(key) != null) {
-            demotions.increment();
-          }
+          l1.demote(key);
         }
       });
     }
@@ -219,7 +156,8 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @param <V> the value type
    * @param name names the cache in logs, threads and Redis keys ({@code <name>:<key>}); not blank
    * @param client the Redis client; the cache opens two connections on it (commands, pub/sub) and
-   *     closes them on {@link #close()}; the client itself stays the caller's
+   *     closes them on {@link #close()}; the client itself stays the caller's. Redis need not be up
+   *     when the cache is built.
    * @return a new builder
    */
   public static <K, V> Builder<K, V> builder(String name, RedisClient client) {
@@ -228,7 +166,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
 
   /**
    * Returns the value for {@code key}: from L1, else Redis, else the loader (and then it is written to
-   * Redis and, per the L1 policy, to L1).
+   * Redis and, per the L1 policy, to L1, unless the key was invalidated since the load started).
    *
    * @param key the key; not null
    * @return the value, or null if the loader says it is absent
@@ -239,22 +177,23 @@ public final class TieredCache<K, V> implements AutoCloseable {
     if (detector != null) {
       detector.record(key);
     }
-    Entry<V> entry = l1.getIfPresent(key);
+    L1Store.Entry<V> entry = l1.getIfPresent(key);
     if (entry != null && (entry.value() != null || ticker.read() - entry.storedAtNanos() < entry.ttlNanos())) {
-      l1Hits.increment();
+      counters.l1Hits.increment();
       if (policy == L1Policy.HOT_ONLY && refreshAhead < 1
           && ticker.read() - entry.storedAtNanos() > entry.ttlNanos() * refreshAhead) {
         refreshInBackground(key);
       }
       return entry.value();
     }
-    l1Misses.increment();
-    return flights.get(key, this::loadThrough).value();
+    counters.l1Misses.increment();
+    return flights.get(key, readThrough::load).value();
   }
 
   /**
    * Writes a value: Redis, this instance's L1 (per the policy), and an invalidation for the others.
-   * If Redis is down the value reaches L1 only (and the failure is counted and reported).
+   * A load of the key in flight writes nothing after this. If Redis does not answer, the value
+   * reaches L1 only and the key's Redis value is invalidated as soon as Redis answers (queued).
    *
    * @param key the key; not null
    * @param value the value; not null
@@ -262,29 +201,31 @@ public final class TieredCache<K, V> implements AutoCloseable {
   public void put(K key, V value) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(value, "value");
-    writeL2(key, value);
-    keepInL1(key, value, false);
-    publish(key);
+    String text = keys.format(key);
+    if (invalidations.pending(text) || !readThrough.write(text, value)) {
+      invalidations.queue(text); // Redis must not keep the old value
+    }
+    // After Redis: a load that read Redis before the write has an older generation and writes no L1.
+    l1.replace(key, value);
+    flights.forget(key);
+    invalidations.publish(text);
   }
 
   /**
-   * Drops a key everywhere: Redis, this instance's L1, and (by pub/sub) every other instance's L1.
+   * Drops a key everywhere: this instance's L1 (at once; a load in flight writes nothing after
+   * this), Redis (a tombstone; queued if Redis does not answer), and, by pub/sub once the tombstone is
+   * in Redis, every other instance's L1.
    *
    * @param key the key; not null
    */
   public void invalidate(K key) {
     Objects.requireNonNull(key, "key");
-    l1.invalidate(key);
+    l1.drop(key); // at once: this instance stops serving it
+    String text = keys.format(key);
+    invalidations.writeTombstone(text);
+    l1.drop(key); // again after Redis: a load that started meanwhile may have read the old Redis value
     flights.forget(key);
-    if (redisUsable()) {
-      try {
-        commands.del(redisKey(key)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-        redisAnswered();
-      } catch (Exception e) {
-        redisFailed(e);
-      }
-    }
-    publish(key);
+    invalidations.publish(text);
   }
 
   /**
@@ -294,19 +235,37 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @return whether it has an L1 entry
    */
   public boolean inL1(K key) {
-    return l1.getIfPresent(key) != null;
+    return l1.contains(key);
   }
 
   /** @return the counts since creation */
   public CacheStats stats() {
-    return new CacheStats(l1Hits.sum(), l1Misses.sum(), flights.coalesced(), l2Hits.sum(), l2Misses.sum(),
-        loads.sum(), loadFailures.sum(), promotions.sum(), demotions.sum(), invalidationsSent.sum(),
-        invalidationsReceived.sum(), redisErrors.sum(), decodeFailures.sum(), loadLockWaits.sum());
+    return counters.snapshot(flights.coalesced(), invalidations, link);
   }
 
-  /** @return whether Redis is currently considered down */
+  /**
+   * Whether Redis is currently considered down: never connected yet (built while Redis was down), or
+   * the last command failed or timed out.
+   *
+   * @return true while reads go to L1 and the loader only
+   */
   public boolean isRedisDown() {
-    return redisDown.get();
+    return link.isDown();
+  }
+
+  /**
+   * Whether the cache's Redis connections have been established (at build, or later in the
+   * background if Redis was down when the cache was built). Lettuce keeps them reconnecting after that.
+   *
+   * @return whether it has connected
+   */
+  public boolean isRedisConnected() {
+    return link.connected();
+  }
+
+  /** @return keys whose Redis invalidation waits for Redis to answer now (at most {@code maxPendingInvalidations}) */
+  public int pendingInvalidations() {
+    return invalidations.pendingCount();
   }
 
   /**
@@ -318,122 +277,20 @@ public final class TieredCache<K, V> implements AutoCloseable {
     listeners.add(listener);
   }
 
-  /** Publishes pending invalidations, then closes the cache's Redis connections and thread. */
+  /**
+   * Stops the background thread, publishes pending invalidations if Redis answers (a tombstone still
+   * queued then is lost), then closes the cache's Redis connections.
+   */
   @Override
   public void close() {
     background.shutdown();
-    flushInvalidations();
-    pubSub.close();
-    redis.close();
-  }
-
-  private Entry<V> loadThrough(K key) {
-    if (redisUsable()) {
-      byte[] bytes = null;
-      boolean answered = false;
-      try {
-        bytes = commands.get(redisKey(key)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-        answered = true;
-        redisAnswered();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        redisFailed(e);
-      } catch (Exception e) {
-        redisFailed(e);
-      }
-      if (answered && bytes != null) {
-        Entry<V> decoded = decode(key, bytes);
-        if (decoded != null) {
-          l2Hits.increment();
-          keepInL1(key, decoded.value(), decoded.value() == null);
-          return decoded;
-        }
-      }
-    }
-    RedisLock.Lease lease = null;
-    if (loadLocks != null && redisUsable()) {
-      try {
-        lease = loadLocks.tryAcquire(keyPrefix + ":load:" + keys.format(key), loadLockLease).orElse(null);
-        if (lease == null) {
-          Entry<V> loadedElsewhere = awaitOtherInstancesLoad(key);
-          if (loadedElsewhere != null) {
-            return loadedElsewhere;
-          }
-        }
-      } catch (RuntimeException e) {
-        redisFailed(e); // no lock: load here, as without one
-      }
-    }
-    l2Misses.increment();
     try {
-      return load(key);
-    } finally {
-      if (lease != null) {
-        try {
-          lease.release();
-        } catch (RuntimeException e) {
-          redisFailed(e); // the lease expires by itself
-        }
-      }
+      background.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
-  }
-
-  /**
-   * Another instance holds the load lock for {@code key}: poll Redis for the value it will write,
-   * up to {@code loadLockWait}; null if it did not appear (then this instance loads too).
-   */
-  private Entry<V> awaitOtherInstancesLoad(K key) {
-    loadLockWaits.increment();
-    long deadline = System.nanoTime() + loadLockWaitNanos;
-    while (System.nanoTime() - deadline < 0) {
-      java.util.concurrent.locks.LockSupport.parkNanos(Math.min(10_000_000L, loadLockWaitNanos / 10 + 1));
-      try {
-        byte[] bytes = commands.get(redisKey(key)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-        if (bytes != null) {
-          Entry<V> decoded = decode(key, bytes);
-          if (decoded != null) {
-            l2Hits.increment();
-            return keepInL1(key, decoded.value(), decoded.value() == null);
-          }
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return null;
-      } catch (Exception e) {
-        redisFailed(e);
-        return null;
-      }
-    }
-    return null;
-  }
-
-  private Entry<V> load(K key) {
-    loads.increment();
-    V value;
-    try {
-      value = loader.apply(key);
-    } catch (RuntimeException | Error e) {
-      loadFailures.increment();
-      throw e;
-    }
-    if (value == null) {
-      writeAbsentL2(key);
-    } else {
-      writeL2(key, value);
-    }
-    return keepInL1(key, value, value == null);
-  }
-
-  /** Puts a value in L1 if the policy wants it there; returns the entry either way. */
-  private Entry<V> keepInL1(K key, V value, boolean absent) {
-    long ttl = absent ? Math.min(negativeTtlNanos, l1TtlNanos) : l1TtlNanos;
-    Entry<V> entry = new Entry<>(value, ticker.read(), ttl);
-    if (policy == L1Policy.ALL || detector.isHot(key)) {
-      if (l1.asMap().put(key, entry) == null && policy == L1Policy.HOT_ONLY) {
-        promotions.increment();
-      }
-    }
-    return entry;
+    invalidations.flush();
+    link.close();
   }
 
   private void refreshInBackground(K key) {
@@ -442,7 +299,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
     }
     background.execute(() -> {
       try {
-        flights.get(key, this::loadThrough); // replaces the L1 copy; readers keep the old one meanwhile
+        flights.get(key, readThrough::load); // replaces the L1 copy; readers keep the old one meanwhile
       } catch (RuntimeException e) {
         LOG.debug("GiftKit cache '{}': refresh-ahead of a hot key failed; it will expire normally", name, e);
       } finally {
@@ -451,139 +308,22 @@ public final class TieredCache<K, V> implements AutoCloseable {
     });
   }
 
-  private Entry<V> decode(K key, byte[] bytes) {
-    try {
-      if (bytes.length >= 1 && bytes[0] == ABSENT) {
-        return new Entry<>(null, ticker.read(), negativeTtlNanos);
-      }
-      if (bytes.length >= 1 && bytes[0] == PRESENT) {
-        byte[] body = new byte[bytes.length - 1];
-        System.arraycopy(bytes, 1, body, 0, body.length);
-        return new Entry<>(values.decode(body), ticker.read(), 0);
-      }
-      throw new IllegalArgumentException("unknown entry header " + (bytes.length == 0 ? "(empty)" : bytes[0]));
-    } catch (RuntimeException e) {
-      decodeFailures.increment();
-      if (decodeFailuresLogged.size() < 10_000 && decodeFailuresLogged.add(key)) {
-        LOG.warn("GiftKit cache '{}': the Redis value of key {} could not be decoded; it was deleted and"
-            + " will be loaded again (further failures of this key are not logged)", name, key, e);
-      }
-      commands.del(redisKey(key));
-      return null;
-    }
-  }
-
-  private void writeL2(K key, V value) {
-    byte[] body = values.encode(value);
-    byte[] bytes = new byte[body.length + 1];
-    bytes[0] = PRESENT;
-    System.arraycopy(body, 0, bytes, 1, body.length);
-    setL2(key, bytes, jitteredMillis(l2TtlMillis));
-  }
-
-  private void writeAbsentL2(K key) {
-    setL2(key, new byte[] {ABSENT}, Math.max(1, TimeUnit.NANOSECONDS.toMillis(negativeTtlNanos)));
-  }
-
-  private void setL2(K key, byte[] bytes, long ttlMillis) {
-    if (!redisUsable()) {
-      return;
-    }
-    try {
-      commands.set(redisKey(key), bytes, SetArgs.Builder.px(ttlMillis)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
-      redisAnswered();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      redisFailed(e);
-    } catch (Exception e) {
-      redisFailed(e);
-    }
-  }
-
-  private void publish(K key) {
-    pendingInvalidations.add(keys.format(key));
-  }
-
-  private void flushInvalidations() {
-    if (pendingInvalidations.isEmpty()) {
-      return;
-    }
-    StringBuilder message = new StringBuilder(instanceId);
-    int count = 0;
-    for (String k; (k = pendingInvalidations.poll()) != null; ) {
-      message.append('\n').append(k);
-      count++;
-    }
-    try {
-      pubSubPublish(message.toString());
-      invalidationsSent.add(count);
-    } catch (RuntimeException e) {
-      redisFailed(e);
-    }
-  }
-
-  private void pubSubPublish(String message) {
-    // PUBLISH is allowed on any connection; use the command connection (a subscribed one cannot publish).
-    commands.publish(channel, message.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-  }
-
-  private void onInvalidation(String message) {
-    String[] lines = message.split("\n");
-    if (lines.length == 0 || lines[0].equals(instanceId)) {
-      return;
-    }
-    for (int i = 1; i < lines.length; i++) {
+  private void onInvalidationMessage(String message) {
+    invalidations.onMessage(message, text -> {
       try {
-        K key = keys.parse(lines[i]);
-        l1.invalidate(key);
+        K key = keys.parse(text);
+        l1.drop(key);
         flights.forget(key);
-        invalidationsReceived.increment();
+        listeners.fire(l -> l.onInvalidationReceived(name, text));
       } catch (RuntimeException e) {
-        LOG.warn("GiftKit cache '{}': could not parse invalidated key '{}'", name, lines[i], e);
+        LOG.warn("GiftKit cache '{}': could not parse invalidated key '{}'", name, text, e);
       }
-    }
-  }
-
-  private boolean redisUsable() {
-    return !redisDown.get() || ticker.read() - redisRetryAt >= 0;
-  }
-
-  private void redisAnswered() {
-    if (redisDown.compareAndSet(true, false)) {
-      LOG.info("GiftKit cache '{}': Redis answers again", name);
-      listeners.fire(l -> l.onRedisUp(name));
-    }
-  }
-
-  private void redisFailed(Throwable cause) {
-    redisErrors.increment();
-    redisRetryAt = ticker.read() + redisRetryAfterNanos;
-    if (redisDown.compareAndSet(false, true)) {
-      LOG.warn("GiftKit cache '{}': Redis failed or timed out ({}); serving L1 and the loader for now", name,
-          cause.toString());
-      listeners.fire(l -> l.onRedisDown(name, cause));
-    }
-  }
-
-  private String redisKey(K key) {
-    return keyPrefix + ":" + keys.format(key);
-  }
-
-  private long jittered(long nanos) {
-    if (jitter == 0) {
-      return nanos;
-    }
-    double factor = 1 + jitter * (2 * ThreadLocalRandom.current().nextDouble() - 1);
-    return Math.max(1, (long) (nanos * factor));
-  }
-
-  private long jitteredMillis(long millis) {
-    return Math.max(1, jittered(TimeUnit.MILLISECONDS.toNanos(millis)) / 1_000_000);
+    }, l1::clear);
   }
 
   @Override
   public String toString() {
-    return "TieredCache{name=" + name + ", policy=" + policy + ", redisDown=" + redisDown.get() + "}";
+    return "TieredCache{name=" + name + ", policy=" + policy + ", redisDown=" + link.isDown() + "}";
   }
 
   /**
@@ -593,29 +333,31 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @param <V> the value type
    */
   public static final class Builder<K, V> {
-    private final String name;
-    private final RedisClient client;
-    private String keyPrefix;
-    private KeyCodec<K> keys;
-    private ValueCodec<V> values;
-    private Function<? super K, ? extends V> loader;
-    private long l1MaxSize = DEFAULT_L1_MAX_SIZE;
-    private Duration l1Ttl = DEFAULT_L1_TTL;
-    private Duration l2Ttl = Duration.ofMinutes(10);
-    private Duration negativeTtl = Duration.ofSeconds(2);
-    private double ttlJitter = 0.1;
-    private double refreshAhead = 0.8;
-    private L1Policy policy = L1Policy.ALL;
-    private HotKeyDetector<K> detector;
-    private Duration redisTimeout = Duration.ofMillis(50);
-    private Duration redisRetryAfter = Duration.ofSeconds(1);
-    private Duration invalidationBatch = Duration.ofMillis(5);
-    private String channel;
-    private RedisLock loadLocks;
-    private Duration loadLockLease;
-    private Duration loadLockWait;
-    private Ticker ticker = Ticker.system();
-    private final List<TieredCacheListener> listeners = new ArrayList<>();
+    final String name;
+    final RedisClient client;
+    String keyPrefix;
+    KeyCodec<K> keys;
+    ValueCodec<V> values;
+    Function<? super K, ? extends V> loader;
+    long l1MaxSize = DEFAULT_L1_MAX_SIZE;
+    Duration l1Ttl = DEFAULT_L1_TTL;
+    Duration l2Ttl = Duration.ofMinutes(10);
+    Duration negativeTtl = Duration.ofSeconds(2);
+    double ttlJitter = 0.1;
+    double refreshAhead = 0.8;
+    L1Policy policy = L1Policy.ALL;
+    HotKeyDetector<K> detector;
+    Duration redisTimeout = Duration.ofMillis(50);
+    Duration redisRetryAfter = Duration.ofSeconds(1);
+    Duration invalidationBatch = Duration.ofMillis(5);
+    String channel;
+    Duration tombstoneTtl = DEFAULT_INVALIDATION_TOMBSTONE_TTL;
+    int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
+    RedisLock loadLocks;
+    Duration loadLockLease;
+    Duration loadLockWait;
+    Ticker ticker = Ticker.system();
+    final List<TieredCacheListener> listeners = new ArrayList<>();
 
     private Builder(String name, RedisClient client) {
       this.name = name;
@@ -729,6 +471,38 @@ public final class TieredCache<K, V> implements AutoCloseable {
     }
 
     /**
+     * How long an invalidation's tombstone stays in Redis. A load writes its value to Redis only if
+     * the key still holds what it held before the loader ran, and only if the load took less than
+     * half this long, so that no tombstone expires under a load it must stop. Default 1 min; at
+     * least 1 s.
+     *
+     * @param ttl at least 1 s
+     * @return this builder
+     */
+    public Builder<K, V> invalidationTombstoneTtl(Duration ttl) {
+      Checks.requirePositive("invalidationTombstoneTtl", ttl);
+      if (ttl.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw Checks.invalid("invalidationTombstoneTtl", "must be at least 1s", ttl);
+      }
+      this.tombstoneTtl = ttl;
+      return this;
+    }
+
+    /**
+     * How many keys' Redis invalidations may wait for Redis to answer (an outage, a timeout). When
+     * full, a further key's Redis invalidation is dropped (counted in
+     * {@link CacheStats#invalidationsDropped()}, logged once per outage): its L1 copies are still
+     * dropped, but Redis may serve its old value until its L2 TTL ends. Default 100,000.
+     *
+     * @param max in [1, 10,000,000]
+     * @return this builder
+     */
+    public Builder<K, V> maxPendingInvalidations(int max) {
+      this.maxPendingInvalidations = (int) Checks.requireInRange("maxPendingInvalidations", max, 1, 10_000_000);
+      return this;
+    }
+
+    /**
      * Makes one instance at a time load a key missing from Redis: the others wait for the value it
      * writes (the reference platform's "only one refresher"), instead of all calling the loader when
      * a hot key expires from Redis. Off by default.
@@ -758,7 +532,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
     }
 
     /**
-     * Builds the cache, opening its Redis connections.
+     * Builds the cache, opening its Redis connections. If Redis cannot be reached (one attempt,
+     * bounded by the client's connect timeout) the cache is built anyway: it serves L1 and the
+     * loader, reports {@link TieredCacheListener#onRedisDown}, and connects in the background every
+     * {@code redisRetryAfter}.
      *
      * @return the cache
      * @throws io.giftkit.core.InvalidConfigException if keys, values or loader is missing, or

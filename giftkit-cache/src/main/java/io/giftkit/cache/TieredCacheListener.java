@@ -1,14 +1,14 @@
 package io.giftkit.cache;
 
 /**
- * Hears a {@link TieredCache}'s Redis outages. Called on the thread that noticed; a listener that
- * throws is logged and ignored.
+ * Hears a {@link TieredCache}'s Redis outages and the invalidations other instances send it. Called
+ * on the thread that noticed; a listener that throws is logged and ignored.
  */
 public interface TieredCacheListener {
 
   /**
-   * Redis stopped answering (a command failed or exceeded its timeout); reads go on from L1 and
-   * the loader.
+   * Redis stopped answering (a command failed or exceeded its timeout, or the cache could not
+   * connect when it was built); reads go on from L1 and the loader.
    *
    * @param cacheName the cache
    * @param cause the failure that revealed it
@@ -21,4 +21,13 @@ public interface TieredCacheListener {
    * @param cacheName the cache
    */
   default void onRedisUp(String cacheName) {}
+
+  /**
+   * Another instance's invalidation (or {@code put}) of a key reached this instance: its L1 copy is
+   * gone and no load that started before writes it back. Called on the pub/sub thread; keep it short.
+   *
+   * @param cacheName the cache
+   * @param key the key as its {@link KeyCodec} formats it
+   */
+  default void onInvalidationReceived(String cacheName, String key) {}
 }

@@ -6,7 +6,7 @@ import java.util.function.Function;
 
 /**
  * Turns cache values into the bytes stored in Redis and back. A codec that throws while decoding
- * makes the entry a miss (it is deleted from Redis and loaded again), never an error for the caller.
+ * makes the entry a miss (it is loaded again and replaced in Redis), never an error for the caller.
  *
  * @param <V> the value type
  */

@@ -53,7 +53,8 @@ class TieredCacheTest {
   private TieredCache.Builder<Long, String> builder() {
     return TieredCache.<Long, String>builder("rooms", REDIS.client())
         .keyPrefix(prefix).invalidationChannel(prefix + ":chan")
-        .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(loader());
+        .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(loader())
+        .redisTimeout(Duration.ofSeconds(2)); // a busy CI machine is not a Redis outage
   }
 
   private TieredCache<Long, String> build(TieredCache.Builder<Long, String> b) {
@@ -169,7 +170,11 @@ class TieredCacheTest {
     assertThat(b.get(6L)).isEqualTo("room-6");
     b.invalidate(6L);
     await().atMost(Duration.ofSeconds(10)).until(() -> !a.inL1(6L));
-    assertThat(REDIS.commands().exists(prefix + ":6")).isZero();
+    try (StatefulRedisConnection<String, byte[]> raw =
+        REDIS.client().connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE))) {
+      assertThat(raw.sync().get(prefix + ":6")).as("the value is replaced by a tombstone").startsWith(2);
+      assertThat(raw.sync().pttl(prefix + ":6")).isBetween(1L, 60_000L);
+    }
   }
 
   @Test
@@ -244,6 +249,7 @@ class TieredCacheTest {
     };
     TieredCache.Builder<Long, RoomInfo> b = TieredCache.<Long, RoomInfo>builder("json-rooms", REDIS.client())
         .keyPrefix(prefix + "-json").invalidationChannel(prefix + ":json")
+        .redisTimeout(Duration.ofSeconds(2))
         .keys(KeyCodec.longs()).values(ValueCodec.json(RoomInfo.class)).loader(id -> {
           jsonLoads.incrementAndGet();
           return new RoomInfo(id, "room " + id, List.of("music"));
@@ -323,6 +329,16 @@ class TieredCacheTest {
     assertThat(a.stats().l1Misses()).isEqualTo(10);
     assertThat(b.stats().l1Misses()).isEqualTo(20);
     assertThat(b.stats().l2Hits()).isEqualTo(10);
+  }
+
+  @Test
+  void badInvalidationSettingsAreRejectedWithTheirValues() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> builder().invalidationTombstoneTtl(Duration.ofMillis(10)))
+        .isInstanceOf(io.giftkit.core.InvalidConfigException.class)
+        .hasMessage("invalidationTombstoneTtl must be at least 1s, but was 10ms");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> builder().maxPendingInvalidations(0))
+        .isInstanceOf(io.giftkit.core.InvalidConfigException.class)
+        .hasMessage("maxPendingInvalidations must be in [1, 10000000], but was 0");
   }
 
   /** A thread-safe list for listener events. */

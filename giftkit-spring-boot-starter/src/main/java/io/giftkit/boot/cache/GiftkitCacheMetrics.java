@@ -57,8 +57,14 @@ public final class GiftkitCacheMetrics implements MeterBinder {
         CacheStats::invalidationsReceived);
     counter(registry, "giftkit.cache.redis.errors", c, tags, CacheStats::redisErrors);
     counter(registry, "giftkit.cache.decode.failures", c, tags, CacheStats::decodeFailures);
+    counter(registry, "giftkit.cache.redis.connect.failures", c, tags, CacheStats::redisConnectFailures);
+    counter(registry, "giftkit.cache.invalidations.queued", c, tags, CacheStats::invalidationsQueued);
+    counter(registry, "giftkit.cache.invalidations.dropped", c, tags, CacheStats::invalidationsDropped);
+    counter(registry, "giftkit.cache.stale.load.writes.skipped", c, tags, CacheStats::staleLoadWritesSkipped);
     Gauge.builder("giftkit.cache.redis.down", c, x -> x.isRedisDown() ? 1 : 0).tags(tags)
-        .description("1 while Redis is skipped after a failure").register(registry);
+        .description("1 while Redis is skipped after a failure, or not connected yet").register(registry);
+    Gauge.builder("giftkit.cache.invalidations.pending", c, TieredCache::pendingInvalidations).tags(tags)
+        .description("keys whose Redis invalidation waits for Redis to answer").register(registry);
     if (e.detector() != null) {
       Gauge.builder("giftkit.cache.hot.keys", e.detector(), d -> d.hotKeys().size()).tags(tags)
           .description("keys the detector counts as hot now").register(registry);

@@ -13,6 +13,7 @@ import io.giftkit.cache.ValueCodec;
 import io.giftkit.testing.RedisExtension;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -69,6 +70,13 @@ class GiftkitCacheAutoConfigurationTest {
           assertThat(rooms.inL1(42L)).as("demoted: the L1 copy is dropped").isFalse();
           assertThat(endpoint.clearHotKey("rooms", "42")).containsEntry("cleared", false);
           assertThat(endpoint.clearHotKey("no-such-cache", "42")).containsEntry("cleared", false);
+          rooms.invalidate(42L);
+          assertThat(meters.get("giftkit.cache.invalidations.pending").tags("name", "rooms").gauge().value())
+              .isZero();
+          for (String counter : List.of("giftkit.cache.invalidations.queued", "giftkit.cache.invalidations.dropped",
+              "giftkit.cache.stale.load.writes.skipped", "giftkit.cache.redis.connect.failures")) {
+            assertThat(meters.get(counter).tags("name", "rooms").functionCounter().count()).as(counter).isZero();
+          }
         });
   }
 

@@ -1,0 +1,212 @@
+package io.giftkit.cache;
+
+import io.giftkit.core.Listeners;
+import io.giftkit.core.Ticker;
+import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.net.SocketAddress;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link TieredCache}'s two Redis connections (commands, and pub/sub subscribed to the
+ * invalidation channel) and its view of whether Redis answers.
+ *
+ * <p>{@link #start()} tries to connect once on the caller's thread (bounded by the client's connect
+ * timeout); if Redis is down the cache is still usable ({@link #commands()} is null, {@link #usable()}
+ * false) and the connection is tried again on the background thread every {@code retryAfter} until
+ * it succeeds. Once both connections are up and subscribed, {@code onSubscribed} runs (the cache
+ * clears L1: invalidations were missed) and {@link TieredCacheListener#onRedisUp} is reported. After
+ * that Lettuce reconnects by itself, and {@code onSubscribed} runs on each pub/sub reconnect.
+ *
+ * <p>A command that fails or times out ({@link #failed}) marks Redis down for {@code retryAfter}
+ * (reported once); one that answers ({@link #answered}) marks it up. Thread-safe.
+ */
+final class RedisLink implements AutoCloseable {
+
+  static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+  private static final Logger LOG = LoggerFactory.getLogger(TieredCache.class);
+  private static final long MIN_SETUP_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+  private final String name;
+  private final RedisClient client;
+  private final String channel;
+  private final Ticker ticker;
+  private final long retryAfterNanos;
+  private final long setupTimeoutNanos;
+  private final ScheduledExecutorService background;
+  private final Listeners<TieredCacheListener> listeners;
+  private final Consumer<String> onMessage;
+  private final Runnable onSubscribed;
+  private final AtomicBoolean down = new AtomicBoolean();
+  private final LongAdder errors = new LongAdder();
+  private final LongAdder connectFailures = new LongAdder();
+  private volatile long retryAt;
+  private volatile RedisAsyncCommands<String, byte[]> commands; // null until both connections are up
+  private StatefulRedisConnection<String, byte[]> connection; // guarded by this
+  private StatefulRedisPubSubConnection<String, String> pubSub; // guarded by this
+  private boolean closed; // guarded by this
+
+  RedisLink(String name, RedisClient client, String channel, Ticker ticker, long timeoutNanos, long retryAfterNanos,
+      ScheduledExecutorService background, Listeners<TieredCacheListener> listeners, Consumer<String> onMessage,
+      Runnable onSubscribed) {
+    this.name = name;
+    this.client = client;
+    this.channel = channel;
+    this.ticker = ticker;
+    this.retryAfterNanos = retryAfterNanos;
+    this.setupTimeoutNanos = Math.max(timeoutNanos, MIN_SETUP_TIMEOUT_NANOS);
+    this.background = background;
+    this.listeners = listeners;
+    this.onMessage = onMessage;
+    this.onSubscribed = onSubscribed;
+  }
+
+  /** Connects now, or (Redis down) reports it and keeps trying in the background. */
+  void start() {
+    if (!tryConnect()) {
+      scheduleReconnect();
+    }
+  }
+
+  /** @return the command connection's async commands, or null while never connected */
+  RedisAsyncCommands<String, byte[]> commands() {
+    return commands;
+  }
+
+  /** @return whether to send Redis a command now: connected, and not within a retry pause */
+  boolean usable() {
+    return commands != null && (!down.get() || ticker.read() - retryAt >= 0);
+  }
+
+  /** @return the commands if Redis may be asked now ({@link #usable()}), else null */
+  RedisAsyncCommands<String, byte[]> commandsIfUsable() {
+    RedisAsyncCommands<String, byte[]> c = commands;
+    return c != null && (!down.get() || ticker.read() - retryAt >= 0) ? c : null;
+  }
+
+  /** @return whether Redis is considered down (never connected, or the last command failed) */
+  boolean isDown() {
+    return commands == null || down.get();
+  }
+
+  /** @return whether both connections were ever established */
+  boolean connected() {
+    return commands != null;
+  }
+
+  long errors() {
+    return errors.sum();
+  }
+
+  long connectFailures() {
+    return connectFailures.sum();
+  }
+
+  /** A command answered: Redis is up (reported if it was down). */
+  void answered() {
+    if (down.get() && commands != null && down.compareAndSet(true, false)) {
+      LOG.info("GiftKit cache '{}': Redis answers again", name);
+      listeners.fire(l -> l.onRedisUp(name));
+    }
+  }
+
+  /** A command failed or timed out: skip Redis for {@code retryAfter} (reported once). */
+  void failed(Throwable cause) {
+    errors.increment();
+    retryAt = ticker.read() + retryAfterNanos;
+    if (down.compareAndSet(false, true)) {
+      LOG.warn("GiftKit cache '{}': Redis failed or timed out ({}); serving L1 and the loader for now", name,
+          cause.toString());
+      listeners.fire(l -> l.onRedisDown(name, cause));
+    }
+  }
+
+  private synchronized boolean tryConnect() {
+    if (closed) {
+      return true;
+    }
+    try {
+      if (connection == null) {
+        connection = client.connect(CODEC);
+      }
+      if (pubSub == null) {
+        pubSub = subscribe();
+      }
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      connectFailures.increment();
+      failed(e);
+      LOG.debug("GiftKit cache '{}': cannot connect to Redis; trying again in {} ms", name,
+          TimeUnit.NANOSECONDS.toMillis(retryAfterNanos), e);
+      return false;
+    }
+    onSubscribed.run();
+    commands = connection.async();
+    answered();
+    return true;
+  }
+
+  private StatefulRedisPubSubConnection<String, String> subscribe() throws Exception {
+    StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub();
+    try {
+      ps.addListener(new RedisPubSubAdapter<>() {
+        @Override
+        public void message(String ch, String message) {
+          onMessage.accept(message);
+        }
+      });
+      ps.async().subscribe(channel).get(setupTimeoutNanos, TimeUnit.NANOSECONDS);
+      ps.addListener(new RedisConnectionStateListener() {
+        @Override
+        public void onRedisConnected(RedisChannelHandler<?, ?> c, SocketAddress address) {
+          onSubscribed.run(); // a reconnect: invalidations may have been missed while disconnected
+        }
+      });
+      return ps;
+    } catch (Exception e) {
+      ps.closeAsync();
+      throw e;
+    }
+  }
+
+  private void scheduleReconnect() {
+    try {
+      background.schedule(() -> {
+        if (!tryConnect()) {
+          scheduleReconnect();
+        }
+      }, retryAfterNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    commands = null;
+    if (pubSub != null) {
+      pubSub.close();
+    }
+    if (connection != null) {
+      connection.close();
+    }
+  }
+}
