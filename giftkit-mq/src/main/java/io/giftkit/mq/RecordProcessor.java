@@ -121,12 +121,20 @@ final class RecordProcessor<K, V> {
    * Batch forms: hands the records of every partition of the poll that is not retrying to the handler
    * in one call (one transaction, for the transactional form), each partition's run as
    * {@link #collectBatch} takes it. If the call fails, nothing is marked done and each partition goes
-   * through {@link #process} (its own batch, then one record at a time).
+   * through {@link #process} (its own batch, then one record at a time). With fewer than two such
+   * partitions nothing is done here: {@link #process} alone hands the partition over.
    *
    * @return per partition handled here, the index in its records where the rest starts (a record that
    *     could not be deserialized, or the end); empty if nothing was handled
    */
   Map<TopicPartition, Integer> processTogether(ConsumerRecords<byte[], byte[]> polled) {
+    int candidates = 0;
+    for (TopicPartition tp : polled.partitions()) {
+      candidates += retries.retrying(tp) ? 0 : 1;
+    }
+    if (candidates < 2) {
+      return Map.of(); // one partition: process() hands it over as one batch, and a failed one is not tried twice
+    }
     List<ConsumerRecord<K, V>> all = new ArrayList<>();
     Map<TopicPartition, Integer> ends = new LinkedHashMap<>();
     Map<TopicPartition, Integer> accepted = new HashMap<>();

@@ -310,6 +310,13 @@ class RetryAndCommitTest {
         Map.entry(TP1, new OffsetAndMetadata(1)), Map.entry(tp2, new OffsetAndMetadata(2)));
     processor.process(TP, poll.get(TP), 0, ticker.read() + 60_000 * MS);
     assertThat(commits.pending()).containsEntry(TP, new OffsetAndMetadata(3));
+
+    // one partition in the poll: left to process(), so a failing batch is not handed over twice
+    calls.clear();
+    Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> single = Map.of(TP1, List.of(raw(TP1, 1, "bad")));
+    assertThat(processor.processTogether(new org.apache.kafka.clients.consumer.ConsumerRecords<>(single, Map.of())))
+        .isEmpty();
+    assertThat(calls).isEmpty();
   }
 
   @Test
