@@ -158,15 +158,7 @@ final class RecordProcessor<K, V> {
         lag.handling(tp, polled.records(tp).get(0));
         first = first == null ? tp : first;
       }
-      try {
-        int dups = invoker.invoke(first, List.copyOf(all), lag::check);
-        counters.duplicates.add(dups);
-        counters.handled.add(all.size() - dups);
-      } catch (Exception | Error e) {
-        rethrowIfFatal(e);
-        counters.batchFailures.increment();
-        LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling each partition on its own",
-            s.name(), all.size(), ends.keySet(), e);
+      if (!invokeBatch(first, all, ends.keySet() + " (each partition is handed over on its own next)")) {
         return Map.of();
       }
     }
@@ -214,22 +206,35 @@ final class RecordProcessor<K, V> {
   private boolean handleBatch(TopicPartition tp, List<ConsumerRecord<K, V>> records,
       List<ConsumerRecord<byte[], byte[]>> raws) {
     if (!records.isEmpty()) {
-      try {
-        lag.handling(tp, records.get(0));
-        int dups = invoker.invoke(tp, List.copyOf(records), lag::check);
-        counters.duplicates.add(dups);
-        counters.handled.add(records.size() - dups);
-      } catch (Exception | Error e) {
-        rethrowIfFatal(e);
-        counters.batchFailures.increment();
-        LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed; handling them one at a time", s.name(),
-            records.size(), tp, e);
+      lag.handling(tp, records.get(0));
+      if (!invokeBatch(tp, records, tp + " (handled one at a time next)")) {
         return false;
       }
     }
     counters.filtered.add(raws.size() - records.size());
     done(tp, raws.get(raws.size() - 1));
     return true;
+  }
+
+  /**
+   * One batch call; counts its records as handled or duplicates.
+   *
+   * @param first the partition named by a timeout's message
+   * @param of what the records are, for the log line of a failure
+   * @return false if the call failed (counted; the caller falls back to smaller calls)
+   */
+  private boolean invokeBatch(TopicPartition first, List<ConsumerRecord<K, V>> records, String of) {
+    try {
+      int dups = invoker.invoke(first, List.copyOf(records), lag::check);
+      counters.duplicates.add(dups);
+      counters.handled.add(records.size() - dups);
+      return true;
+    } catch (Exception | Error e) {
+      rethrowIfFatal(e);
+      counters.batchFailures.increment();
+      LOG.debug("GiftKit consumer '{}': a batch of {} records of {} failed", s.name(), records.size(), of, e);
+      return false;
+    }
   }
 
   private void done(TopicPartition tp, ConsumerRecord<byte[], byte[]> last) {

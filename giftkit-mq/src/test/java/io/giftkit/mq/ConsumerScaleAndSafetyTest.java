@@ -18,7 +18,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,7 +34,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -48,7 +46,7 @@ class ConsumerScaleAndSafetyTest {
   static final JdbcIdempotencyStore STORE = new JdbcIdempotencyStore("giftkit_idempotency");
   static HikariDataSource db;
 
-  private final List<GiftkitConsumer<?, ?>> consumers = new ArrayList<>();
+  @RegisterExtension final RunningConsumers running = new RunningConsumers();
 
   @BeforeAll
   static void database() throws SQLException {
@@ -61,16 +59,6 @@ class ConsumerScaleAndSafetyTest {
     db.close();
   }
 
-  @AfterEach
-  void stop() {
-    consumers.forEach(GiftkitConsumer::close);
-  }
-
-  private <K, V> GiftkitConsumer<K, V> started(GiftkitConsumer<K, V> consumer) {
-    consumers.add(consumer);
-    consumer.start();
-    return consumer;
-  }
 
   private static GiftkitConsumer.Builder<String, String> strings(String name, String group, String topic) {
     return GiftkitConsumer.<String, String>builder(name).kafka(kafka(group)).topics(topic)
@@ -107,7 +95,7 @@ class ConsumerScaleAndSafetyTest {
     String group = "batched-" + topic;
     Set<String> threads = ConcurrentHashMap.newKeySet();
     AtomicInteger largestBatch = new AtomicInteger();
-    GiftkitConsumer<String, String> settlement = started(strings("batched", group, topic).concurrency(2)
+    GiftkitConsumer<String, String> settlement = running.start(strings("batched", group, topic).concurrency(2)
         .transactionalBatchHandler(db, STORE, ConsumerRecord::key, (records, c) -> {
           threads.add(Thread.currentThread().getName());
           largestBatch.accumulateAndGet(records.size(), Math::max);
@@ -153,7 +141,7 @@ class ConsumerScaleAndSafetyTest {
       }
     }
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(strings("batch-poison", "bp-" + topic, topic)
+    GiftkitConsumer<String, String> consumer = running.start(strings("batch-poison", "bp-" + topic, topic)
         .retries(2, Duration.ofMillis(20))
         .batchHandler(records -> {
           for (ConsumerRecord<String, String> r : records) {
@@ -188,7 +176,7 @@ class ConsumerScaleAndSafetyTest {
     config.put("max.poll.interval.ms", 6_000);
     config.put("max.poll.records", 30);
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("slow").kafka(config)
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("slow").kafka(config)
         .topics(topic).deserializers(new StringDeserializer(), new StringDeserializer())
         .maxProcessingTime(Duration.ofSeconds(2))
         .handler(r -> {
@@ -213,7 +201,7 @@ class ConsumerScaleAndSafetyTest {
     List<String> handled = new CopyOnWriteArrayList<>();
     AtomicInteger interrupted = new AtomicInteger();
     CountDownLatch never = new CountDownLatch(1);
-    GiftkitConsumer<String, String> consumer = started(strings("hanging", "hang-" + topic, topic)
+    GiftkitConsumer<String, String> consumer = running.start(strings("hanging", "hang-" + topic, topic)
         .retries(2, Duration.ofMillis(20)).maxProcessingTime(Duration.ofMillis(300))
         .handler(r -> {
           if (r.key().equals("hang")) {
@@ -248,7 +236,7 @@ class ConsumerScaleAndSafetyTest {
     List<PartitionLag> recoveries = new CopyOnWriteArrayList<>();
     CountDownLatch release = new CountDownLatch(1);
     AtomicInteger handled = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(strings("lagging", "lag-" + topic, topic)
+    GiftkitConsumer<String, String> consumer = running.start(strings("lagging", "lag-" + topic, topic)
         .lagAlert(10, Duration.ofHours(1), Duration.ofMillis(300), new LagListener() {
           @Override
           public void onLagAlert(PartitionLag lag) {
@@ -292,7 +280,7 @@ class ConsumerScaleAndSafetyTest {
     }
     List<PartitionLag> alerts = new CopyOnWriteArrayList<>();
     CountDownLatch release = new CountDownLatch(1);
-    started(strings("aging", "age-" + topic, topic)
+    running.start(strings("aging", "age-" + topic, topic)
         .lagAlert(Long.MAX_VALUE, Duration.ofMillis(500), Duration.ZERO, alerts::add)
         .handler(r -> release.await()).build());
     await().atMost(Duration.ofSeconds(60)).until(() -> alerts.size() == 1);
@@ -312,7 +300,7 @@ class ConsumerScaleAndSafetyTest {
       p.send(new ProducerRecord<>(topic, "after", "v"));
     }
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(strings("large", "large-" + topic, topic)
+    GiftkitConsumer<String, String> consumer = running.start(strings("large", "large-" + topic, topic)
         .retries(1, Duration.ofMillis(10)).deadLetterMaxValueBytes(1_000)
         .handler(r -> {
           if (r.key().equals("big")) {
@@ -339,7 +327,7 @@ class ConsumerScaleAndSafetyTest {
       Map<String, AtomicInteger> applied = new ConcurrentHashMap<>();
       AtomicInteger calls = new AtomicInteger();
       sendWithDuplicates(topic, 500);
-      GiftkitConsumer<String, String> consumer = started(strings("redis-idem", "ri-" + topic, topic)
+      GiftkitConsumer<String, String> consumer = running.start(strings("redis-idem", "ri-" + topic, topic)
           .retries(3, Duration.ofMillis(20))
           .idempotentBatchHandler(store, ConsumerRecord::key, records -> {
             if (calls.incrementAndGet() == 1) {
@@ -373,7 +361,7 @@ class ConsumerScaleAndSafetyTest {
       p.send(new ProducerRecord<>(topic, "plain", "v"));
     }
     Map<String, String> sites = new ConcurrentHashMap<>();
-    started(strings("stamped", "stamped-" + topic, topic)
+    running.start(strings("stamped", "stamped-" + topic, topic)
         .handler(r -> sites.put(r.key(), header(r, SiteHeaders.SITE) + "/" + header(r, SiteHeaders.ROUTE))).build());
     await().atMost(Duration.ofSeconds(60)).until(() -> sites.size() == 2);
     assertThat(sites).containsEntry("explicit", "a/room-1").containsEntry("plain", "b/null");
@@ -419,7 +407,7 @@ class ConsumerScaleAndSafetyTest {
     java.util.concurrent.atomic.AtomicBoolean release = new java.util.concurrent.atomic.AtomicBoolean();
     Set<String> handlerThreads = ConcurrentHashMap.newKeySet();
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(strings("stubborn", "stubborn-" + topic, topic)
+    GiftkitConsumer<String, String> consumer = running.start(strings("stubborn", "stubborn-" + topic, topic)
         .retries(1, Duration.ofMillis(10)).maxProcessingTime(Duration.ofMillis(300))
         .handler(r -> {
           handlerThreads.add(Thread.currentThread().getName());

@@ -15,7 +15,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -30,7 +29,6 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -43,7 +41,7 @@ class GiftkitConsumerTest {
   static HikariDataSource db;
   static final JdbcIdempotencyStore STORE = new JdbcIdempotencyStore("giftkit_idempotency");
 
-  private final List<GiftkitConsumer<?, ?>> consumers = new ArrayList<>();
+  @RegisterExtension final RunningConsumers running = new RunningConsumers();
 
   @BeforeAll
   static void database() throws SQLException {
@@ -56,10 +54,6 @@ class GiftkitConsumerTest {
     db.close();
   }
 
-  @AfterEach
-  void stop() {
-    consumers.forEach(GiftkitConsumer::close);
-  }
 
   static KafkaProducer<String, String> producer() {
     return new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers(),
@@ -68,12 +62,6 @@ class GiftkitConsumerTest {
 
   static Map<String, Object> kafka(String group) {
     return Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, group);
-  }
-
-  private <K, V> GiftkitConsumer<K, V> started(GiftkitConsumer<K, V> consumer) {
-    consumers.add(consumer);
-    consumer.start();
-    return consumer;
   }
 
   /** The idempotency table and the ledger the tests' handlers write. */
@@ -124,7 +112,7 @@ class GiftkitConsumerTest {
         }
       }
     }
-    GiftkitConsumer<String, String> settlement = started(GiftkitConsumer.<String, String>builder("settlement")
+    GiftkitConsumer<String, String> settlement = running.start(GiftkitConsumer.<String, String>builder("settlement")
         .kafka(kafka("settlement-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .transactionalHandler(db, STORE, ConsumerRecord::key, GiftkitConsumerTest::applyToLedger)
@@ -149,7 +137,7 @@ class GiftkitConsumerTest {
       }
     }
     AtomicInteger seen = new AtomicInteger();
-    GiftkitConsumer<String, String> first = started(GiftkitConsumer.<String, String>builder("crashing")
+    GiftkitConsumer<String, String> first = running.start(GiftkitConsumer.<String, String>builder("crashing")
         .kafka(kafka("ledger-" + topic)).topics(topic)
         .restarts(0, Duration.ofSeconds(1), Duration.ofSeconds(1)) // no supervisor: the replacement is another consumer
         .deserializers(new StringDeserializer(), new StringDeserializer())
@@ -164,7 +152,7 @@ class GiftkitConsumerTest {
     assertThat(first.failure()).isInstanceOf(InternalError.class);
     assertThat(ledger(topic, "COUNT(*)")).isBetween(1L, 299L);
 
-    GiftkitConsumer<String, String> second = started(GiftkitConsumer.<String, String>builder("replacement")
+    GiftkitConsumer<String, String> second = running.start(GiftkitConsumer.<String, String>builder("replacement")
         .kafka(kafka("ledger-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .transactionalHandler(db, STORE, ConsumerRecord::key, GiftkitConsumerTest::applyToLedger).build());
@@ -194,7 +182,7 @@ class GiftkitConsumerTest {
       return s;
     };
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("poison")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("poison")
         .kafka(kafka("poison-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), picky)
         .handler(r -> handled.add(r.value())).build());
@@ -229,7 +217,7 @@ class GiftkitConsumerTest {
     }
     List<String> handled = new CopyOnWriteArrayList<>();
     AtomicInteger badTries = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("failing")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("failing")
         .kafka(kafka("failing-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .retries(3, Duration.ofMillis(20))
@@ -276,7 +264,7 @@ class GiftkitConsumerTest {
       return s;
     };
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("errors")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("errors")
         .kafka(kafka("errors-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), initFails)
         .retries(2, Duration.ofMillis(20))
@@ -323,7 +311,7 @@ class GiftkitConsumerTest {
       }
     }
     List<String> handled = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> siteA = started(GiftkitConsumer.<String, String>builder("site-a")
+    GiftkitConsumer<String, String> siteA = running.start(GiftkitConsumer.<String, String>builder("site-a")
         .kafka(kafka("site-a-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .siteFilter(SiteFilter.localOnly(Site.of("a")))
@@ -350,7 +338,7 @@ class GiftkitConsumerTest {
     };
     List<String> handled = new CopyOnWriteArrayList<>();
     String group = "no-dlt-" + topic;
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("no-dlt")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("no-dlt")
         .kafka(kafka(group)).topics(topic).deadLetterTimeout(Duration.ofSeconds(1))
         .deserializers(new StringDeserializer(), picky)
         .handler(r -> handled.add(r.value())).build());
@@ -395,7 +383,7 @@ class GiftkitConsumerTest {
     }
     io.giftkit.core.FakeTicker ticker = new io.giftkit.core.FakeTicker();
     AtomicInteger attempts = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("ticker")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("ticker")
         .kafka(kafka("ticker-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .retries(3, Duration.ofSeconds(5))

@@ -9,7 +9,6 @@ import io.giftkit.testing.MariaDbExtension;
 import java.sql.SQLException;
 import java.sql.SQLTransactionRollbackException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,7 +19,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -31,7 +29,7 @@ class RetryClassificationTest {
   @RegisterExtension static final MariaDbExtension MARIADB = new MariaDbExtension();
   static final KafkaBroker KAFKA = GiftkitConsumerTest.KAFKA;
   static HikariDataSource db;
-  private final List<GiftkitConsumer<?, ?>> consumers = new ArrayList<>();
+  @RegisterExtension final RunningConsumers running = new RunningConsumers();
 
   @BeforeAll
   static void database() throws SQLException {
@@ -44,10 +42,6 @@ class RetryClassificationTest {
     db.close();
   }
 
-  @AfterEach
-  void stop() {
-    consumers.forEach(GiftkitConsumer::close);
-  }
 
   private String topicWithDlt(String name, String... keys) {
     String topic = KAFKA.createTopic(name, 1);
@@ -60,12 +54,6 @@ class RetryClassificationTest {
     return topic;
   }
 
-  private <K, V> GiftkitConsumer<K, V> started(GiftkitConsumer<K, V> c) {
-    consumers.add(c);
-    c.start();
-    return c;
-  }
-
   /**
    * A deadlock lasting 2 s — longer than the old budget of 3 attempts 200 ms and 400 ms apart — is
    * retried, then applied once in the ledger; nothing is dead-lettered.
@@ -75,7 +63,7 @@ class RetryClassificationTest {
     String topic = topicWithDlt("transient", "order-1", "order-2");
     AtomicLong firstTry = new AtomicLong();
     AtomicInteger tries = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("transient")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("transient")
         .kafka(GiftkitConsumerTest.kafka("transient-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .retries(3, Duration.ofMillis(200)) // the defaults: 3 attempts would have dead-lettered it after 0.6 s
@@ -103,7 +91,7 @@ class RetryClassificationTest {
     List<String> handled = new CopyOnWriteArrayList<>();
     AtomicLong firstTry = new AtomicLong();
     AtomicLong lastTry = new AtomicLong();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("budget")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("budget")
         .kafka(GiftkitConsumerTest.kafka("budget-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .retries(3, Duration.ofMillis(100)).retryBudget(Duration.ofMillis(1_500))
@@ -128,7 +116,7 @@ class RetryClassificationTest {
     String topic = topicWithDlt("non-retryable", "invalid", "refused", "fine");
     List<String> handled = new CopyOnWriteArrayList<>();
     AtomicInteger tries = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("non-retryable")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("non-retryable")
         .kafka(GiftkitConsumerTest.kafka("non-retryable-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .retries(5, Duration.ofMillis(20))

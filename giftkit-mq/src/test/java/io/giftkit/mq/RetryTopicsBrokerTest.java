@@ -16,7 +16,6 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,7 +30,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -43,7 +41,7 @@ class RetryTopicsBrokerTest {
   static final KafkaBroker KAFKA = GiftkitConsumerTest.KAFKA;
   static HikariDataSource db;
 
-  private final List<GiftkitConsumer<?, ?>> consumers = new ArrayList<>();
+  @RegisterExtension final RunningConsumers running = new RunningConsumers();
 
   @BeforeAll
   static void database() throws SQLException {
@@ -56,16 +54,6 @@ class RetryTopicsBrokerTest {
     db.close();
   }
 
-  @AfterEach
-  void stop() {
-    consumers.forEach(GiftkitConsumer::close);
-  }
-
-  private <K, V> GiftkitConsumer<K, V> started(GiftkitConsumer<K, V> consumer) {
-    consumers.add(consumer);
-    consumer.start();
-    return consumer;
-  }
 
   /** One attempt as the handler saw it. */
   record Attempt(String key, String topic, String originalTopic, int failedBefore, long nanos, boolean failed) {}
@@ -97,7 +85,7 @@ class RetryTopicsBrokerTest {
     }
     List<Attempt> attempts = new CopyOnWriteArrayList<>();
     AtomicInteger slowFailures = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("retry-topics")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("retry-topics")
         .kafka(kafka("retry-topics-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .transactionalHandler(db, GiftkitConsumerTest.STORE, ConsumerRecord::key, (r, c) -> {
@@ -158,7 +146,7 @@ class RetryTopicsBrokerTest {
     }
     AtomicInteger slowFailures = new AtomicInteger();
     List<String> appliedFrom = new CopyOnWriteArrayList<>();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("retry-topics-batch")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("retry-topics-batch")
         .kafka(kafka("retry-topics-batch-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .transactionalBatchHandler(db, GiftkitConsumerTest.STORE, ConsumerRecord::key, (records, c) -> {
@@ -214,7 +202,7 @@ class RetryTopicsBrokerTest {
     }
     List<String> handled = new CopyOnWriteArrayList<>();
     AtomicInteger doomedAttempts = new AtomicInteger();
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("exhausted")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("exhausted")
         .kafka(kafka("exhausted-" + topic)).topics(topic)
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .handler(r -> {
@@ -260,7 +248,7 @@ class RetryTopicsBrokerTest {
     List<String> handled = new CopyOnWriteArrayList<>();
     AtomicInteger flakyCalls = new AtomicInteger();
     String group = "no-retry-topic-" + topic;
-    GiftkitConsumer<String, String> consumer = started(GiftkitConsumer.<String, String>builder("no-retry-topic")
+    GiftkitConsumer<String, String> consumer = running.start(GiftkitConsumer.<String, String>builder("no-retry-topic")
         .kafka(kafka(group)).topics(topic).deadLetterTimeout(Duration.ofSeconds(1))
         .deserializers(new StringDeserializer(), new StringDeserializer())
         .handler(r -> {
