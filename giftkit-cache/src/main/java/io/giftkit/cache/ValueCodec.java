@@ -4,7 +4,6 @@ import io.giftkit.core.Checks;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Function;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Turns cache values into the bytes stored in Redis (or a Kafka record, an outbox row) and back. A
@@ -48,12 +47,14 @@ public interface ValueCodec<V> {
    * JSON through Jackson 3 with GiftKit's default {@code JsonMapper}: records by component name
    * (nested), collections, maps, enums by name, {@code java.time} values as ISO-8601 text and null.
    * Decoding is strict: malformed JSON, tokens after the value, a value of the wrong kind (no
-   * coercion: {@code "1"} is not a number, {@code 1.5} is not a {@code long}) and {@code null} for a
-   * primitive fail; unknown properties are ignored, so a newer writer may add fields. To use the
-   * application's configured mapper (Spring Boot's), call {@link #json(JsonMapper, Class)}.
+   * coercion: {@code "1"} is not a number, {@code 1} is not a string, {@code 1.5} is not a
+   * {@code long}), a primitive that is {@code null} or missing and a repeated member name fail;
+   * unknown properties are ignored, so a newer writer may add fields. To use the application's
+   * configured mapper (Spring Boot's), call {@link JacksonValueCodec#of}.
    *
    * <p>Jackson ({@code tools.jackson.core:jackson-databind}) is an optional dependency of
-   * giftkit-cache: add it to use this method.
+   * giftkit-cache: add it to use this method. This interface's signatures name no Jackson type, so
+   * it loads (and reflection on it works) without Jackson.
    *
    * <pre>{@code
    * record Room(long id, String title, List<String> tags, Instant openedAt) {}
@@ -69,23 +70,7 @@ public interface ValueCodec<V> {
   static <V> ValueCodec<V> json(Class<V> type) {
     Checks.requireNonNull("type", type);
     requireJackson();
-    return new JacksonCodec<>(JacksonCodec.defaultMapper(), type);
-  }
-
-  /**
-   * JSON through the given Jackson 3 mapper, e.g. Spring Boot's (configured by
-   * {@code spring.jackson.*}; the starter's {@code GiftkitCodecs} passes it). The mapper's settings
-   * apply as they are (naming, modules, coercion, unknown properties); the codec adds only that a
-   * value is one JSON document, so tokens after it fail.
-   *
-   * @param <V> the value type
-   * @param mapper the mapper
-   * @param type the value class
-   * @return the codec (thread-safe); its {@code encode} and {@code decode} throw
-   *     {@link IllegalArgumentException} naming the type, the position, the property and the reason
-   */
-  static <V> ValueCodec<V> json(JsonMapper mapper, Class<V> type) {
-    return new JacksonCodec<>(mapper, type);
+    return JacksonValueCodec.of(JacksonValueCodec.defaultMapper(), type);
   }
 
   /** Fails with the dependency to add when Jackson 3 is missing, before any class refers to it. */

@@ -16,8 +16,8 @@ class ArchitectureTest {
 
   /** Jackson is optional: the caches and the other codecs must load without it (WithoutJacksonTest). */
   @Test
-  void onlyTheJsonCodecRefersToJackson() {
-    noClasses().that().haveNameNotMatching("io\\.giftkit\\.cache\\.(ValueCodec|JacksonCodec)(\\$.*)?")
+  void onlyJacksonValueCodecRefersToJackson() {
+    noClasses().that().haveNameNotMatching("io\\.giftkit\\.cache\\.JacksonValueCodec(\\$.*)?")
         .should().dependOnClassesThat().resideInAnyPackage("tools.jackson..", "com.fasterxml.jackson..")
         .check(new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
             .importPackages("io.giftkit.cache"));

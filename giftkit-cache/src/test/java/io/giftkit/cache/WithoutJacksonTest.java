@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Jackson is an optional dependency: giftkit-cache's and giftkit-core's classes, loaded by a class
- * loader that sees nothing else (no Jackson), still give the other codecs, and {@code json(...)}
- * fails naming the dependency to add.
+ * loader that sees nothing else (no Jackson), still give the other codecs, reflection on
+ * {@link ValueCodec} works (frameworks list its methods), and {@code json(...)} fails naming the
+ * dependency to add.
  */
 class WithoutJacksonTest {
 
@@ -39,6 +40,7 @@ class WithoutJacksonTest {
       assertThat(new String(bytes, StandardCharsets.UTF_8)).isEqualTo("直播 ✨");
       assertThat(decode.invoke(utf8, (Object) bytes)).isEqualTo("直播 ✨");
 
+      assertThat(codecs.getMethods()).extracting(Method::getName).contains("utf8", "bytes", "json", "of");
       Method json = codecs.getMethod("json", Class.class);
       assertThatThrownBy(() -> json.invoke(null, String.class))
           .isInstanceOf(InvocationTargetException.class).cause()

@@ -311,6 +311,21 @@ class GiftFlowEndToEndTest {
     assertThat(Settlement.totals(control).rows()).isEqualTo(rows);
   }
 
+  @Test
+  @Order(7)
+  void badSendsAreRejectedNamingTheField() throws Exception {
+    HttpResponse<String> r = call("POST", "/api/gifts",
+        "{\"uid\":1,\"roomId\":1,\"giftId\":99,\"count\":1,\"clientRequestId\":\"x\"}");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("giftId must be a gift of the catalogue, but was 99");
+    r = call("POST", "/api/gifts", "{\"uid\":1,\"roomId\":1,\"giftId\":1,\"count\":0,\"clientRequestId\":\"x\"}");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("count must be in [1, 9999], but was 0");
+    r = call("POST", "/api/gifts", "{\"uid\":1,\"roomId\":1,\"giftId\":1,\"count\":1}");
+    assertThat(r.statusCode()).isEqualTo(400);
+    assertThat(r.body()).contains("clientRequestId must not be blank, but was null");
+  }
+
   /**
    * An event as GiftKit's earlier hand-written codec wrote it (still in an outbox row or on the topic
    * when the new version starts) is settled by the new one, which decodes with Boot's JsonMapper.
@@ -325,20 +340,5 @@ class GiftFlowEndToEndTest {
     assertThat(scalar(control, "SELECT amount FROM gift_ledger WHERE order_id = " + orderId)).isEqualTo(30);
     assertThat(scalar(control, "SELECT streamer_uid FROM gift_ledger WHERE order_id = " + orderId)).isEqualTo(37);
     assertThat(scalar(control, "SELECT uid FROM gift_ledger WHERE order_id = " + orderId)).isEqualTo(1001);
-  }
-
-  @Test
-  @Order(7)
-  void badSendsAreRejectedNamingTheField() throws Exception {
-    HttpResponse<String> r = call("POST", "/api/gifts",
-        "{\"uid\":1,\"roomId\":1,\"giftId\":99,\"count\":1,\"clientRequestId\":\"x\"}");
-    assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).contains("giftId must be a gift of the catalogue, but was 99");
-    r = call("POST", "/api/gifts", "{\"uid\":1,\"roomId\":1,\"giftId\":1,\"count\":0,\"clientRequestId\":\"x\"}");
-    assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).contains("count must be in [1, 9999], but was 0");
-    r = call("POST", "/api/gifts", "{\"uid\":1,\"roomId\":1,\"giftId\":1,\"count\":1}");
-    assertThat(r.statusCode()).isEqualTo(400);
-    assertThat(r.body()).contains("clientRequestId must not be blank, but was null");
   }
 }

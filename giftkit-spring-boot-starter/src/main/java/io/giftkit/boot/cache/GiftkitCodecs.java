@@ -1,5 +1,6 @@
 package io.giftkit.boot.cache;
 
+import io.giftkit.cache.JacksonValueCodec;
 import io.giftkit.cache.ValueCodec;
 import io.giftkit.core.Checks;
 import tools.jackson.databind.json.JsonMapper;
@@ -44,10 +45,10 @@ public final class GiftkitCodecs {
   /**
    * @param <V> the value type
    * @param type the value class
-   * @return a JSON codec for it on the application's mapper (see {@link ValueCodec#json(JsonMapper, Class)})
+   * @return a JSON codec for it on the application's mapper (see {@link JacksonValueCodec#of})
    */
   public <V> ValueCodec<V> json(Class<V> type) {
-    return mapper != null ? ValueCodec.json(mapper, type) : ValueCodec.json(type);
+    return mapper != null ? JacksonValueCodec.of(mapper, type) : ValueCodec.json(type);
   }
 
   /** @return whether the codecs use the application's mapper (false: GiftKit's default) */
