@@ -62,6 +62,7 @@ class WireFormatTest {
       byte[] now = events.encode(EVENT);
       JsonMapper mapper = context.getBean(JsonMapper.class);
       assertThat(mapper.readTree(now)).as("same names, same values").isEqualTo(mapper.readTree(EARLIER_EVENT));
+      assertThat(new String(now, StandardCharsets.UTF_8)).as("even the same text").isEqualTo(EARLIER_EVENT);
       assertThat(events.decode(now)).isEqualTo(EVENT);
     });
   }
@@ -73,6 +74,7 @@ class WireFormatTest {
       assertThat(rooms.decode(utf8(EARLIER_ROOM))).isEqualTo(ROOM);
       JsonMapper mapper = context.getBean(JsonMapper.class);
       assertThat(mapper.readTree(rooms.encode(ROOM))).isEqualTo(mapper.readTree(EARLIER_ROOM));
+      assertThat(new String(rooms.encode(ROOM), StandardCharsets.UTF_8)).isEqualTo(EARLIER_ROOM);
     });
   }
 
