@@ -9,7 +9,9 @@ import tools.jackson.databind.json.JsonMapper;
  * JSON {@link ValueCodec}s on the application's Jackson 3 {@link JsonMapper}: Spring Boot's, as
  * {@code spring.jackson.*} and {@code JsonMapperBuilderCustomizer} beans configure it. Made by the
  * starter when Jackson 3 is on the class path; without a {@code JsonMapper} bean it uses GiftKit's
- * default mapper ({@link ValueCodec#json(Class)}).
+ * default mapper ({@link ValueCodec#json(Class)}). With several {@code JsonMapper} beans it takes
+ * the primary one; with several and none primary the context fails to start, naming them, as any
+ * injection of a {@code JsonMapper} would.
  *
  * <pre>{@code
  * @Bean
