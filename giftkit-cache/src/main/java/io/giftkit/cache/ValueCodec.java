@@ -1,12 +1,16 @@
 package io.giftkit.cache;
 
+import io.giftkit.core.Checks;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * Turns cache values into the bytes stored in Redis and back. A codec that throws while decoding
- * makes the entry a miss (it is loaded again and replaced in Redis), never an error for the caller.
+ * Turns cache values into the bytes stored in Redis (or a Kafka record, an outbox row) and back. A
+ * codec that throws while decoding makes a {@link TieredCache} entry a miss (counted as a decode
+ * failure, loaded again and replaced in Redis), never an error for the caller. The JSON codecs throw
+ * {@link IllegalArgumentException} for bytes they cannot decode; every codec made here is
+ * thread-safe and never blocks.
  *
  * @param <V> the value type
  */
@@ -25,6 +29,7 @@ public interface ValueCodec<V> {
    *
    * @param bytes the bytes
    * @return the value
+   * @throws IllegalArgumentException (the JSON codecs) if the bytes are not a valid encoding
    */
   V decode(byte[] bytes);
 
@@ -39,11 +44,17 @@ public interface ValueCodec<V> {
   }
 
   /**
-   * JSON, with no JSON library: records (by component name, nested), {@code Map<String, ?>},
-   * {@code List<?>}, arrays, strings, numbers, booleans, enums, {@link java.time.Instant}s and null.
-   * Decoding is strict and fails (the entry becomes a miss) on malformed text, a wrong type or a
-   * number that does not fit; unknown object members are ignored. For richer mappings pass a JSON
-   * library's functions to {@link #of}.
+   * JSON through Jackson 3 with GiftKit's default {@code JsonMapper}: records by component name
+   * (nested), collections, maps, enums by name, {@code java.time} values as ISO-8601 text and null.
+   * Decoding is strict: malformed JSON, tokens after the value, a value of the wrong kind (no
+   * coercion: {@code "1"} is not a number, {@code 1} is not a string, {@code 1.5} is not a
+   * {@code long}), a primitive that is {@code null} or missing and a repeated member name fail;
+   * unknown properties are ignored, so a newer writer may add fields. To use the application's
+   * configured mapper (Spring Boot's), call {@link JacksonValueCodec#of}.
+   *
+   * <p>Jackson ({@code tools.jackson.core:jackson-databind}) is an optional dependency of
+   * giftkit-cache: add it to use this method. This interface's signatures name no Jackson type, so
+   * it loads (and reflection on it works) without Jackson.
    *
    * <pre>{@code
    * record Room(long id, String title, List<String> tags, Instant openedAt) {}
@@ -51,11 +62,27 @@ public interface ValueCodec<V> {
    * }</pre>
    *
    * @param <V> the value type
-   * @param type the value class; {@code Object.class} for untyped maps and lists
-   * @return the codec
+   * @param type the value class
+   * @return the codec (thread-safe); its {@code encode} and {@code decode} throw
+   *     {@link IllegalArgumentException} naming the type, the position, the property and the reason
+   * @throws IllegalStateException if Jackson 3 is not on the class path, naming the dependency to add
    */
   static <V> ValueCodec<V> json(Class<V> type) {
-    return new JsonCodec<>(type);
+    Checks.requireNonNull("type", type);
+    requireJackson();
+    return JacksonValueCodec.of(JacksonValueCodec.defaultMapper(), type);
+  }
+
+  /** Fails with the dependency to add when Jackson 3 is missing, before any class refers to it. */
+  private static void requireJackson() {
+    try {
+      Class.forName("tools.jackson.databind.json.JsonMapper", false, ValueCodec.class.getClassLoader());
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new IllegalStateException("ValueCodec.json needs Jackson 3 on the class path, but "
+          + "tools.jackson.databind.json.JsonMapper was not found: add the dependency "
+          + "tools.jackson.core:jackson-databind (3.1 or later; giftkit-cache declares it optional, and Jackson 2's "
+          + "com.fasterxml.jackson.core:jackson-databind does not do), or use ValueCodec.of(encode, decode)", e);
+    }
   }
 
   /**

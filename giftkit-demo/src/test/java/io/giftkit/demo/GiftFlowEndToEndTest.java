@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.giftkit.boot.cache.TieredCacheCustomizer;
 import io.giftkit.boot.mq.GiftkitConsumers;
+import io.giftkit.cache.ValueCodec;
 import io.giftkit.demo.gifts.GiftEvent;
 import io.giftkit.demo.gifts.GiftEventPublisher;
 import io.giftkit.demo.gifts.PaymentProvider;
@@ -101,6 +102,7 @@ class GiftFlowEndToEndTest {
   @Autowired DataSource control;
   @Autowired GiftkitConsumers consumers;
   @Autowired GiftEventPublisher publisher;
+  @Autowired ValueCodec<GiftEvent> events;
   @Autowired PaymentProvider provider;
   @Autowired Reconciliation reconciliation;
   @Autowired ShardRouter router;
@@ -301,7 +303,7 @@ class GiftFlowEndToEndTest {
         new org.apache.kafka.common.serialization.StringSerializer(),
         new org.apache.kafka.common.serialization.ByteArraySerializer())) {
       org.apache.kafka.clients.producer.ProducerRecord<String, byte[]> r = new org.apache.kafka.clients.producer.ProducerRecord<>(
-          TOPIC, "777", GiftEventPublisher.JSON.encode(new GiftEvent(777, 1, 1, 17, 1, 1, 1, 0)));
+          TOPIC, "777", events.encode(new GiftEvent(777, 1, 1, 17, 1, 1, 1, 0)));
       io.giftkit.mq.SiteHeaders.stamp(r.headers(), io.giftkit.core.Site.of("b"), "room-1");
       p.send(r).get();
     }
@@ -322,5 +324,21 @@ class GiftFlowEndToEndTest {
     r = call("POST", "/api/gifts", "{\"uid\":1,\"roomId\":1,\"giftId\":1,\"count\":1}");
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(r.body()).contains("clientRequestId must not be blank, but was null");
+  }
+
+  /**
+   * An event as GiftKit's earlier hand-written codec wrote it (still in an outbox row or on the topic
+   * when the new version starts) is settled by the new one, which decodes with Boot's JsonMapper.
+   */
+  @Test
+  @Order(8)
+  void anEventInTheEarlierCodecsTextIsSettled() throws Exception {
+    long rows = Settlement.totals(control).rows();
+    long orderId = 4_611_686_018_427_387_905L;
+    publisher.send(Long.toString(orderId), WireFormatTest.EARLIER_EVENT.getBytes(StandardCharsets.UTF_8));
+    await().atMost(Duration.ofSeconds(30)).until(() -> Settlement.totals(control).rows() == rows + 1);
+    assertThat(scalar(control, "SELECT amount FROM gift_ledger WHERE order_id = " + orderId)).isEqualTo(30);
+    assertThat(scalar(control, "SELECT streamer_uid FROM gift_ledger WHERE order_id = " + orderId)).isEqualTo(37);
+    assertThat(scalar(control, "SELECT uid FROM gift_ledger WHERE order_id = " + orderId)).isEqualTo(1001);
   }
 }

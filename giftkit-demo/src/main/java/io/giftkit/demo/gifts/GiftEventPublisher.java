@@ -18,7 +18,7 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
 /**
- * Publishes gift events directly (JSON, key = order id) with the origin site stamped by
+ * Publishes gift events directly ({@link GiftEventFormat}, key = order id) with the origin site stamped by
  * {@link SiteStampingInterceptor}, waiting for the broker's acknowledgement: the scenario's
  * duplicated and poison events and the tests. Paid orders' events do not come this way: they go
  * through each shard's outbox ({@link GiftEventRelay}), written with the order.
@@ -26,21 +26,21 @@ import org.springframework.stereotype.Component;
 @Component
 public class GiftEventPublisher implements DisposableBean {
 
-  /** The JSON codec of events, shared with the settlement consumer. */
-  public static final ValueCodec<GiftEvent> JSON = ValueCodec.json(GiftEvent.class);
-
   private final KafkaProducer<String, byte[]> producer;
   private final String topic;
+  private final ValueCodec<GiftEvent> events;
   private final LongAdder published = new LongAdder();
 
   public GiftEventPublisher(@Value("${spring.kafka.bootstrap-servers}") List<String> servers,
-      @Value("${giftkit.demo.gift-topic:gift-events}") String topic, Site site, KafkaTopics topics) {
+      @Value("${giftkit.demo.gift-topic:gift-events}") String topic, Site site, KafkaTopics topics,
+      ValueCodec<GiftEvent> events) {
     Map<String, Object> c = new HashMap<>();
     c.putAll(GiftEventRelay.producerConfig(servers, site));
     c.put(ProducerConfig.ACKS_CONFIG, "all");
     c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     this.producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
     this.topic = topic;
+    this.events = events;
   }
 
   /**
@@ -48,7 +48,7 @@ public class GiftEventPublisher implements DisposableBean {
    * @throws IllegalStateException if the broker did not acknowledge it in time
    */
   public void publish(GiftEvent e) {
-    send(Long.toString(e.orderId()), JSON.encode(e));
+    send(Long.toString(e.orderId()), events.encode(e));
   }
 
   /**

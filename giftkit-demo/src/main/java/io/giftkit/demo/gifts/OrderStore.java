@@ -1,5 +1,6 @@
 package io.giftkit.demo.gifts;
 
+import io.giftkit.cache.ValueCodec;
 import io.giftkit.mq.outbox.Outbox;
 import io.giftkit.mq.outbox.OutboxRelay;
 import io.giftkit.shard.Consistency;
@@ -38,15 +39,17 @@ public class OrderStore {
   private final OutboxRelay relay;
   private final PaymentRechecks rechecks;
   private final String topic;
+  private final ValueCodec<GiftEvent> events;
 
   public OrderStore(ShardedJdbc orders, ShardRouter router, Outbox outbox, OutboxRelay relay, PaymentRechecks rechecks,
-      @Value("${giftkit.demo.gift-topic:gift-events}") String topic) {
+      @Value("${giftkit.demo.gift-topic:gift-events}") String topic, ValueCodec<GiftEvent> events) {
     this.orders = orders;
     this.router = router;
     this.outbox = outbox;
     this.relay = relay;
     this.rechecks = rechecks;
     this.topic = topic;
+    this.events = events;
   }
 
   /**
@@ -62,7 +65,7 @@ public class OrderStore {
       if (!move(c, route.table(), e.orderId(), Status.PAID, Status.PAYMENT_UNKNOWN)) {
         return false;
       }
-      outbox.add(c, topic, Long.toString(e.orderId()), GiftEventPublisher.JSON.encode(e));
+      outbox.add(c, topic, Long.toString(e.orderId()), events.encode(e));
       if (cancelRecheck) {
         rechecks.cancel(c, route.shard(), OrderRecheck.key(e));
       }

@@ -1,6 +1,7 @@
 package io.giftkit.demo.gifts;
 
 import io.giftkit.boot.mq.GiftkitConsumers;
+import io.giftkit.cache.ValueCodec;
 import io.giftkit.mq.GiftkitConsumer;
 import io.giftkit.mq.JdbcIdempotencyStore;
 import java.sql.Connection;
@@ -20,7 +21,7 @@ import org.springframework.context.annotation.Configuration;
  * Settlement: the {@code settlement} consumer ({@code giftkit.mq.consumers.settlement.*}) applies
  * each gift event exactly once to the ledger, the streamer's income and the room's ranking — the
  * claims of a poll's events and their writes in one transaction of the control database. Events
- * that are not JSON gift events go to the dead-letter topic.
+ * that are not JSON gift events ({@link GiftEventFormat}) go to the dead-letter topic.
  */
 @Configuration(proxyBeanMethods = false)
 public class Settlement {
@@ -30,8 +31,8 @@ public class Settlement {
 
   @Bean
   GiftkitConsumer<String, GiftEvent> settlementConsumer(GiftkitConsumers consumers, DataSource control,
-      JdbcIdempotencyStore store, DemoSchema schema, KafkaTopics topics) {
-    Deserializer<GiftEvent> json = (topic, bytes) -> GiftEventPublisher.JSON.decode(bytes);
+      JdbcIdempotencyStore store, DemoSchema schema, KafkaTopics topics, ValueCodec<GiftEvent> events) {
+    Deserializer<GiftEvent> json = (topic, bytes) -> events.decode(bytes);
     return consumers.create("settlement", b -> b.deserializers(new StringDeserializer(), json)
         .transactionalBatchHandler(control, store, r -> Long.toString(r.value().orderId()), Settlement::apply));
   }

@@ -3,10 +3,10 @@ package io.giftkit.demo.rooms;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.giftkit.boot.cache.GiftkitCaches;
+import io.giftkit.boot.cache.GiftkitCodecs;
 import io.giftkit.cache.HotKeyDetector;
 import io.giftkit.cache.KeyCodec;
 import io.giftkit.cache.TieredCache;
-import io.giftkit.cache.ValueCodec;
 import io.lettuce.core.RedisURI;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -24,7 +24,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * Rooms: which streamer owns a room, and its page data through the {@code rooms} tiered cache
- * (Caffeine for hot rooms → Redis → the control database, single-flight at each miss). If Redis does
+ * (Caffeine for hot rooms → Redis → the control database, single-flight at each miss; values in Redis
+ * are JSON written by Boot's {@code JsonMapper}, {@link GiftkitCodecs}). If Redis does
  * not answer at start-up the rooms are served from process memory only (a WARN says so).
  */
 @Component
@@ -38,11 +39,11 @@ public class RoomDirectory {
   private final HotKeyDetector<Long> memoryOnlyHot;
   private final LongAdder loads = new LongAdder();
 
-  public RoomDirectory(GiftkitCaches caches, DataSource control,
+  public RoomDirectory(GiftkitCaches caches, GiftkitCodecs codecs, DataSource control,
       @Value("${giftkit.cache.redis-url:redis://127.0.0.1:6379}") String redisUrl) {
     this.control = control;
     if (answers(redisUrl)) {
-      this.tiered = caches.create("rooms", b -> b.keys(KeyCodec.longs()).values(ValueCodec.json(RoomInfo.class))
+      this.tiered = caches.create("rooms", b -> b.keys(KeyCodec.longs()).values(codecs.json(RoomInfo.class))
           .loader(this::load));
       this.memoryOnly = null;
       this.memoryOnlyHot = null;

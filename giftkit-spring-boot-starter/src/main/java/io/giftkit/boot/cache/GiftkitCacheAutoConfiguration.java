@@ -16,12 +16,13 @@ import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Tiered caches ({@link GiftkitCaches}, from {@code giftkit.cache.*}) on a Lettuce client for
- * {@code giftkit.cache.redis-url} or Boot's {@code spring.data.redis.*} settings; with Micrometer,
- * their metrics; with the endpoint, their stats and hot keys. No connection is opened until a cache
- * is made.
+ * {@code giftkit.cache.redis-url} or Boot's {@code spring.data.redis.*} settings; with Jackson 3,
+ * {@link GiftkitCodecs} on Boot's {@code JsonMapper}; with Micrometer, their metrics; with the
+ * endpoint, their stats and hot keys. No connection is opened until a cache is made.
  */
 @AutoConfiguration(after = GiftkitAutoConfiguration.class)
 @ConditionalOnClass({TieredCache.class, RedisClient.class})
@@ -84,6 +85,19 @@ public final class GiftkitCacheAutoConfiguration {
         return caches.describe();
       }
     };
+  }
+
+  /** {@link GiftkitCodecs} on Boot's {@code JsonMapper} (or GiftKit's default), when Jackson 3 is present. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(JsonMapper.class)
+  static class CodecConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    GiftkitCodecs giftkitCodecs(ObjectProvider<JsonMapper> mapper) {
+      JsonMapper application = mapper.getIfAvailable();
+      return application != null ? GiftkitCodecs.of(application) : GiftkitCodecs.ofDefaults();
+    }
   }
 
   /** Health of the caches' Redis, when Actuator's health is present. */

@@ -2,6 +2,7 @@ package io.giftkit.boot.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
@@ -13,14 +14,19 @@ import io.giftkit.cache.ValueCodec;
 import io.giftkit.testing.RedisExtension;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.jackson.autoconfigure.JacksonAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.mock.env.MockEnvironment;
+import tools.jackson.databind.json.JsonMapper;
 
 /** giftkit.cache.*: a real Redis. */
 class GiftkitCacheAutoConfigurationTest {
@@ -77,6 +83,54 @@ class GiftkitCacheAutoConfigurationTest {
               "giftkit.cache.stale.load.writes.skipped", "giftkit.cache.redis.connect.failures")) {
             assertThat(meters.get(counter).tags("name", "rooms").functionCounter().count()).as(counter).isZero();
           }
+        });
+  }
+
+  record RoomInfo(long roomId, String title) {}
+
+  /** Boot's JsonMapper (here with snake_case names from spring.jackson.*) writes and reads the cache's values. */
+  @Test
+  void giftkitCodecsUseBootsJsonMapper() {
+    runner.withConfiguration(AutoConfigurations.of(JacksonAutoConfiguration.class))
+        .withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(), "spring.jackson.property-naming-strategy=SNAKE_CASE")
+        .run(context -> {
+          GiftkitCodecs codecs = context.getBean(GiftkitCodecs.class);
+          assertThat(codecs.usesApplicationMapper()).isTrue();
+          AtomicInteger loads = new AtomicInteger();
+          java.util.function.Supplier<TieredCache<Long, RoomInfo>> make = () -> context.getBean(GiftkitCaches.class)
+              .create("rooms", b -> b.keyPrefix(REDIS.key("rooms-json")).keys(KeyCodec.longs())
+                  .values(codecs.json(RoomInfo.class)).loader(id -> {
+                    loads.incrementAndGet();
+                    return new RoomInfo(id, "Room " + id);
+                  }));
+          TieredCache<Long, RoomInfo> first = make.get();
+          assertThat(first.get(3L)).isEqualTo(new RoomInfo(3, "Room 3"));
+          await().atMost(Duration.ofSeconds(10)).until(() -> REDIS.commands().get(REDIS.key("rooms-json") + ":3") != null);
+          assertThat(REDIS.commands().get(REDIS.key("rooms-json") + ":3"))
+              .as("a present-header byte, then JSON in Boot's naming").isEqualTo("\u0001{\"room_id\":3,\"title\":\"Room 3\"}");
+          TieredCache<Long, RoomInfo> second = make.get();
+          assertThat(second.get(3L)).isEqualTo(new RoomInfo(3, "Room 3"));
+          assertThat(second.stats().l2Hits()).as("read from Redis, decoded by Boot's mapper").isEqualTo(1);
+          assertThat(loads).hasValue(1);
+        });
+  }
+
+  @Test
+  void withoutBootsJsonMapperGiftkitsDefaultAndWithoutJacksonNoCodecs() {
+    runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url()).run(context -> {
+      GiftkitCodecs codecs = context.getBean(GiftkitCodecs.class);
+      assertThat(codecs.usesApplicationMapper()).isFalse();
+      assertThat(new String(codecs.json(RoomInfo.class).encode(new RoomInfo(3, "Room 3")), StandardCharsets.UTF_8))
+          .isEqualTo("{\"roomId\":3,\"title\":\"Room 3\"}");
+    });
+    runner.withClassLoader(new FilteredClassLoader(JsonMapper.class))
+        .withPropertyValues("giftkit.cache.redis-url=" + REDIS.url())
+        .run(context -> {
+          assertThat(context).hasNotFailed().doesNotHaveBean(GiftkitCodecs.class).hasSingleBean(GiftkitCaches.class);
+          TieredCache<Long, String> rooms = context.getBean(GiftkitCaches.class).create("rooms", b -> b
+              .keyPrefix(REDIS.key("rooms-no-jackson")).keys(KeyCodec.longs()).values(ValueCodec.utf8())
+              .loader(id -> "room-" + id));
+          assertThat(rooms.get(4L)).isEqualTo("room-4");
         });
   }
 
