@@ -68,7 +68,7 @@ final class RecentWriters {
     return mask + 1;
   }
 
-  private int index(long uid) {
+  int index(long uid) {
     long h = uid * 0x9E3779B97F4A7C15L; // Fibonacci hashing: consecutive uids spread over the table
     return (int) (h ^ (h >>> 32)) & mask;
   }
