@@ -179,12 +179,12 @@ public final class ShardedJdbc {
    * @return this
    */
   public ShardedJdbc readYourWrites(Duration window, int slots) {
-    Checks.requirePositive("readYourWrites window", window);
+    Checks.requirePositive("readYourWrites", window);
     if (window.compareTo(Duration.ofHours(1)) > 0) {
-      throw Checks.invalid("readYourWrites window", "must be at most 1h", window);
+      throw Checks.invalid("readYourWrites", "must be at most 1h", window);
     }
     if (slots < 16 || slots > 1 << 24 || Integer.bitCount(slots) != 1) {
-      throw Checks.invalid("readYourWrites slots", "must be a power of two in [16, 16777216]", slots);
+      throw Checks.invalid("readYourWritesSlots", "must be a power of two in [16, 16777216]", slots);
     }
     this.recentWriters = new RecentWriters(window.toNanos(), slots, ticker);
     return this;

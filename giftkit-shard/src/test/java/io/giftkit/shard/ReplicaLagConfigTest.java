@@ -42,11 +42,11 @@ class ReplicaLagConfigTest {
       ShardedJdbc orders = new ShardedJdbc(ShardRouter.builder("gift_order").shards(1).build(), nodes);
       assertThat(orders.readYourWritesWindow()).isEqualTo(Duration.ZERO);
       assertThatThrownBy(() -> orders.readYourWrites(Duration.ZERO))
-          .hasMessage("readYourWrites window must be positive, but was 0ms");
+          .hasMessage("readYourWrites must be positive, but was 0ms");
       assertThatThrownBy(() -> orders.readYourWrites(Duration.ofHours(2)))
-          .hasMessage("readYourWrites window must be at most 1h, but was 2h");
+          .hasMessage("readYourWrites must be at most 1h, but was 2h");
       assertThatThrownBy(() -> orders.readYourWrites(Duration.ofSeconds(1), 1000))
-          .hasMessage("readYourWrites slots must be a power of two in [16, 16777216], but was 1000");
+          .hasMessage("readYourWritesSlots must be a power of two in [16, 16777216], but was 1000");
       assertThat(orders.readYourWrites(Duration.ofSeconds(1), 16).readYourWritesWindow()).isEqualTo(Duration.ofSeconds(1));
     }
   }
