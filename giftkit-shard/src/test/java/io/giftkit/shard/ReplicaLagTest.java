@@ -143,8 +143,11 @@ class ReplicaLagTest {
       assertThat(ordersOn(1, 7)).as("the replica still lacks it: the read was not served there").containsExactly(1L);
       assertThat(weakPort(nodes)).as("WEAK reads go to the primary").isEqualTo(pair.ports[0]);
       assertThat(nodes.replicaLagFallbacks()).as("counted").isGreaterThan(fallbacksBefore);
-      assertThat(nodes.replicaLag(0, 1)).hasValueSatisfying(lag -> assertThat(lag).isGreaterThan(MAX_LAG));
-      assertThat(events.events).containsExactly("lagging 0 " + pair.jdbcUrl(1) + " known");
+      // routing ages the last sample, so it may skip the replica a moment before a sample says it is over
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(nodes.replicaLag(0, 1)).hasValueSatisfying(lag -> assertThat(lag).isGreaterThan(MAX_LAG));
+        assertThat(events.events).containsExactly("lagging 0 " + pair.jdbcUrl(1) + " known");
+      });
       assertThat(nodes.staleReplicaReads()).as("the primary served every read").isZero();
 
       pair.sql(1, "START SLAVE SQL_THREAD");
@@ -153,8 +156,8 @@ class ReplicaLagTest {
           .untilAsserted(() -> assertThat(weakPort(nodes)).as("WEAK reads return to the replica").isEqualTo(pair.ports[1]));
       assertThat(weak(orders, 7)).containsExactly(1L, 2L);
       assertThat(nodes.replicaLag(0, 1)).hasValueSatisfying(lag -> assertThat(lag).isLessThanOrEqualTo(MAX_LAG));
-      assertThat(events.events).containsExactly("lagging 0 " + pair.jdbcUrl(1) + " known",
-          "caught up 0 " + pair.jdbcUrl(1));
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(events.events)
+          .containsExactly("lagging 0 " + pair.jdbcUrl(1) + " known", "caught up 0 " + pair.jdbcUrl(1)));
     }
   }
 
@@ -222,7 +225,8 @@ class ReplicaLagTest {
 
       await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
           .untilAsserted(() -> assertThat(nodes.staleReplicaReads()).isPositive());
-      assertThat(nodes.replicaLag(0, 1)).as("no primary to compare with: unknown").isEmpty();
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+          assertThat(nodes.replicaLag(0, 1)).as("no primary to compare with: unknown").isEmpty());
       long stale = nodes.staleReplicaReads();
       assertThat(weak(orders, 300)).as("WEAK reads are still served, by the replica").containsExactly(3001L);
       assertThat(nodes.staleReplicaReads()).isGreaterThan(stale);
