@@ -224,7 +224,10 @@ class ReplicaLagTest {
       pair.stop(0);
 
       await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
-          .untilAsserted(() -> assertThat(nodes.staleReplicaReads()).isPositive());
+          .untilAsserted(() -> {
+            assertThat(weak(orders, 300)).as("WEAK reads keep being served").containsExactly(3001L);
+            assertThat(nodes.staleReplicaReads()).as("once the last sample is too old, counted as stale").isPositive();
+          });
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
           assertThat(nodes.replicaLag(0, 1)).as("no primary to compare with: unknown").isEmpty());
       long stale = nodes.staleReplicaReads();
