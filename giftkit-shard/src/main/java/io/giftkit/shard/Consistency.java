@@ -4,6 +4,10 @@ package io.giftkit.shard;
 public enum Consistency {
   /** Read your writes, payments: the shard's primary. */
   STRONG,
-  /** May lag slightly (~ms): a healthy replica of the local site, else another replica, else the primary. */
+  /**
+   * May lag: a healthy replica of the local site, else another replica, else the primary. How far a
+   * replica may lag is unbounded unless {@code ShardDataSources.Builder.maxReplicaLag} is set; a
+   * writer's own reads go to the primary for a while with {@code ShardedJdbc.readYourWrites}.
+   */
   WEAK
 }

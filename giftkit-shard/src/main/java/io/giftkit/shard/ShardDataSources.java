@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -35,6 +36,9 @@ import org.slf4j.LoggerFactory;
  * {@link ShardUnavailableException} naming shard, node, address and pool state, and never blocks
  * the other shards. A replica that fails to give a connection is skipped for
  * {@code replicaRetryAfter} (default 5 s); WEAK reads then go to another replica, else the primary.
+ * With {@link Builder#maxReplicaLag}, WEAK reads also skip a replica that lags more than the bound
+ * (measured with a heartbeat row on a daemon thread; the choice is made by the package-private
+ * {@code WeakReads} and {@code ReplicaLag}).
  * A primary that could not be connected to (and no other node is writable) fails STRONG calls at
  * once for {@code primaryRetryAfter} (default 1 s; a pool that is only exhausted is not marked), so a down shard costs its callers one pool
  * timeout per second, not one each.
@@ -42,26 +46,27 @@ import org.slf4j.LoggerFactory;
  * <p>Which node is writable is looked up, not assumed: at a shard's first STRONG use, after failures
  * and refused writes, and every {@code topologyCheck}; a shard with more than one writable node is
  * fenced ({@link #splitBrain(int)}). That logic lives in the package-private {@code Topology}; this
- * class is past 400 lines because of its builder and the node-status API the starter reads.
+ * class is past 400 lines because of its builder and the node-status and lag API the starter reads.
  *
  * <p>Thread-safe. Passwords are never logged; {@link #toString()} shows addresses only.
  */
 public final class ShardDataSources implements AutoCloseable {
 
+  /** Default name of the heartbeat table of lag checks: {@value}. */
+  public static final String DEFAULT_HEARTBEAT_TABLE = "giftkit_heartbeat";
+
   private static final Logger LOG = LoggerFactory.getLogger(ShardDataSources.class);
+  private static final java.util.regex.Pattern TABLE_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_]{1,64}");
 
   private final ShardNode[][] nodes; // by shard: the configured primary first, then the replicas
   private final Topology topology; // by shard: the writable node, split-brain fences, look-ups
-  private final Site localSite;
   private final Ticker ticker;
-  private final long replicaRetryAfterNanos;
   private final long primaryRetryAfterNanos;
-
+  private final ReplicaLag lag; // null: lag checks off
+  private final WeakReads weakReads;
 
   private ShardDataSources(Builder b) {
-    this.localSite = b.localSite;
     this.ticker = b.ticker;
-    this.replicaRetryAfterNanos = b.replicaRetryAfter.toNanos();
     this.primaryRetryAfterNanos = b.primaryRetryAfter.toNanos();
     int shards = b.primaries.size();
     this.nodes = new ShardNode[shards][];
@@ -84,6 +89,10 @@ public final class ShardDataSources implements AutoCloseable {
       }
     }
     this.topology = new Topology(nodes, ticker, b.primaryRetryAfter);
+    this.lag = b.maxReplicaLag == null ? null : new ReplicaLag(this, nodes, ticker, b.maxReplicaLag,
+        b.lagCheck != null ? b.lagCheck : defaultLagCheck(b.maxReplicaLag), b.replicaRetryAfter, b.heartbeatTable,
+        topology.listeners());
+    this.weakReads = new WeakReads(nodes, b.localSite, ticker, b.replicaRetryAfter.toNanos(), lag, this::strong);
     if (b.topologyCheckInterval != null) {
       topology.startChecks(b.topologyCheckInterval);
     }
@@ -95,6 +104,15 @@ public final class ShardDataSources implements AutoCloseable {
         topology.discover(s); // find each shard's writable node now rather than at its first use
       }
     }
+    if (lag != null) {
+      lag.start();
+    }
+  }
+
+  /** A quarter of the bound, at least 5 ms (at most half of the 10 ms minimum bound). */
+  private static Duration defaultLagCheck(Duration maxReplicaLag) {
+    Duration quarter = maxReplicaLag.dividedBy(4);
+    return quarter.compareTo(Duration.ofMillis(5)) < 0 ? Duration.ofMillis(5) : quarter;
   }
 
   private static ShardNode node(int shard, int index, NodeSpec spec, Builder b) {
@@ -128,7 +146,8 @@ public final class ShardDataSources implements AutoCloseable {
    * Returns a connection to the node {@code consistency} chooses. The caller closes it.
    *
    * @param shard the shard
-   * @param consistency STRONG: the primary; WEAK: a healthy local replica, another replica, else the primary
+   * @param consistency STRONG: the primary; WEAK: a healthy local replica, another replica, else the
+   *     primary; with {@code maxReplicaLag}, only a replica within the bound (see {@link Builder#maxReplicaLag})
    * @return an open connection
    * @throws ShardUnavailableException if the chosen node (and, for WEAK, every fallback) fails
    */
@@ -136,25 +155,13 @@ public final class ShardDataSources implements AutoCloseable {
     checkShard(shard);
     Checks.requireNonNull("consistency", consistency);
     if (consistency == Consistency.WEAK) {
-      ShardNode[] candidates = nodes[shard];
-      int w = topology.writer(shard);
-      long now = ticker.read();
-      for (int pass = 0; pass < 2; pass++) { // local site first, then any site
-        for (int i = 0; i < candidates.length; i++) {
-          ShardNode r = candidates[i];
-          boolean local = localSite == null || localSite.equals(r.site);
-          if (i == w || (pass == 0) != local || now - r.unhealthyUntil < 0) {
-            continue;
-          }
-          try {
-            return r.pool().getConnection();
-          } catch (SQLException e) {
-            r.unhealthyUntil = ticker.read() + replicaRetryAfterNanos;
-            LOG.warn("GiftKit: {} failed ({}); weak reads skip it for a while", r.describe("replica"), e.getMessage());
-          }
-        }
-      }
+      return weakReads.connection(shard, topology.writer(shard));
     }
+    return strong(shard);
+  }
+
+  /** The STRONG path: the shard's writable node, following failovers; fenced shards throw. */
+  private Connection strong(int shard) {
     topology.beforeStrong(shard); // start-up discovery; a split-brain fence throws here
     int w = topology.writer(shard);
     ShardNode primary = nodes[shard][w];
@@ -224,6 +231,53 @@ public final class ShardDataSources implements AutoCloseable {
   public boolean splitBrain(int shard) {
     checkShard(shard);
     return topology.fenced(shard);
+  }
+
+  /** @return the index of the shard's writable node now (no look-up) */
+  int writerOf(int shard) {
+    return topology.writer(shard);
+  }
+
+  /**
+   * The last lag measured for a replica (for metrics): an upper bound on how far behind the primary
+   * it was at that moment. Empty when lag checks are off, the node is the shard's primary, no
+   * measurement has finished yet, or the last one could not tell (heartbeat unreadable, no primary to
+   * compare with: WEAK reads then treat the replica as too far behind).
+   *
+   * @param shard the shard
+   * @param node the node's index in configuration order
+   * @return the lag, or empty if unknown
+   */
+  public Optional<Duration> replicaLag(int shard, int node) {
+    checkShard(shard);
+    if (node < 0 || node >= nodes[shard].length) {
+      throw Checks.invalid("node", "must be in [0, " + (nodes[shard].length - 1) + "]", node);
+    }
+    if (lag == null || node == topology.writer(shard)) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(lag.lagOf(nodes[shard][node]));
+  }
+
+  /** @return the lag bound of WEAK reads, or empty if lag checks are off (the default) */
+  public Optional<Duration> maxReplicaLag() {
+    return lag == null ? Optional.empty() : Optional.of(lag.maxLag());
+  }
+
+  /**
+   * @return how many WEAK reads went to the primary because every healthy replica of their shard was
+   *     over {@code maxReplicaLag} (or its lag unknown)
+   */
+  public long replicaLagFallbacks() {
+    return weakReads.lagFallbacks();
+  }
+
+  /**
+   * @return how many WEAK reads a replica over {@code maxReplicaLag} served because the shard's primary
+   *     could not (down, or fenced for a split brain): stale, but served
+   */
+  public long staleReplicaReads() {
+    return weakReads.staleReads();
   }
 
   /** @return how many times a shard was fenced for a split brain */
@@ -387,6 +441,9 @@ public final class ShardDataSources implements AutoCloseable {
   /** Closes every pool that was opened. */
   @Override
   public void close() {
+    if (lag != null) {
+      lag.close(); // waits for a round in flight, which uses the pools
+    }
     topology.close();
     for (ShardNode n : all()) {
       HikariDataSource p = n.pool;
@@ -425,6 +482,9 @@ public final class ShardDataSources implements AutoCloseable {
     private Site localSite;
     private boolean eager;
     private Ticker ticker = Ticker.system();
+    private Duration maxReplicaLag;
+    private Duration lagCheck;
+    private String heartbeatTable = DEFAULT_HEARTBEAT_TABLE;
 
     private Builder() {}
 
@@ -514,6 +574,53 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Turns on lag checks: a WEAK read uses a replica only if it is known to hold every write
+     * committed on the primary more than {@code bound} before the read. A daemon thread measures each
+     * replica's lag every {@link #lagCheck} with a heartbeat row ({@link #heartbeatTable}, created on
+     * each shard's primary and updated there about twice per check interval); a replica whose lag is
+     * unknown counts as too far behind. When every healthy replica of a shard is over the bound, WEAK
+     * reads go to the primary ({@link ShardDataSources#replicaLagFallbacks()}), and if the primary
+     * cannot serve them, to a replica anyway ({@link ShardDataSources#staleReplicaReads()}). Off by
+     * default: it writes to every shard database.
+     *
+     * @param bound in [10 ms, 1 h]
+     * @return this builder
+     */
+    public Builder maxReplicaLag(Duration bound) {
+      Checks.requireNonNull("maxReplicaLag", bound);
+      if (bound.compareTo(Duration.ofMillis(10)) < 0 || bound.compareTo(Duration.ofHours(1)) > 0) {
+        throw Checks.invalid("maxReplicaLag", "must be in [10ms, 1h]", bound);
+      }
+      this.maxReplicaLag = bound;
+      return this;
+    }
+
+    /**
+     * @param interval how often replica lag is measured (with {@link #maxReplicaLag}); at least 5 ms
+     *     and at most half of {@code maxReplicaLag}; default a quarter of {@code maxReplicaLag}
+     * @return this builder
+     */
+    public Builder lagCheck(Duration interval) {
+      Checks.requireNonNull("lagCheck", interval);
+      if (interval.compareTo(Duration.ofMillis(5)) < 0) {
+        throw Checks.invalid("lagCheck", "must be at least 5ms", interval);
+      }
+      this.lagCheck = interval;
+      return this;
+    }
+
+    /**
+     * @param table the heartbeat table of lag checks, in every shard's database; {@code [A-Za-z0-9_]},
+     *     1 to 64 characters; default {@value ShardDataSources#DEFAULT_HEARTBEAT_TABLE}
+     * @return this builder
+     */
+    public Builder heartbeatTable(String table) {
+      this.heartbeatTable = Checks.requireMatches("heartbeatTable", table, TABLE_NAME,
+          "letters, digits and '_', 1 to 64 characters");
+      return this;
+    }
+
     /** @param site the local site: WEAK reads prefer its replicas @return this builder */
     public Builder localSite(Site site) {
       this.localSite = site;
@@ -545,6 +652,15 @@ public final class ShardDataSources implements AutoCloseable {
     public ShardDataSources build() {
       if (primaries.isEmpty()) {
         throw Checks.invalid("primaries", "must configure at least shard 0", "none");
+      }
+      if (lagCheck != null) {
+        if (maxReplicaLag == null) {
+          throw Checks.invalid("lagCheck", "needs maxReplicaLag (lag checks are off without it)", lagCheck);
+        }
+        if (lagCheck.multipliedBy(2).compareTo(maxReplicaLag) > 0) {
+          throw Checks.invalid("lagCheck", "must be at most half of maxReplicaLag (" + maxReplicaLag.toMillis()
+              + "ms)", lagCheck);
+        }
       }
       return new ShardDataSources(this); // a gap in the numbering is reported by the constructor
     }

@@ -4,7 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.giftkit.core.Site;
 
-/** One node of a shard: its pool (created on first use unless eager) and its health. */
+/** One node of a shard: its pool (created on first use unless eager), its health and its lag. */
 final class ShardNode {
   final int shard;
   final int index;
@@ -18,6 +18,9 @@ final class ShardNode {
   volatile long primaryDownUntil;
   volatile String lastFailure;
   volatile boolean grantsChecked;
+  volatile ReplicaLag.Sample lag; // the last lag measurement (lag checks on), null before the first
+  volatile int lagState; // ReplicaLag's: unmeasured, within the bound, over it
+  volatile boolean staleWarned; // served a WEAK read over the bound (primary down) and said so
 
   ShardNode(int shard, int index, String url, String user, Site site, HikariConfig config) {
     this.shard = shard;

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,9 +47,12 @@ import org.slf4j.LoggerFactory;
  * retry is safe ({@link ShardWriteException#safeToRetry()}) or the outcome is unknown
  * ({@link ShardWriteException#outcomeUnknown()}).
  *
+ * <p>WEAK reads go to a replica (see {@link ShardDataSources}); with {@link #readYourWrites}, a
+ * uid's WEAK reads go to the primary for a while after a write for that uid.
+ *
  * <p>Thread-safe. Every method blocks on JDBC. This facade is past 400 lines because of the javadoc
  * of its public methods; the work is done by package-private parts ({@code SwitchoverRetry},
- * {@code Transactions}, {@code MonthTables}).
+ * {@code Transactions}, {@code MonthTables}, {@code RecentWriters}).
  */
 public final class ShardedJdbc {
 
@@ -60,6 +64,8 @@ public final class ShardedJdbc {
   public static final int DEFAULT_WRITE_ATTEMPTS = 3;
   /** Default time one write waits, in all, for a writable node after a refusal: 2 s. */
   public static final Duration DEFAULT_SWITCHOVER_WAIT = Duration.ofSeconds(2);
+  /** Default size of the read-your-writes table of recent writers: 65,536 slots. */
+  public static final int DEFAULT_READ_YOUR_WRITES_SLOTS = 1 << 16;
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardedJdbc.class);
   private static final int ER_NO_SUCH_TABLE = 1146;
@@ -73,6 +79,8 @@ public final class ShardedJdbc {
   private volatile int maxMonths = DEFAULT_MAX_MONTHS;
   private final Listeners<SlowSqlListener> slowListeners = Listeners.create("ShardedJdbc slow SQL");
   private final Set<String> slowLogged = ConcurrentHashMap.newKeySet();
+  private volatile RecentWriters recentWriters; // null: read-your-writes off
+  private final LongAdder readYourWritesReads = new LongAdder();
 
   /**
    * @param router routes rows to shard and table
@@ -141,6 +149,58 @@ public final class ShardedJdbc {
     return this;
   }
 
+  /**
+   * Read-your-writes with {@value #DEFAULT_READ_YOUR_WRITES_SLOTS} slots; see
+   * {@link #readYourWrites(Duration, int)}.
+   *
+   * @param window how long after a write for a uid its WEAK reads go to the primary; positive, at most 1 h
+   * @return this
+   */
+  public ShardedJdbc readYourWrites(Duration window) {
+    return readYourWrites(window, DEFAULT_READ_YOUR_WRITES_SLOTS);
+  }
+
+  /**
+   * Turns on read-your-writes (off by default): after a write for uid X through this instance
+   * ({@link #update}, {@link #insertIfAbsent}, {@link #inTransaction}, {@link #batchInsert}; recorded
+   * when the call returns or throws, since a failed write may have been applied), WEAK
+   * {@link #query} and {@link #queryMonths} for uid X go to the shard's primary until {@code window}
+   * has passed, and fail as STRONG reads do if it cannot serve them. Other uids keep reading replicas.
+   * With {@link ShardDataSources.Builder#maxReplicaLag} set and {@code window >= maxReplicaLag}, the
+   * writer's WEAK reads after the window are served only by replicas that hold the write.
+   *
+   * <p>Memory is bounded by {@code slots}: uids are hashed into a fixed table, and two recent writers
+   * sharing a slot both read the primary until the later deadline (an extra primary read, never a
+   * missed write). Recent writers are remembered in this instance only. Configure before use:
+   * calling it again starts an empty table.
+   *
+   * @param window how long after a write for a uid its WEAK reads go to the primary; positive, at most 1 h
+   * @param slots the size of the table of recent writers; a power of two in [16, 2^24] (about 36 bytes each when used)
+   * @return this
+   */
+  public ShardedJdbc readYourWrites(Duration window, int slots) {
+    Checks.requirePositive("readYourWrites", window);
+    if (window.compareTo(Duration.ofHours(1)) > 0) {
+      throw Checks.invalid("readYourWrites", "must be at most 1h", window);
+    }
+    if (slots < 16 || slots > 1 << 24 || Integer.bitCount(slots) != 1) {
+      throw Checks.invalid("readYourWritesSlots", "must be a power of two in [16, 16777216]", slots);
+    }
+    this.recentWriters = new RecentWriters(window.toNanos(), slots, ticker);
+    return this;
+  }
+
+  /** @return the read-your-writes window, or {@link Duration#ZERO} if read-your-writes is off */
+  public Duration readYourWritesWindow() {
+    RecentWriters r = recentWriters;
+    return r == null ? Duration.ZERO : Duration.ofNanos(r.windowNanos());
+  }
+
+  /** @return how many WEAK reads went to the primary because their uid wrote within the read-your-writes window */
+  public long readYourWritesReads() {
+    return readYourWritesReads.sum();
+  }
+
   /** @return how many write attempts were re-run on a new primary after a read-only node refused them */
   public long switchoverRetries() {
     return switchover.retries();
@@ -166,7 +226,11 @@ public final class ShardedJdbc {
    */
   public int update(long uid, Instant at, String sql, Object... params) {
     Route route = router.route(uid, at);
-    return switchover.run(route, "write", false, c -> executeUpdate(c, route, sql, params));
+    try {
+      return switchover.run(route, "write", false, c -> executeUpdate(c, route, sql, params));
+    } finally {
+      wrote(uid);
+    }
   }
 
   /**
@@ -190,7 +254,8 @@ public final class ShardedJdbc {
    * @param <T> the row type
    * @param uid the user
    * @param at a time in the month to read
-   * @param consistency STRONG (primary) or WEAK (a replica)
+   * @param consistency STRONG (primary) or WEAK (a replica; the primary for a uid that wrote within the
+   *     {@link #readYourWrites read-your-writes} window)
    * @param sql the template, with {@code {table}}
    * @param mapper maps each row
    * @param params bound to the {@code ?}s
@@ -199,7 +264,7 @@ public final class ShardedJdbc {
   public <T> List<T> query(long uid, Instant at, Consistency consistency, String sql, RowMapper<T> mapper,
       Object... params) {
     Route route = router.route(uid, at);
-    try (Connection c = nodes.connection(route.shard(), consistency)) {
+    try (Connection c = nodes.connection(route.shard(), readConsistency(uid, consistency))) {
       return executeQuery(c, route, sql, mapper, Integer.MAX_VALUE, params);
     } catch (SQLException e) {
       throw new ShardWriteException("query on shard " + route.shard() + " table " + route.table() + " failed: "
@@ -217,7 +282,7 @@ public final class ShardedJdbc {
    * @param uid the user
    * @param from the oldest month to read
    * @param to the newest month to read; at most {@code maxMonths} months after {@code from}
-   * @param consistency STRONG or WEAK
+   * @param consistency STRONG or WEAK (as in {@link #query})
    * @param sql the template, with {@code {table}}, ending in {@code LIMIT ?}
    * @param mapper maps each row
    * @param limit the most rows; positive
@@ -236,7 +301,7 @@ public final class ShardedJdbc {
     int shard = router.shardOf(uid);
     List<T> rows = new ArrayList<>();
     Object[] withLimit = java.util.Arrays.copyOf(params, params.length + 1);
-    try (Connection c = nodes.connection(shard, consistency)) {
+    try (Connection c = nodes.connection(shard, readConsistency(uid, consistency))) {
       for (YearMonth m = to; !m.isBefore(from) && rows.size() < limit; m = m.minusMonths(1)) {
         Route route = new Route(shard, router.table(m), m.getYear() * 100 + m.getMonthValue());
         withLimit[params.length] = limit - rows.size();
@@ -284,6 +349,14 @@ public final class ShardedJdbc {
    */
   public <T> T inTransaction(long uid, Instant at, TransactionWork<T> work) {
     Route route = router.route(uid, at);
+    try {
+      return transaction(route, work);
+    } finally {
+      wrote(uid);
+    }
+  }
+
+  private <T> T transaction(Route route, TransactionWork<T> work) {
     return switchover.run(route, "transaction", true, c -> {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
@@ -342,6 +415,7 @@ public final class ShardedJdbc {
       try {
         inserted += switchover.run(route, "batch insert", true, c -> insertGroup(c, route, sql, group.getValue(), binder));
       } catch (ShardWriteException e) {
+        wroteAll(group.getValue(), uidOf); // the failed group may have been applied (outcome unknown)
         if (groupsDone == 0) {
           throw e;
         }
@@ -349,9 +423,35 @@ public final class ShardedJdbc {
             + " row(s), were committed before this one: retry the whole batch only if its inserts ignore duplicates",
             e, false, e.outcomeUnknown());
       }
+      wroteAll(group.getValue(), uidOf);
       groupsDone++;
     }
     return inserted;
+  }
+
+  private <T> void wroteAll(List<T> rows, java.util.function.ToLongFunction<T> uidOf) {
+    if (recentWriters != null) {
+      for (T row : rows) {
+        wrote(uidOf.applyAsLong(row));
+      }
+    }
+  }
+
+  private void wrote(long uid) {
+    RecentWriters r = recentWriters;
+    if (r != null) {
+      r.wrote(uid);
+    }
+  }
+
+  /** WEAK becomes STRONG for a uid that wrote within the read-your-writes window. */
+  private Consistency readConsistency(long uid, Consistency requested) {
+    RecentWriters r = recentWriters;
+    if (requested == Consistency.WEAK && r != null && r.recent(uid, ticker.read())) {
+      readYourWritesReads.increment();
+      return Consistency.STRONG;
+    }
+    return requested;
   }
 
   private <T> int insertGroup(Connection c, Route route, String sql, List<T> rows, RowBinder<T> binder)

@@ -288,6 +288,11 @@ final class Topology implements AutoCloseable {
     listeners.add(listener);
   }
 
+  /** @return the topology listeners, shared with the replica lag checks */
+  Listeners<TopologyListener> listeners() {
+    return listeners;
+  }
+
   long failovers() {
     return failovers.sum();
   }

@@ -1,11 +1,12 @@
 package io.giftkit.shard;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
  * Hears changes of a shard's topology, for alerts and metrics. Called on the thread that saw the
- * change (a caller whose write was refused, the topology-check thread); a listener that throws is
- * logged and ignored. Register with {@link ShardDataSources#addTopologyListener}.
+ * change (a caller whose write was refused, the topology-check thread, the replica-lag thread); a
+ * listener that throws is logged and ignored. Register with {@link ShardDataSources#addTopologyListener}.
  */
 public interface TopologyListener {
 
@@ -35,4 +36,23 @@ public interface TopologyListener {
    * @param primaryUrl the JDBC URL of the node writes go to now
    */
   default void onSplitBrainResolved(int shard, String primaryUrl) {}
+
+  /**
+   * A replica's measured lag went over {@code maxReplicaLag} (or could not be measured): WEAK reads
+   * skip it until it catches up. Fired by the lag checks' thread, once per crossing.
+   *
+   * @param shard the shard
+   * @param url the replica's JDBC URL
+   * @param lag the lag measured, or null if unknown (heartbeat unreadable, no primary to compare with)
+   */
+  default void onReplicaLagging(int shard, String url, Duration lag) {}
+
+  /**
+   * A replica that was over {@code maxReplicaLag} (or unknown) is within it again: WEAK reads use it.
+   *
+   * @param shard the shard
+   * @param url the replica's JDBC URL
+   * @param lag the lag measured
+   */
+  default void onReplicaCaughtUp(int shard, String url, Duration lag) {}
 }

@@ -94,6 +94,13 @@ final class ReplicatedPair implements AutoCloseable {
     sql(1, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=0;");
   }
 
+  /** Stops one server (as a crash would leave it: its clients see the connection refused). */
+  void stop(int node) throws InterruptedException {
+    Process p = servers.get(node);
+    p.destroyForcibly();
+    p.waitFor(20, TimeUnit.SECONDS);
+  }
+
   void readOnly(int node, boolean readOnly) throws Exception {
     sql(node, "SET GLOBAL read_only=" + (readOnly ? 1 : 0));
   }

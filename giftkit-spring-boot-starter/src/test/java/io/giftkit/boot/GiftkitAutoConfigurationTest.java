@@ -201,6 +201,8 @@ class GiftkitAutoConfigurationTest {
           .contains("\"name\": \"giftkit.site\"")
           .contains("Failure rate, in percent of the calls in the window")
           .contains("\"name\": \"giftkit.recheck.max-attempts\"").contains("\"name\": \"giftkit.shard.ddl\"")
+          .contains("\"name\": \"giftkit.shard.max-replica-lag\"").contains("\"name\": \"giftkit.shard.read-your-writes\"")
+          .contains("WEAK reads skip a replica whose lag is over this bound")
           .contains("\"name\": \"giftkit.cache.redis-url\"").contains("\"name\": \"giftkit.mq.site-filter\"")
           .contains("\"name\": \"giftkit.mq.defaults.max-processing-time\"")
           .contains("\"name\": \"giftkit.mq.defaults.retry-topics\"")

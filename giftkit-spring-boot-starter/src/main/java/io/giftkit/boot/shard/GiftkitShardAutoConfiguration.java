@@ -69,6 +69,12 @@ public final class GiftkitShardAutoConfiguration {
       if (p.getTopologyCheck() != null) {
         b.topologyCheck(p.getTopologyCheck());
       }
+      if (p.getMaxReplicaLag() != null) {
+        b.maxReplicaLag(p.getMaxReplicaLag());
+      }
+      if (p.getLagCheck() != null) {
+        b.lagCheck(p.getLagCheck());
+      }
       Site local = site.getIfAvailable();
       if (local != null) {
         b.localSite(local);
@@ -99,6 +105,9 @@ public final class GiftkitShardAutoConfiguration {
     ShardedJdbc jdbc;
     try {
       jdbc = new ShardedJdbc(router, nodes).slowThreshold(p.getSlowThreshold());
+      if (p.getReadYourWrites() != null) {
+        jdbc.readYourWrites(p.getReadYourWrites(), p.getReadYourWritesSlots());
+      }
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(PREFIX, e);
     }
@@ -166,6 +175,7 @@ public final class GiftkitShardAutoConfiguration {
         m.put("zone", router.zone().getId());
         m.put("topology", nodes.topology());
         m.put("failovers", nodes.failovers());
+        nodes.maxReplicaLag().ifPresent(d -> m.put("maxReplicaLag", d.toString()));
         return m;
       }
     };
@@ -180,10 +190,14 @@ public final class GiftkitShardAutoConfiguration {
      * {@code giftkit.shard.pool.connections} (gauge, tags {@code shard}, {@code node}, {@code role}:
      * primary/replica, {@code state}: active/idle/pending), {@code giftkit.shard.failovers} and
      * {@code giftkit.shard.slow.statements} (counters), {@code giftkit.shard.split.brain} (gauge per
-     * {@code shard}: 1 while fenced).
+     * {@code shard}: 1 while fenced). With lag checks: {@code giftkit.shard.replica.lag} (gauge per
+     * {@code shard}, {@code node}, in seconds; NaN while unknown or for the primary),
+     * {@code giftkit.shard.replica.lag.fallbacks} and {@code giftkit.shard.replica.stale.reads}
+     * (counters). {@code giftkit.shard.read.your.writes} (counter): WEAK reads sent to the primary by
+     * read-your-writes.
      */
     @Bean
-    MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow) {
+    MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow, ShardedJdbc jdbc) {
       return registry -> {
         for (ShardDataSources.NodeStatus n : nodes.nodes()) {
           Tags tags = Tags.of("shard", Integer.toString(n.shard()), "node", Integer.toString(n.node()));
@@ -200,6 +214,24 @@ public final class GiftkitShardAutoConfiguration {
               .description("1 while the shard is fenced: two of its nodes are writable, writes are refused")
               .register(registry);
         }
+        if (nodes.maxReplicaLag().isPresent()) {
+          for (ShardDataSources.NodeStatus n : nodes.nodes()) {
+            Gauge.builder("giftkit.shard.replica.lag", nodes, x -> x.replicaLag(n.shard(), n.node())
+                    .map(d -> d.toNanos() / 1e9).orElse(Double.NaN))
+                .tags("shard", Integer.toString(n.shard()), "node", Integer.toString(n.node())).baseUnit("seconds")
+                .description("a replica's last measured lag (an upper bound); NaN while unknown or for the primary")
+                .register(registry);
+          }
+          FunctionCounter.builder("giftkit.shard.replica.lag.fallbacks", nodes, ShardDataSources::replicaLagFallbacks)
+              .description("WEAK reads sent to the primary because every replica was over max-replica-lag")
+              .register(registry);
+          FunctionCounter.builder("giftkit.shard.replica.stale.reads", nodes, ShardDataSources::staleReplicaReads)
+              .description("WEAK reads served by a replica over max-replica-lag because the primary could not")
+              .register(registry);
+        }
+        FunctionCounter.builder("giftkit.shard.read.your.writes", jdbc, ShardedJdbc::readYourWritesReads)
+            .description("WEAK reads sent to the primary because their uid wrote within the read-your-writes window")
+            .register(registry);
         FunctionCounter.builder("giftkit.shard.failovers", nodes, ShardDataSources::failovers)
             .description("times a shard's writes moved to another node").register(registry);
         FunctionCounter.builder("giftkit.shard.slow.statements", slow, ShardMetricsHolder::slowStatements)

@@ -39,6 +39,26 @@ public class GiftkitShardProperties {
   /** How often every shard's writable node is looked for (failover detection); unset: only on failures. */
   private Duration topologyCheck;
 
+  /**
+   * WEAK reads skip a replica whose lag is over this bound (measured with a heartbeat row,
+   * giftkit_heartbeat, created in every shard database and updated on each primary); when every
+   * replica of a shard is over it, they go to the primary. 10ms to 1h; unset: off (replicas are used
+   * whatever their lag).
+   */
+  private Duration maxReplicaLag;
+
+  /** How often replica lag is measured (with max-replica-lag); at most half of it; unset: a quarter of it. */
+  private Duration lagCheck;
+
+  /**
+   * After a write for a uid, that uid's WEAK reads go to the primary for this long (read-your-writes,
+   * within one instance); at least max-replica-lag for reads after it to see the write. Unset: off.
+   */
+  private Duration readYourWrites;
+
+  /** Slots of the read-your-writes table of recent writers (bounded memory); a power of two. */
+  private int readYourWritesSlots = 65_536;
+
   /** Statements slower than this are reported (giftkit.shard.slow.statements, a WARN once per template). */
   private Duration slowThreshold = Duration.ofMillis(200);
 
@@ -121,6 +141,38 @@ public class GiftkitShardProperties {
 
   public void setTopologyCheck(Duration topologyCheck) {
     this.topologyCheck = topologyCheck;
+  }
+
+  public Duration getMaxReplicaLag() {
+    return maxReplicaLag;
+  }
+
+  public void setMaxReplicaLag(Duration maxReplicaLag) {
+    this.maxReplicaLag = maxReplicaLag;
+  }
+
+  public Duration getLagCheck() {
+    return lagCheck;
+  }
+
+  public void setLagCheck(Duration lagCheck) {
+    this.lagCheck = lagCheck;
+  }
+
+  public Duration getReadYourWrites() {
+    return readYourWrites;
+  }
+
+  public void setReadYourWrites(Duration readYourWrites) {
+    this.readYourWrites = readYourWrites;
+  }
+
+  public int getReadYourWritesSlots() {
+    return readYourWritesSlots;
+  }
+
+  public void setReadYourWritesSlots(int readYourWritesSlots) {
+    this.readYourWritesSlots = readYourWritesSlots;
   }
 
   public Duration getSlowThreshold() {

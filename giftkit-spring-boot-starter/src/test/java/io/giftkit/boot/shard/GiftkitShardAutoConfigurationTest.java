@@ -1,6 +1,7 @@
 package io.giftkit.boot.shard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpoint;
@@ -17,6 +18,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
 import java.util.Map;
@@ -99,6 +101,53 @@ class GiftkitShardAutoConfigurationTest {
           .doesNotContain("never-shown");
       assertThat(context.getBean(ShardDataSources.class).toString()).doesNotContain("never-shown");
     });
+  }
+
+  @Test
+  void replicaLagChecksAndReadYourWritesFromPropertiesWithMetrics() throws Exception {
+    String db = MARIADB.createDatabase("lag");
+    // the same database stands in for a replica that is never behind: its heartbeat is the primary's
+    runner.withPropertyValues("giftkit.shard.ddl=" + DDL,
+        "giftkit.shard.nodes[0].primary.url=" + MARIADB.jdbcUrl(db),
+        "giftkit.shard.nodes[0].primary.username=" + MARIADB.user(),
+        "giftkit.shard.nodes[0].primary.password=" + MARIADB.password(),
+        "giftkit.shard.nodes[0].replicas[0].url=" + MARIADB.jdbcUrl(db),
+        "giftkit.shard.nodes[0].replicas[0].username=" + MARIADB.user(),
+        "giftkit.shard.nodes[0].replicas[0].password=" + MARIADB.password(),
+        "giftkit.shard.max-replica-lag=500ms", "giftkit.shard.lag-check=100ms",
+        "giftkit.shard.read-your-writes=2s").run(context -> {
+          ShardDataSources nodes = context.getBean(ShardDataSources.class);
+          ShardedJdbc orders = context.getBean(ShardedJdbc.class);
+          assertThat(nodes.maxReplicaLag()).hasValue(Duration.ofMillis(500));
+          assertThat(orders.readYourWritesWindow()).isEqualTo(Duration.ofSeconds(2));
+          await().atMost(Duration.ofSeconds(20)).until(() -> nodes.replicaLag(0, 1).isPresent());
+
+          Instant now = Instant.now();
+          assertThat(orders.insertIfAbsent(4, now, "INSERT IGNORE INTO {table} (order_id, uid) VALUES (?, ?)", 9L, 4L))
+              .isTrue();
+          assertThat(orders.query(4, now, Consistency.WEAK, "SELECT order_id FROM {table} WHERE uid = ?",
+              rs -> rs.getLong(1), 4L)).containsExactly(9L);
+          assertThat(orders.readYourWritesReads()).as("the writer's WEAK read went to the primary").isEqualTo(1);
+
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
+          assertThat(meters.get("giftkit.shard.replica.lag").tags("shard", "0", "node", "1").gauge().value())
+              .isBetween(0.0, 0.5);
+          assertThat(meters.get("giftkit.shard.replica.lag").tags("shard", "0", "node", "0").gauge().value())
+              .as("the primary has no lag").isNaN();
+          assertThat(meters.get("giftkit.shard.read.your.writes").functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.shard.replica.lag.fallbacks").functionCounter().count())
+              .isEqualTo(nodes.replicaLagFallbacks());
+          assertThat(meters.get("giftkit.shard.replica.stale.reads").functionCounter().count()).isZero();
+        });
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "giftkit.shard.max-replica-lag=5ms").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .contains("giftkit.shard.max-replica-lag must be in [10ms, 1h], but was 5ms"));
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "giftkit.shard.read-your-writes=1s", "giftkit.shard.read-your-writes-slots=1000").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .contains("giftkit.shard.read-your-writes-slots must be a power of two in [16, 16777216], but was 1000"));
   }
 
   @Test
