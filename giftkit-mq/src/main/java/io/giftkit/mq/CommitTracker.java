@@ -1,5 +1,6 @@
 package io.giftkit.mq;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
@@ -9,7 +10,9 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,10 +36,49 @@ final class CommitTracker {
   private final LongAdder membershipLosses;
   private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
 
+  /** How long a synchronous commit after a poll may take before the next commit is left to cover it. */
+  static final Duration SYNC_COMMIT_TIMEOUT = Duration.ofSeconds(5);
+
+  private final boolean sync;
+
   CommitTracker(String name, Consumer<byte[], byte[]> consumer, LongAdder membershipLosses) {
+    this(name, consumer, membershipLosses, false);
+  }
+
+  /** @param sync commit after each poll synchronously (else asynchronously) */
+  CommitTracker(String name, Consumer<byte[], byte[]> consumer, LongAdder membershipLosses, boolean sync) {
     this.name = name;
     this.consumer = consumer;
     this.membershipLosses = membershipLosses;
+    this.sync = sync;
+  }
+
+  /**
+   * After each poll: commits what is done, synchronously or asynchronously as configured. A
+   * synchronous commit that fails because the membership is gone drops the offsets (as {@link #lost});
+   * one that times out or fails otherwise keeps them for the next commit.
+   *
+   * @throws WakeupException if the consumer is being closed
+   */
+  void commitAfterPoll() {
+    if (!sync) {
+      commitAsync();
+      return;
+    }
+    if (pending.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, OffsetAndMetadata> toCommit = new HashMap<>(pending);
+    try {
+      consumer.commitSync(toCommit, SYNC_COMMIT_TIMEOUT);
+      toCommit.forEach(pending::remove); // only entries no later offset replaced meanwhile (none can: one thread)
+    } catch (CommitFailedException | FencedInstanceIdException e) {
+      lost(toCommit.keySet(), e);
+    } catch (WakeupException e) {
+      throw e;
+    } catch (KafkaException e) { // a rebalance in progress, a timeout, the broker away: the next commit covers it
+      LOG.warn("GiftKit consumer '{}': commit after poll failed ({}); the next commit covers it", name, e.toString());
+    }
   }
 
   /** Everything of {@code tp} before {@code nextOffset} is done. */

@@ -23,4 +23,4 @@ record ConsumerSettings<K, V>(String name, List<String> topics, Map<String, Obje
     Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer, Dispatch<K, V> dispatch, boolean batch,
     int concurrency, RetryPolicy retryPolicy, long maxProcessingNanos, long pollBudgetNanos, SiteFilter siteFilter,
     LagMonitor.Thresholds lagThresholds, Listeners<LagListener> lagListeners, Ticker ticker,
-    RetryTopicRouter retryTopics) {}
+    RetryTopicRouter retryTopics, boolean syncCommits) {}

@@ -77,7 +77,7 @@ final class PollLoop<K, V> {
     this.owner = owner;
     this.startedNanos = settings.ticker().read();
     this.budgetCuts = counters.budgetCuts;
-    this.commits = new CommitTracker(settings.name(), consumer, counters.membershipLosses);
+    this.commits = new CommitTracker(settings.name(), consumer, counters.membershipLosses, settings.syncCommits());
     this.retries = new RetryTracker(settings.retryPolicy(), settings.ticker());
     this.lag = new LagMonitor(settings.name(), settings.lagThresholds(), settings.lagListeners(), counters.lagAlerts,
         lagView, settings.ticker());
@@ -158,7 +158,11 @@ final class PollLoop<K, V> {
       first = false;
     }
     lag.check();
-    commits.commitAsync();
+    try {
+      commits.commitAfterPoll();
+    } catch (WakeupException closing) {
+      return false; // close() woke the commit: the final commit follows
+    }
     return true;
   }
 

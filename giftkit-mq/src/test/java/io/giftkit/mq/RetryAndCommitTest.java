@@ -175,6 +175,23 @@ class RetryAndCommitTest {
   }
 
   @Test
+  void syncCommitsAfterAPollCommitBeforeReturningAndAsyncOnesKeepTheOffsetsPending() {
+    assign(TP, TP1);
+    CommitTracker sync = new CommitTracker("t", consumer, counters.membershipLosses, true);
+    sync.done(TP, 10);
+    sync.commitAfterPoll();
+    assertThat(consumer.committed(Set.of(TP))).as("committed before commitAfterPoll returned")
+        .containsOnly(Map.entry(TP, new OffsetAndMetadata(10)));
+    assertThat(sync.pending()).isEmpty();
+
+    CommitTracker async = new CommitTracker("t", consumer, counters.membershipLosses, false);
+    async.done(TP1, 4);
+    async.commitAfterPoll();
+    assertThat(async.pending()).as("kept until a synchronous commit (revocation, close)")
+        .containsOnly(Map.entry(TP1, new OffsetAndMetadata(4)));
+  }
+
+  @Test
   void aRevocationWhoseCommitFailsBecauseTheMembershipWentCountsAsALossAndDoesNotThrow() {
     MockConsumer<byte[], byte[]> evicted = new MockConsumer<>("earliest") {
       @Override
@@ -202,7 +219,7 @@ class RetryAndCommitTest {
     ConsumerSettings<String, String> settings = new ConsumerSettings<>("unit", List.of(TP.topic()), Map.of(),
         new StringDeserializer(), new StringDeserializer(), dispatch, batch, 1, policy(), 60_000 * MS, 0,
         SiteFilter.all(), new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0),
-        Listeners.create("unit lag"), ticker, null);
+        Listeners.create("unit lag"), ticker, null, false);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
         counters.timeouts);
     closeables.add(invoker);

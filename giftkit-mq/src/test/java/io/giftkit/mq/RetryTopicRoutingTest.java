@@ -84,7 +84,8 @@ class RetryTopicRoutingTest {
         List.of("gifts", "gifts.retry-1", "gifts.retry-2"), Map.of(), new StringDeserializer(),
         new StringDeserializer(),
         dispatch, false, 1, policy(), 60_000 * MS, 0, SiteFilter.all(),
-        new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0), Listeners.create("unit lag"), ticker, router);
+        new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0), Listeners.create("unit lag"), ticker, router,
+        false);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
         counters.timeouts);
     closeables.add(invoker);
@@ -296,7 +297,7 @@ class RetryTopicRoutingTest {
     ConsumerSettings<String, String> s = new ConsumerSettings<>("unit", List.of("gifts", "gifts.retry-1"), Map.of(),
         new StringDeserializer(), new StringDeserializer(), dispatch, true, 1, policy(), 60_000 * MS, 0,
         SiteFilter.all(), new LagMonitor.Thresholds(Long.MAX_VALUE, Long.MAX_VALUE, 0), Listeners.create("l"), ticker,
-        router);
+        router, false);
     HandlerInvoker<String, String> invoker = new HandlerInvoker<>("unit-handler", dispatch, 60_000 * MS, ticker,
         counters.timeouts);
     closeables.add(invoker);

@@ -304,8 +304,21 @@ public class ConsumerThroughputBenchmark {
    */
   @Benchmark
   public long rawKafkaClientsBatchedLoop() throws SQLException {
+    return rawBatched("raw-batched-", false);
+  }
+
+  /**
+   * {@link #rawKafkaClientsBatchedLoop} committing offsets asynchronously after each poll, as GiftKit's
+   * poll loop does (it commits synchronously only on revocation and close).
+   */
+  @Benchmark
+  public long rawKafkaClientsBatchedLoopAsyncCommit() throws SQLException {
+    return rawBatched("raw-batched-async-", true);
+  }
+
+  private long rawBatched(String groupPrefix, boolean asyncCommit) throws SQLException {
     long handled = 0;
-    KafkaConsumer<String, String> consumer = rawConsumer("raw-batched-" + topic);
+    KafkaConsumer<String, String> consumer = rawConsumer(groupPrefix + topic);
     Connection c = rawConnection;
     c.setAutoCommit(false);
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
@@ -323,7 +336,11 @@ public class ConsumerThroughputBenchmark {
         }
       }
       c.commit(); // one transaction per poll
-      consumer.commitSync();
+      if (asyncCommit) {
+        consumer.commitAsync();
+      } else {
+        consumer.commitSync();
+      }
     }
     return handled;
   }
