@@ -158,6 +158,8 @@ final class Areas {
                     "GiftKit batchHandler: INSERT IGNORE on the business key, a transaction per poll"),
                 new Row("rawKafkaClientsBatchedLoop",
                     "raw loop: INSERT IGNORE on the business key, a transaction per poll"),
+                new Row("rawKafkaClientsBatchedLoopAsyncCommit",
+                    "the same raw loop committing offsets asynchronously"),
                 new Row("giftkitConsumerRedisBatchedClaims",
                     "GiftKit idempotentBatchHandler: Redis claims, inserts auto-committed")),
             ">= 0.9x the throughput of the hand-written loop doing the same work, for each form",
