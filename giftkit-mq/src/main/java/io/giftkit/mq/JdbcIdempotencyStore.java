@@ -3,6 +3,7 @@ package io.giftkit.mq;
 import io.giftkit.core.Checks;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -18,8 +19,12 @@ import java.util.regex.Pattern;
 /**
  * An {@link IdempotencyStore} in a database table with a primary key on {@code (consumer_group,
  * idem_key)}; a claim is one {@code INSERT IGNORE} (MariaDB, MySQL 8). {@link #claimAll} claims a
- * whole batch with one multi-row {@code INSERT IGNORE} tagged with a fresh claim token, and, only when
- * some keys were there already, one {@code SELECT} by primary key to learn which rows carry the token.
+ * whole batch with one multi-row {@code INSERT IGNORE}. On MariaDB 10.5 and later the statement ends in
+ * {@code RETURNING idem_key}, which returns the rows it inserted (the new keys) in the same round trip;
+ * elsewhere (MySQL, H2) the rows are tagged with a fresh claim token and, only when some keys were
+ * there already, one {@code SELECT} by primary key learns which rows carry the token. The two ways
+ * claim the same keys; the first writes a narrower row (no token) and never needs the second
+ * statement.
  *
  * <p><b>Guarantee.</b> Used through {@link GiftkitConsumer}'s transactional handlers, the claims and
  * the handler's writes commit together: each key's effects are applied exactly once, whatever the
@@ -88,11 +93,26 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
 
   @Override
   public Set<String> claimAll(Connection connection, String group, Collection<String> keys) throws SQLException {
+    return claimAll(connection, group, keys, insertReturns(connection));
+  }
+
+  /**
+   * {@link #claimAll(Connection, String, Collection)} with the way chosen by the caller (tests run both
+   * on MariaDB).
+   *
+   * @param returning {@code INSERT … RETURNING} (MariaDB 10.5+) rather than a claim token
+   */
+  Set<String> claimAll(Connection connection, String group, Collection<String> keys, boolean returning)
+      throws SQLException {
     List<String> all = new ArrayList<>(keys);
     all.forEach(JdbcIdempotencyStore::checkKey);
     Set<String> fresh = new HashSet<>();
     for (int from = 0; from < all.size(); from += ROWS_PER_STATEMENT) {
       List<String> chunk = all.subList(from, Math.min(all.size(), from + ROWS_PER_STATEMENT));
+      if (returning) {
+        claimReturning(connection, group, chunk, fresh);
+        continue;
+      }
       String token = UUID.randomUUID().toString();
       int inserted;
       try (PreparedStatement ps = connection.prepareStatement("INSERT IGNORE INTO " + table
@@ -125,6 +145,39 @@ public final class JdbcIdempotencyStore implements IdempotencyStore {
       }
     }
     return fresh;
+  }
+
+  /** One statement: the rows it inserted come back, and they are the new keys. */
+  private void claimReturning(Connection connection, String group, List<String> chunk, Set<String> fresh)
+      throws SQLException {
+    try (PreparedStatement ps = connection.prepareStatement("INSERT IGNORE INTO " + table
+        + " (consumer_group, idem_key) VALUES " + rows("(?, ?)", chunk.size()) + " RETURNING idem_key")) {
+      byte[] groupBytes = utf8(group);
+      int i = 1;
+      for (String key : chunk) {
+        ps.setBytes(i++, groupBytes);
+        ps.setBytes(i++, utf8(key));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          fresh.add(new String(rs.getBytes(1), StandardCharsets.UTF_8));
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether the server is MariaDB 10.5 or later, whose {@code INSERT … RETURNING} returns the inserted
+   * rows (the ignored ones are not returned). The driver answers from the connection's handshake: no
+   * round trip.
+   */
+  static boolean insertReturns(Connection connection) throws SQLException {
+    DatabaseMetaData meta = connection.getMetaData();
+    if (!"MariaDB".equalsIgnoreCase(meta.getDatabaseProductName())) {
+      return false;
+    }
+    int major = meta.getDatabaseMajorVersion();
+    return major > 10 || (major == 10 && meta.getDatabaseMinorVersion() >= 5);
   }
 
   private static byte[] utf8(String s) {
