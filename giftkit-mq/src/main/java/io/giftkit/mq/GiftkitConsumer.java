@@ -234,6 +234,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final int dltMaxValueBytes;
   private final RetryTopicRouter retryRouter;
   private final RetryTopics retryTopics;
+  private final boolean syncCommits;
   private final ConsumerCounters counters = new ConsumerCounters();
   private final PollLoops<K, V> loops;
 
@@ -242,6 +243,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     this.group = String.valueOf(b.kafka.get(ConsumerConfig.GROUP_ID_CONFIG));
     this.topics = List.copyOf(b.topics);
     this.retryTopics = b.retryTopics;
+    this.syncCommits = b.syncCommits;
     this.retryRouter = b.retryTopics == null ? null
         : new RetryTopicRouter(b.retryTopics, topics, group, RetryTopicRouter.wallClock(b.ticker));
     List<String> subscribed = new ArrayList<>(topics);
@@ -388,6 +390,11 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   /** @return the retry topics, if {@link Builder#retryTopics} set them */
   public Optional<RetryTopics> retryTopics() {
     return Optional.ofNullable(retryTopics);
+  }
+
+  /** @return whether each poll's offsets are committed before the next poll ({@link Builder#syncCommits}) */
+  public boolean syncCommits() {
+    return syncCommits;
   }
 
   /** @return dead-letter publishes that failed (and were retried) */

@@ -34,6 +34,12 @@ public class ConsumerSettings {
    */
   private List<Duration> retryTopics = new ArrayList<>();
 
+  /**
+   * Commit each poll's offsets before the next poll (default: true, as Spring Kafka's containers do);
+   * false commits asynchronously and relies on the synchronous commit at revocation and close.
+   */
+  private Boolean syncCommits;
+
   /** How long one handler call may take before it is interrupted and counts as a failure. */
   private Duration maxProcessingTime;
 
@@ -48,6 +54,14 @@ public class ConsumerSettings {
 
   /** Extra Kafka consumer properties (e.g. max.poll.records), added to spring.kafka's. */
   private Map<String, String> properties = new LinkedHashMap<>();
+
+  public Boolean getSyncCommits() {
+    return syncCommits;
+  }
+
+  public void setSyncCommits(Boolean syncCommits) {
+    this.syncCommits = syncCommits;
+  }
 
   public String getGroupId() {
     return groupId;

@@ -131,6 +131,10 @@ public final class GiftkitConsumers implements SmartLifecycle {
     if (!delays.isEmpty()) {
       b.retryTopics(retryTopics(ownDelays ? "giftkit.mq.consumers." + name : "giftkit.mq.defaults", delays));
     }
+    Boolean syncCommits = pick(own.getSyncCommits(), defaults.getSyncCommits(), null);
+    if (syncCommits != null) {
+      b.syncCommits(syncCommits);
+    }
     Duration maxProcessing = pick(own.getMaxProcessingTime(), defaults.getMaxProcessingTime(), null);
     if (maxProcessing != null) {
       b.maxProcessingTime(maxProcessing);

@@ -109,7 +109,7 @@ class GiftkitMqAutoConfigurationTest {
         });
   }
 
-  /** giftkit.mq.*.retry-topics: the consumer moves a failing record to its retry topic; counted in the metrics. */
+  /** giftkit.mq.*.retry-topics and sync-commits bind per consumer over the defaults; the consumer moves a failing record to its retry topic; counted in the metrics. */
   @Test
   void retryTopicsComeFromThePropertiesAndAreCounted() throws Exception {
     String topic = KAFKA.createTopic("boot-retry", 1);
@@ -119,6 +119,8 @@ class GiftkitMqAutoConfigurationTest {
             "giftkit.mq.defaults.retry-topics=1s,10s",
             "giftkit.mq.consumers.settlement.topics=" + topic,
             "giftkit.mq.consumers.settlement.retry-topics=200ms",
+            "giftkit.mq.defaults.sync-commits=false",
+            "giftkit.mq.consumers.settlement.sync-commits=true",
             "giftkit.mq.consumers.other.topics=t")
         .run(context -> {
           GiftkitConsumers consumers = context.getBean(GiftkitConsumers.class);
@@ -138,6 +140,8 @@ class GiftkitMqAutoConfigurationTest {
               .deserializers(new StringDeserializer(), new StringDeserializer()).handler(r -> { }));
           assertThat(settlement.retryTopics()).get().extracting(RetryTopics::retryDelays)
               .isEqualTo(List.of(Duration.ofMillis(200)));
+          assertThat(settlement.syncCommits()).as("giftkit.mq.consumers.settlement.sync-commits").isTrue();
+          assertThat(other.syncCommits()).as("from giftkit.mq.defaults.sync-commits").isFalse();
           assertThat(other.retryTopics()).as("from giftkit.mq.defaults").get().extracting(RetryTopics::retryDelays)
               .isEqualTo(List.of(Duration.ofSeconds(1), Duration.ofSeconds(10)));
           try (KafkaProducer<String, String> p = new KafkaProducer<>(
