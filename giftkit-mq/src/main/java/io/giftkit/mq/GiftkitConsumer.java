@@ -494,7 +494,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param names the topics to consume @return this builder */
+    /**
+     * @param names the topics to consume
+     * @return this builder
+     */
     public Builder<K, V> topics(String... names) {
       for (String t : names) {
         topics.add(Checks.requireNonBlank("topic", t));
@@ -513,13 +516,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param handler handles each record (no idempotency) @return this builder */
+    /**
+     * @param handler handles each record (no idempotency)
+     * @return this builder
+     */
     public Builder<K, V> handler(RecordHandler<K, V> handler) {
       Checks.requireNonNull("handler", handler);
       return use(false, g -> HandlerForms.plain(handler));
     }
 
-    /** @param handler handles each poll's records (no idempotency) @return this builder */
+    /**
+     * @param handler handles each poll's records (no idempotency)
+     * @return this builder
+     */
     public Builder<K, V> batchHandler(BatchHandler<K, V> handler) {
       Checks.requireNonNull("handler", handler);
       return use(true, g -> HandlerForms.batch(handler));
@@ -678,13 +687,19 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param suffix the dead-letter topic is {@code <topic><suffix>}; default {@code .DLT} @return this builder */
+    /**
+     * @param suffix the dead-letter topic is {@code <topic><suffix>}; default {@code .DLT}
+     * @return this builder
+     */
     public Builder<K, V> deadLetterSuffix(String suffix) {
       this.dltSuffix = Checks.requireNonBlank("deadLetterSuffix", suffix);
       return this;
     }
 
-    /** @param timeout how long a dead-letter publish may take; at least 1 s; default 10 s @return this builder */
+    /**
+     * @param timeout how long a dead-letter publish may take; at least 1 s; default 10 s
+     * @return this builder
+     */
     public Builder<K, V> deadLetterTimeout(Duration timeout) {
       Checks.requirePositive("deadLetterTimeout", timeout);
       if (timeout.toMillis() < 1_000) {
@@ -784,7 +799,10 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param filter which records this site handles; default all @return this builder */
+    /**
+     * @param filter which records this site handles; default all
+     * @return this builder
+     */
     public Builder<K, V> siteFilter(SiteFilter filter) {
       this.siteFilter = Checks.requireNonNull("siteFilter", filter);
       return this;

@@ -229,7 +229,10 @@ public final class Outbox {
       return this;
     }
 
-    /** @param clock the wall clock for {@code created_at} and {@code available_at}; default UTC system clock @return this builder */
+    /**
+     * @param clock the wall clock for {@code created_at} and {@code available_at}; default UTC system clock
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Checks.requireNonNull("clock", clock);
       return this;

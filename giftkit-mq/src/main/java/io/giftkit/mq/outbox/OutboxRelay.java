@@ -357,13 +357,19 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
-    /** @param batchSize rows claimed per look; in [1, 1000]; default 200 @return this builder */
+    /**
+     * @param batchSize rows claimed per look; in [1, 1000]; default 200
+     * @return this builder
+     */
     public Builder batchSize(int batchSize) {
       this.batchSize = (int) Checks.requireInRange("batchSize", batchSize, 1, 1_000);
       return this;
     }
 
-    /** @param interval wait between looks when idle; positive; default 200 ms @return this builder */
+    /**
+     * @param interval wait between looks when idle; positive; default 200 ms
+     * @return this builder
+     */
     public Builder pollInterval(Duration interval) {
       this.pollInterval = Checks.requirePositive("pollInterval", interval);
       return this;
@@ -400,13 +406,19 @@ public final class OutboxRelay implements AutoCloseable {
       return this;
     }
 
-    /** @param maxAttempts failed sends (the row's own fault) before a row is parked; in [1, 1000]; default 10 @return this builder */
+    /**
+     * @param maxAttempts failed sends (the row's own fault) before a row is parked; in [1, 1000]; default 10
+     * @return this builder
+     */
     public Builder maxAttempts(int maxAttempts) {
       this.maxAttempts = (int) Checks.requireInRange("maxAttempts", maxAttempts, 1, 1_000);
       return this;
     }
 
-    /** @param clock the wall clock for due times and leases; default UTC system clock @return this builder */
+    /**
+     * @param clock the wall clock for due times and leases; default UTC system clock
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Checks.requireNonNull("clock", clock);
       return this;

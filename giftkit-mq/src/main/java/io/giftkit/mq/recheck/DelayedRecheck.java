@@ -345,19 +345,28 @@ public final class DelayedRecheck implements AutoCloseable {
       this.dataSource = dataSource;
     }
 
-    /** @param table the table; {@code [A-Za-z0-9_]}, 1 to 64 characters; default {@code giftkit_recheck} @return this builder */
+    /**
+     * @param table the table; {@code [A-Za-z0-9_]}, 1 to 64 characters; default {@code giftkit_recheck}
+     * @return this builder
+     */
     public Builder table(String table) {
       this.table = Checks.requireMatches("table", table, TABLE, "1 to 64 characters of A-Z, a-z, 0-9 or '_'");
       return this;
     }
 
-    /** @param handler runs each due check; required @return this builder */
+    /**
+     * @param handler runs each due check; required
+     * @return this builder
+     */
     public Builder handler(RecheckHandler handler) {
       this.handler = Checks.requireNonNull("handler", handler);
       return this;
     }
 
-    /** @param maxAttempts attempts before an unsettled check becomes an alert; in [1, 1000]; default 5 @return this builder */
+    /**
+     * @param maxAttempts attempts before an unsettled check becomes an alert; in [1, 1000]; default 5
+     * @return this builder
+     */
     public Builder maxAttempts(int maxAttempts) {
       this.maxAttempts = (int) Checks.requireInRange("maxAttempts", maxAttempts, 1, 1_000);
       return this;
@@ -394,7 +403,10 @@ public final class DelayedRecheck implements AutoCloseable {
       return this;
     }
 
-    /** @param interval between looks for due checks (a check runs at most this late); positive; default 1 s @return this builder */
+    /**
+     * @param interval between looks for due checks (a check runs at most this late); positive; default 1 s
+     * @return this builder
+     */
     public Builder pollInterval(Duration interval) {
       this.pollInterval = Checks.requirePositive("pollInterval", interval);
       return this;
@@ -425,19 +437,28 @@ public final class DelayedRecheck implements AutoCloseable {
       return this;
     }
 
-    /** @param batchSize most due checks read per look (each claimed just before it runs); in [1, 1000]; default 50 @return this builder */
+    /**
+     * @param batchSize most due checks read per look (each claimed just before it runs); in [1, 1000]; default 50
+     * @return this builder
+     */
     public Builder batchSize(int batchSize) {
       this.batchSize = (int) Checks.requireInRange("batchSize", batchSize, 1, 1_000);
       return this;
     }
 
-    /** @param listener hears every alert this instance raises (guarded: a throwing listener is logged) @return this builder */
+    /**
+     * @param listener hears every alert this instance raises (guarded: a throwing listener is logged)
+     * @return this builder
+     */
     public Builder alertListener(RecheckAlertListener listener) {
       alertListeners.add(Checks.requireNonNull("alertListener", listener));
       return this;
     }
 
-    /** @param clock the wall clock for due times and leases; default UTC system clock @return this builder */
+    /**
+     * @param clock the wall clock for due times and leases; default UTC system clock
+     * @return this builder
+     */
     public Builder clock(Clock clock) {
       this.clock = Checks.requireNonNull("clock", clock);
       return this;

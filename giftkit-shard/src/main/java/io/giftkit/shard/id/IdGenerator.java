@@ -109,7 +109,7 @@ public final class IdGenerator implements AutoCloseable {
   private static final int TIMESTAMP_SHIFT = SEQUENCE_BITS + WORKER_BITS;
   private static final Pattern TABLE = Pattern.compile("[A-Za-z0-9_]{1,64}");
 
-  /** State values below zero: not started, closed. Otherwise (ms since EPOCH << 12) | sequence. */
+  /** State values below zero: not started, closed. Otherwise {@code (ms since EPOCH << 12) | sequence}. */
   private static final long NOT_STARTED = -1;
   private static final long CLOSED = -2;
 
