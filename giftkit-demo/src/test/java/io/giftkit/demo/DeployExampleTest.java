@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -23,10 +24,13 @@ import org.yaml.snakeyaml.Yaml;
 class DeployExampleTest {
 
   static final Path DEPLOY = Path.of("deploy");
-  /** A {@code giftkit_…} name, not a database name in a JDBC URL ({@code …:3306/giftkit_control}). */
-  private static final Pattern METRIC = Pattern.compile("(?<![/\\w])giftkit_[a-z0-9_]+");
+  /**
+   * A {@code giftkit_…} or {@code hikaricp_…} series name, not a database name in a JDBC URL
+   * ({@code …:3306/giftkit_control}).
+   */
+  private static final Pattern METRIC = Pattern.compile("(?<![/\\w])(giftkit|hikaricp)_[a-z0-9_]+");
 
-  /** @return every {@code giftkit_…} series name the files under {@code deploy/} use */
+  /** @return every {@code giftkit_…} and {@code hikaricp_…} series name the files under {@code deploy/} use */
   static Set<String> metricsUsedByDeploy() throws IOException {
     Set<String> names = new TreeSet<>();
     try (Stream<Path> files = Files.walk(DEPLOY)) {
@@ -54,7 +58,76 @@ class DeployExampleTest {
 
   @Test
   void theDeployFilesQueryGiftkitMetrics() throws IOException {
-    assertThat(metricsUsedByDeploy()).contains("giftkit_mq_lag_records").doesNotContain("giftkit_control");
+    assertThat(metricsUsedByDeploy()).contains("giftkit_mq_lag_records", "giftkit_mq_record_age_seconds",
+        "giftkit_breaker_state", "giftkit_demo_reconciliation_alerts", "hikaricp_connections_timeout_total",
+        "giftkit_shard_split_brain").doesNotContain("giftkit_control");
+  }
+
+  /**
+   * The alert rules are a Prometheus rule file: groups of rules, each with a name, an expression that
+   * uses a GiftKit series, a severity and a summary; together they cover what the issue asks for
+   * (consumer lag and age, breaker open, reconciliation alerts, a shard down).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void theAlertRulesAreWellFormedAndCoverTheMoneyPath() throws IOException {
+    Map<String, Object> file = new Yaml(new LoaderOptions()).load(
+        Files.readString(DEPLOY.resolve("prometheus/giftkit-alerts.yaml")));
+    Set<String> alerts = new TreeSet<>();
+    for (Map<String, Object> group : (List<Map<String, Object>>) file.get("groups")) {
+      assertThat(group.get("name")).isNotNull();
+      for (Map<String, Object> rule : (List<Map<String, Object>>) group.get("rules")) {
+        String alert = (String) rule.get("alert");
+        assertThat(alert).as("rule name").matches("Giftkit[A-Za-z]+");
+        assertThat(alerts.add(alert)).as("unique: %s", alert).isTrue();
+        assertThat((String) rule.get("expr")).as(alert).containsPattern("(giftkit|hikaricp)_[a-z_]+");
+        assertThat(balanced((String) rule.get("expr"))).as("%s's brackets", alert).isTrue();
+        assertThat(((Map<String, String>) rule.get("labels")).get("severity")).as(alert).isIn("warning", "critical");
+        assertThat(((Map<String, String>) rule.get("annotations")).get("summary")).as(alert).isNotBlank();
+        Object pending = rule.get("for");
+        if (pending != null) {
+          assertThat(pending.toString()).as(alert).matches("\\d+[smh]");
+        }
+      }
+    }
+    assertThat(alerts).contains("GiftkitConsumerLagHigh", "GiftkitConsumerRecordsOld", "GiftkitBreakerOpen",
+        "GiftkitReconciliationAlerts", "GiftkitShardConnectionTimeouts");
+  }
+
+  /** The Grafana dashboard is valid JSON with a uid, and every panel queries Prometheus. */
+  @Test
+  void theGrafanaDashboardIsWellFormed() throws IOException {
+    tools.jackson.databind.JsonNode dashboard = tools.jackson.databind.json.JsonMapper.builder().build()
+        .readTree(Files.readString(DEPLOY.resolve("grafana/giftkit-demo-dashboard.json")));
+    assertThat(dashboard.path("uid").asString()).isEqualTo("giftkit-demo");
+    assertThat(dashboard.path("panels").size()).isGreaterThanOrEqualTo(8);
+    Set<Integer> ids = new TreeSet<>();
+    for (tools.jackson.databind.JsonNode panel : dashboard.path("panels")) {
+      assertThat(ids.add(panel.path("id").asInt())).as("unique panel id").isTrue();
+      assertThat(panel.path("targets").size()).as(panel.path("title").asString()).isPositive();
+      for (tools.jackson.databind.JsonNode target : panel.path("targets")) {
+        String expr = target.path("expr").asString();
+        assertThat(expr).as(panel.path("title").asString()).containsPattern("(giftkit|hikaricp)_[a-z_]+");
+        assertThat(balanced(expr)).as("brackets of %s", expr).isTrue();
+      }
+    }
+  }
+
+  /** Round, square and curly brackets pair up (a cheap check that an expression was not cut short). */
+  private static boolean balanced(String expr) {
+    java.util.Deque<Character> open = new java.util.ArrayDeque<>();
+    for (char c : expr.toCharArray()) {
+      switch (c) {
+        case '(', '[', '{' -> open.push(c);
+        case ')', ']', '}' -> {
+          if (open.isEmpty() || "([{".indexOf(open.pop()) != ")]}".indexOf(c)) {
+            return false;
+          }
+        }
+        default -> { }
+      }
+    }
+    return open.isEmpty();
   }
 
   @Test

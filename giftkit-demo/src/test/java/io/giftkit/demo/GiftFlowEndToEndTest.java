@@ -276,7 +276,7 @@ class GiftFlowEndToEndTest {
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"servedFromMemory\":true");
     assertThat(call("GET", "/api/rooms/1", null).body()).contains("\"topSenders\":[{");
     java.util.Set<String> series = DeployExampleTest.seriesNames(call("GET", "/actuator/prometheus", null).body());
-    assertThat(series).as("exactly the names deploy/ queries (HPA, adapter rules)")
+    assertThat(series).as("exactly the names deploy/ queries (HPA, adapter rules, alert rules, dashboard)")
         .containsAll(DeployExampleTest.metricsUsedByDeploy())
         .contains("giftkit_cache_gets_total", "giftkit_breaker_calls_total", "giftkit_mq_record_age_seconds",
             "giftkit_breaker_failure_ratio");

@@ -125,6 +125,13 @@ public final class ShardDataSources implements AutoCloseable {
     c.setMinimumIdle(Math.min(b.minIdle, b.maxPoolSize));
     c.setConnectionTimeout(b.connectionTimeout.toMillis());
     c.setInitializationFailTimeout(-1); // start without the database: a shard that is down must not stop the others
+    String poolName = c.getPoolName();
+    b.poolConfig.accept(c);
+    if (!poolName.equals(c.getPoolName()) || !spec.url.equals(c.getJdbcUrl())
+        || !java.util.Objects.equals(spec.user, c.getUsername())) {
+      throw Checks.invalid("poolConfig", "must not change the pool name, JDBC URL or user of " + poolName,
+          c.getPoolName() + " " + c.getJdbcUrl() + " " + c.getUsername());
+    }
     return new ShardNode(shard, index, spec.url, spec.user, spec.site, c);
   }
 
@@ -485,6 +492,7 @@ public final class ShardDataSources implements AutoCloseable {
     private Duration maxReplicaLag;
     private Duration lagCheck;
     private String heartbeatTable = DEFAULT_HEARTBEAT_TABLE;
+    private java.util.function.Consumer<HikariConfig> poolConfig = c -> { };
 
     private Builder() {}
 
@@ -637,7 +645,26 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
-    /** @param ticker time source for replica health; default the system ticker @return this builder */
+    /**
+     * Adjusts each node's HikariCP settings before its pool is created, e.g. HikariCP's own metrics
+     * ({@code config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry))}: series
+     * {@code hikaricp.connections.*} tagged {@code pool=giftkit-shard-<shard>-node-<node>}), driver
+     * properties or an init statement. Called once per node at {@link #build()}, after the builder's own
+     * settings; the JDBC URL, user, password and pool name are GiftKit's and must not be changed.
+     * Customizers add up: each call adds one, run in the order added.
+     *
+     * @param customizer called with each node's configuration
+     * @return this builder
+     */
+    public Builder poolConfig(java.util.function.Consumer<HikariConfig> customizer) {
+      this.poolConfig = this.poolConfig.andThen(Checks.requireNonNull("poolConfig", customizer));
+      return this;
+    }
+
+    /**
+     * @param ticker time source for replica health; default the system ticker
+     * @return this builder
+     */
     public Builder ticker(Ticker ticker) {
       this.ticker = Checks.requireNonNull("ticker", ticker);
       return this;

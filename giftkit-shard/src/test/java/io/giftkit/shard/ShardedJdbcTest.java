@@ -376,4 +376,25 @@ class ShardedJdbcTest {
     assertThatThrownBy(() -> orders.update(1, in(NOV, 1), "DELETE FROM gift_order_202611")).hasMessageStartingWith(
         "sql must contain the {table} placeholder");
   }
+
+  /** poolConfig reaches every node's pool (here an init statement); GiftKit's own settings cannot be changed. */
+  @Test
+  void poolConfigAdjustsEachNodePoolButNotItsIdentity() throws SQLException {
+    ShardDataSources.Builder b = ShardDataSources.builder()
+        .poolConfig(c -> c.setConnectionInitSql("SET @giftkit_pool = '" + c.getPoolName() + "'"));
+    b.primary(0, MARIADB.jdbcUrl(databases.get(0)), MARIADB.user(), MARIADB.password());
+    b.replica(0, MARIADB.jdbcUrl(databases.get(1)), MARIADB.user(), MARIADB.password(), Site.of("a"));
+    try (ShardDataSources nodes = b.build();
+        Connection c = nodes.connection(0, Consistency.STRONG);
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT @giftkit_pool")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("giftkit-shard-0-node-0");
+    }
+    ShardDataSources.Builder renaming = ShardDataSources.builder().poolConfig(c -> c.setPoolName("mine"));
+    renaming.primary(0, MARIADB.jdbcUrl(databases.get(0)), MARIADB.user(), MARIADB.password());
+    assertThatThrownBy(renaming::build).hasMessageStartingWith(
+        "poolConfig must not change the pool name, JDBC URL or user of giftkit-shard-0-node-0, but was mine");
+    assertThatThrownBy(() -> ShardDataSources.builder().poolConfig(null)).hasMessageContaining("poolConfig");
+  }
 }

@@ -10,6 +10,7 @@ import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -187,8 +188,29 @@ public final class GiftkitShardAutoConfiguration {
   static class ShardMetricsConfiguration {
 
     /**
-     * {@code giftkit.shard.pool.connections} (gauge, tags {@code shard}, {@code node}, {@code role}:
-     * primary/replica, {@code state}: active/idle/pending), {@code giftkit.shard.failovers} and
+     * Each node pool reports through HikariCP's own Micrometer tracker ({@code hikaricp.connections},
+     * {@code .active}, {@code .idle}, {@code .pending}, {@code .timeout}, {@code .usage} …, tag
+     * {@code pool=giftkit-shard-<shard>-node-<node>}), when a single (or primary) registry exists.
+     *
+     * @param registry the application's meter registry
+     * @return the customizer that sets the tracker on every node's pool
+     */
+    @Bean
+    ShardCustomizer giftkitShardHikariMetrics(ObjectProvider<MeterRegistry> registry) {
+      return new ShardCustomizer() {
+        @Override
+        public void customize(ShardDataSources.Builder builder) {
+          MeterRegistry r = registry.getIfUnique();
+          if (r != null) {
+            builder.poolConfig(c -> c.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(r)));
+          }
+        }
+      };
+    }
+
+    /**
+     * {@code giftkit.shard.primary} (gauge per {@code shard}, {@code node}: 1 for the writable node),
+     * {@code giftkit.shard.failovers} and
      * {@code giftkit.shard.slow.statements} (counters), {@code giftkit.shard.split.brain} (gauge per
      * {@code shard}: 1 while fenced). With lag checks: {@code giftkit.shard.replica.lag} (gauge per
      * {@code shard}, {@code node}, in seconds; NaN while unknown or for the primary),
@@ -201,9 +223,6 @@ public final class GiftkitShardAutoConfiguration {
       return registry -> {
         for (ShardDataSources.NodeStatus n : nodes.nodes()) {
           Tags tags = Tags.of("shard", Integer.toString(n.shard()), "node", Integer.toString(n.node()));
-          gauge(registry, nodes, n, tags, "active");
-          gauge(registry, nodes, n, tags, "idle");
-          gauge(registry, nodes, n, tags, "pending");
           Gauge.builder("giftkit.shard.primary", nodes, x -> status(x, n).primary() ? 1 : 0).tags(tags)
               .description("1 if the node is its shard's writable node now").register(registry);
         }
@@ -237,18 +256,6 @@ public final class GiftkitShardAutoConfiguration {
         FunctionCounter.builder("giftkit.shard.slow.statements", slow, ShardMetricsHolder::slowStatements)
             .description("statements slower than giftkit.shard.slow-threshold").register(registry);
       };
-    }
-
-    private static void gauge(MeterRegistry registry, ShardDataSources nodes, ShardDataSources.NodeStatus n,
-        Tags tags, String state) {
-      Gauge.builder("giftkit.shard.pool.connections", nodes, x -> {
-        ShardDataSources.NodeStatus s = status(x, n);
-        return switch (state) {
-          case "active" -> s.active();
-          case "idle" -> s.idle();
-          default -> s.pending();
-        };
-      }).tags(tags.and("state", state)).description("a node pool's connections").register(registry);
     }
 
     private static ShardDataSources.NodeStatus status(ShardDataSources nodes, ShardDataSources.NodeStatus n) {

@@ -59,7 +59,9 @@ class GiftkitShardAutoConfigurationTest {
   void shardsFromPropertiesWithTablesHealthMetricsAndTopology() throws Exception {
     String db0 = MARIADB.createDatabase("s0");
     String db1 = MARIADB.createDatabase("s1");
-    runner.withPropertyValues(shards(db0, db1, "jdbc:mariadb://127.0.0.1:1/x?connectTimeout=200")).run(context -> {
+    SimpleMeterRegistry hikariMeters = new SimpleMeterRegistry();
+    runner.withBean(io.micrometer.core.instrument.MeterRegistry.class, () -> hikariMeters)
+        .withPropertyValues(shards(db0, db1, "jdbc:mariadb://127.0.0.1:1/x?connectTimeout=200")).run(context -> {
       ShardRouter router = context.getBean(ShardRouter.class);
       assertThat(router.shards()).isEqualTo(3);
       assertThat(router.zone().getId()).isEqualTo("Asia/Shanghai");
@@ -89,8 +91,11 @@ class GiftkitShardAutoConfigurationTest {
 
       SimpleMeterRegistry meters = new SimpleMeterRegistry();
       context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
-      assertThat(meters.get("giftkit.shard.pool.connections").tags("shard", "1", "node", "0", "state", "active")
-          .gauge().value()).isZero();
+      assertThat(hikariMeters.get("hikaricp.connections.active").tags("pool", "giftkit-shard-1-node-0").gauge().value())
+          .as("HikariCP's own pool metrics, through its Micrometer tracker").isZero();
+      assertThat(hikariMeters.get("hikaricp.connections.timeout").tags("pool", "giftkit-shard-1-node-0").counter()
+          .count()).isZero();
+      assertThat(meters.find("giftkit.shard.pool.connections").meter()).as("no hand-made pool gauge").isNull();
       assertThat(meters.get("giftkit.shard.primary").tags("shard", "1", "node", "0").gauge().value()).isEqualTo(1);
       assertThat(meters.get("giftkit.shard.failovers").functionCounter().count()).isZero();
       assertThat(meters.get("giftkit.shard.split.brain").tags("shard", "0").gauge().value()).isZero();

@@ -153,7 +153,7 @@ class StarterSmokeTest {
 
     Set<String> names = meters.getMeters().stream().map(m -> m.getId().getName()).collect(Collectors.toSet());
     assertThat(names).contains("giftkit.breaker.calls", "giftkit.breaker.state", "giftkit.mq.records", "giftkit.mq.lag",
-        "giftkit.cache.gets", "giftkit.cache.hot.keys", "giftkit.shard.pool.connections", "giftkit.shard.failovers",
+        "giftkit.cache.gets", "giftkit.cache.hot.keys", "hikaricp.connections.active", "giftkit.shard.failovers",
         "giftkit.recheck.pending", "giftkit.recheck.checks");
     assertThat(meters.get("giftkit.mq.records").tags("name", "settlement", "outcome", "duplicate")
         .functionCounter().count()).isEqualTo(20);
