@@ -19,7 +19,9 @@ public class GiftDemoApplication {
   public static void main(String[] args) {
     if (!kafkaConfigured(args)) {
       // The embedded default: an in-process KRaft broker, so the demo needs nothing installed.
-      String servers = io.giftkit.testing.KafkaBroker.shared().bootstrapServers();
+      EmbeddedKafka kafka = EmbeddedKafka.start();
+      Runtime.getRuntime().addShutdownHook(new Thread(kafka::close, "giftkit-demo-kafka-shutdown"));
+      String servers = kafka.bootstrapServers();
       System.setProperty("spring.kafka.bootstrap-servers", servers);
       LOG.info("GiftKit demo: no spring.kafka.bootstrap-servers given, started an in-process Kafka broker at {}", servers);
     }
