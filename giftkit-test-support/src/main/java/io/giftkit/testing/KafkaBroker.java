@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * waits 3 s before its first assignment), replication factors of 1, and disables automatic topic
  * creation so that tests create what they use. Thread-safe.
  */
-public final class KafkaBroker {
+public final class KafkaBroker implements AutoCloseable {
 
   /** An external broker's {@code bootstrap.servers}; when set, no broker is started. */
   public static final String BOOTSTRAP_ENV = "GIFTKIT_KAFKA_BOOTSTRAP";
@@ -41,15 +41,54 @@ public final class KafkaBroker {
 
   private final String bootstrapServers;
   private final KafkaClusterTestKit cluster; // null when external
+  private final Map<String, Object> clientProperties;
   private final Admin admin;
 
   private KafkaBroker(String bootstrapServers, KafkaClusterTestKit cluster) {
+    this(bootstrapServers, cluster, Map.of());
+  }
+
+  private KafkaBroker(String bootstrapServers, KafkaClusterTestKit cluster, Map<String, Object> clientProperties) {
     this.bootstrapServers = bootstrapServers;
     this.cluster = cluster;
-    this.admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis()));
+    this.clientProperties = Map.copyOf(clientProperties);
+    Map<String, Object> admin = new java.util.HashMap<>(clientProperties);
+    admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    admin.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    admin.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis());
+    this.admin = Admin.create(admin);
+  }
+
+  /**
+   * Starts a broker of its own (not the shared one) whose client listener takes SASL/PLAIN
+   * ({@code SASL_PLAINTEXT}) and nothing else: clients must log in as {@code user} with
+   * {@code password}. Close it when done.
+   *
+   * @param user the one client user
+   * @param password its password
+   * @return the broker; {@link #clientProperties()} holds what a client needs to log in
+   * @throws ServiceUnavailableError if it cannot start
+   */
+  public static KafkaBroker startSaslPlain(String user, String password) {
+    String jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\""
+        + " password=\"broker-secret\" user_broker=\"broker-secret\" user_" + user + "=\"" + password + "\";";
+    Map<String, Object> client = Map.of(
+        "security.protocol", "SASL_PLAINTEXT",
+        "sasl.mechanism", "PLAIN",
+        "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + user + "\" password=\"" + password + "\";");
+    return startEmbedded(org.apache.kafka.common.security.auth.SecurityProtocol.SASL_PLAINTEXT, Map.of(
+        "sasl.enabled.mechanisms", "PLAIN",
+        "sasl.mechanism.inter.broker.protocol", "PLAIN",
+        "listener.name.external.plain.sasl.jaas.config", jaas,
+        // the test kit's controller listener stays PLAINTEXT (its principal is ANONYMOUS) and the kit
+        // runs an ACL authorizer: the nodes and the one user may do everything
+        "super.users", "User:ANONYMOUS;User:broker;User:" + user), client);
+  }
+
+  /** @return what a client needs besides {@code bootstrap.servers} (SASL settings; empty for the shared broker) */
+  public Map<String, Object> clientProperties() {
+    return clientProperties;
   }
 
   /**
@@ -93,6 +132,11 @@ public final class KafkaBroker {
   }
 
   private static KafkaBroker startEmbedded() {
+    return startEmbedded(org.apache.kafka.common.security.auth.SecurityProtocol.PLAINTEXT, Map.of(), Map.of());
+  }
+
+  private static KafkaBroker startEmbedded(org.apache.kafka.common.security.auth.SecurityProtocol protocol,
+      Map<String, String> brokerProperties, Map<String, Object> clientProperties) {
     // The broker runs inside the test JVM: a fatal error in it (Kafka calls Exit.exit/halt, e.g. on
     // a fault while shutting down at JVM exit) must fail loudly, never end the test JVM with a
     // non-zero code after the tests passed.
@@ -107,8 +151,11 @@ public final class KafkaBroker {
           .setCombined(true)
           .setNumBrokerNodes(1)
           .setNumControllerNodes(1)
+          .setBrokerSecurityProtocol(protocol)
           .build();
-      cluster = new KafkaClusterTestKit.Builder(nodes)
+      KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes);
+      brokerProperties.forEach(builder::setConfigProp);
+      cluster = builder
           .setConfigProp("group.initial.rebalance.delay.ms", "0")
           .setConfigProp("offsets.topic.replication.factor", "1")
           .setConfigProp("offsets.topic.num.partitions", "5")
@@ -123,7 +170,7 @@ public final class KafkaBroker {
       String bootstrap = cluster.bootstrapServers();
       LOG.info("Started an in-JVM KRaft Kafka broker at {} in {} ms", bootstrap,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-      return new KafkaBroker(bootstrap, cluster);
+      return new KafkaBroker(bootstrap, cluster, clientProperties);
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
@@ -261,7 +308,9 @@ public final class KafkaBroker {
     }
   }
 
-  synchronized void close() {
+  /** Stops an embedded broker (the shared one is stopped at JVM exit: do not close it). */
+  @Override
+  public synchronized void close() {
     admin.close(Duration.ofSeconds(5));
     if (cluster != null) {
       try {

@@ -4,7 +4,6 @@ import io.giftkit.cache.ValueCodec;
 import io.giftkit.core.Site;
 import io.giftkit.mq.SiteStampingInterceptor;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -31,11 +30,11 @@ public class GiftEventPublisher implements DisposableBean {
   private final ValueCodec<GiftEvent> events;
   private final LongAdder published = new LongAdder();
 
-  public GiftEventPublisher(@Value("${spring.kafka.bootstrap-servers}") List<String> servers,
+  public GiftEventPublisher(io.giftkit.boot.mq.GiftkitKafkaClients clients,
       @Value("${giftkit.demo.gift-topic:gift-events}") String topic, Site site, KafkaTopics topics,
       ValueCodec<GiftEvent> events) {
     Map<String, Object> c = new HashMap<>();
-    c.putAll(GiftEventRelay.producerConfig(servers, site));
+    c.putAll(GiftEventRelay.producerConfig(clients, site));
     c.put(ProducerConfig.ACKS_CONFIG, "all");
     c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     this.producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());

@@ -6,7 +6,6 @@ import io.giftkit.mq.outbox.Outbox;
 import io.giftkit.mq.outbox.OutboxRelay;
 import io.giftkit.shard.ShardDataSources;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.springframework.beans.factory.annotation.Value;
@@ -34,13 +33,12 @@ public class GiftEventRelay {
    * The gift events' producer settings (the relay adds acks=all and idempotence itself): bounded
    * waits, the origin site stamped on every record.
    *
-   * @param servers the bootstrap servers
+   * @param clients Boot's Kafka connection settings ({@code spring.kafka.*}: servers, security, SSL, SASL)
    * @param site this site
    * @return a new, mutable map
    */
-  static Map<String, Object> producerConfig(List<String> servers, Site site) {
-    Map<String, Object> producer = new HashMap<>();
-    producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", servers));
+  static Map<String, Object> producerConfig(io.giftkit.boot.mq.GiftkitKafkaClients clients, Site site) {
+    Map<String, Object> producer = new HashMap<>(clients.producerConnection());
     producer.put(ProducerConfig.LINGER_MS_CONFIG, 2);
     producer.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000);
     producer.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
@@ -57,8 +55,8 @@ public class GiftEventRelay {
 
   @Bean(destroyMethod = "close")
   OutboxRelay giftEventOutboxRelay(Outbox outbox, ShardDataSources shards, DemoSchema schema, Site site,
-      @Value("${spring.kafka.bootstrap-servers}") List<String> servers) {
-    OutboxRelay.Builder b = OutboxRelay.builder("gift-events", outbox).producerConfig(producerConfig(servers, site));
+      io.giftkit.boot.mq.GiftkitKafkaClients clients) {
+    OutboxRelay.Builder b = OutboxRelay.builder("gift-events", outbox).producerConfig(producerConfig(clients, site));
     for (int s = 0; s < shards.shards(); s++) {
       b.source(source(s), shards.primaryView(s));
     }

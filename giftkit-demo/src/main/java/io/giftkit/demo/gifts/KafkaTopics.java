@@ -15,10 +15,11 @@ import org.springframework.stereotype.Component;
 @Component
 public class KafkaTopics {
 
-  public KafkaTopics(@Value("${spring.kafka.bootstrap-servers}") List<String> servers,
+  public KafkaTopics(io.giftkit.boot.mq.GiftkitKafkaClients clients,
       @Value("${giftkit.demo.gift-topic:gift-events}") String topic,
       @Value("${giftkit.demo.gift-topic-partitions:3}") int partitions) throws Exception {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", servers)))) {
+    // Boot's spring.kafka.* connection settings (security, SSL, SASL), as the consumers and producers use
+    try (Admin admin = Admin.create(adminConfig(clients))) {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
       for (String t : List.of(topic, topic + ".DLT")) {
@@ -36,5 +37,17 @@ public class KafkaTopics {
         }
       }
     }
+  }
+
+  /** The admin client's settings: the producer connection's, less what only a producer takes. */
+  static Map<String, Object> adminConfig(io.giftkit.boot.mq.GiftkitKafkaClients clients) {
+    Map<String, Object> admin = new java.util.HashMap<>();
+    clients.producerConnection().forEach((k, v) -> {
+      if (AdminClientConfig.configNames().contains(k) || k.startsWith("ssl.") || k.startsWith("sasl.")
+          || k.startsWith("security.") || !k.contains(".") || k.startsWith("org.springframework")) {
+        admin.put(k, v);
+      }
+    });
+    return admin;
   }
 }

@@ -36,7 +36,7 @@ import org.springframework.context.SmartLifecycle;
 public final class GiftkitConsumers implements SmartLifecycle {
 
   private final GiftkitMqProperties properties;
-  private final List<String> bootstrapServers;
+  private final GiftkitKafkaClients clients;
   private final Site site;
   private final List<LagListener> lagListeners;
   private final List<GiftkitConsumerCustomizer> customizers;
@@ -46,15 +46,15 @@ public final class GiftkitConsumers implements SmartLifecycle {
 
   /**
    * @param properties {@code giftkit.mq.*}
-   * @param bootstrapServers the Kafka bootstrap servers (already resolved from the properties)
+   * @param clients the Kafka client settings every consumer and dead-letter producer starts from
    * @param site the local site, or null
    * @param lagListeners hear every consumer's lag alerts
    * @param customizers applied to every builder after the properties, in order
    */
-  public GiftkitConsumers(GiftkitMqProperties properties, List<String> bootstrapServers, Site site,
+  public GiftkitConsumers(GiftkitMqProperties properties, GiftkitKafkaClients clients, Site site,
       List<LagListener> lagListeners, List<GiftkitConsumerCustomizer> customizers) {
     this.properties = properties;
-    this.bootstrapServers = List.copyOf(bootstrapServers);
+    this.clients = clients;
     this.site = site;
     this.lagListeners = List.copyOf(lagListeners);
     this.customizers = List.copyOf(customizers);
@@ -73,7 +73,7 @@ public final class GiftkitConsumers implements SmartLifecycle {
    */
   public <K, V> GiftkitConsumer<K, V> create(String name, UnaryOperator<GiftkitConsumer.Builder<K, V>> customize) {
     String prefix = "giftkit.mq.consumers." + name;
-    if (bootstrapServers.isEmpty()) {
+    if (!clients.hasBootstrapServers()) {
       throw GiftkitPropertyException.of("giftkit.mq", io.giftkit.core.Checks.invalid("bootstrapServers",
           "must be set (or spring.kafka.bootstrap-servers) to make consumer '" + name + "'", "none"));
     }
@@ -108,9 +108,10 @@ public final class GiftkitConsumers implements SmartLifecycle {
 
   private <K, V> GiftkitConsumer.Builder<K, V> configure(GiftkitConsumer.Builder<K, V> b, String name,
       ConsumerSettings own, ConsumerSettings defaults) {
-    Map<String, Object> kafka = new HashMap<>(defaults.getProperties());
+    Map<String, Object> kafka = new HashMap<>(clients.consumer()); // spring.kafka.* (consumer)
+    kafka.putAll(defaults.getProperties());
     kafka.putAll(own.getProperties());
-    kafka.put("bootstrap.servers", String.join(",", bootstrapServers));
+    b.deadLetterProducerConfig(clients.producerConnection()); // spring.kafka.* (producer): SSL bundles too
     kafka.put("group.id", pick(own.getGroupId(), defaults.getGroupId(), name));
     b.kafka(kafka);
     List<String> topics = own.getTopics().isEmpty() ? defaults.getTopics() : own.getTopics();

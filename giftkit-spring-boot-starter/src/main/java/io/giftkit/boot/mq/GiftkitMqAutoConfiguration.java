@@ -32,22 +32,41 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 /**
- * Managed Kafka consumers ({@link GiftkitConsumers}, from {@code giftkit.mq.*} and Boot's
- * {@code spring.kafka.bootstrap-servers}), the {@link JdbcIdempotencyStore}, and, when a
+ * Managed Kafka consumers ({@link GiftkitConsumers}, from {@code giftkit.mq.*} over Boot's Kafka
+ * settings, see {@link GiftkitKafkaClients}), the {@link JdbcIdempotencyStore}, and, when a
  * {@link RecheckHandler} bean and a {@link DataSource} exist, the {@link DelayedRecheck} from
  * {@code giftkit.recheck.*}; with Micrometer, their metrics; with the endpoint, their state.
  */
 @AutoConfiguration(after = GiftkitAutoConfiguration.class,
-    afterName = "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration")
+    afterName = {"org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
+        "org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration"})
 @ConditionalOnClass(GiftkitConsumer.class)
 @EnableConfigurationProperties({GiftkitMqProperties.class, GiftkitRecheckProperties.class})
 public final class GiftkitMqAutoConfiguration {
 
+  /**
+   * Boot's Kafka settings, when Boot's Kafka support is present: every {@code spring.kafka.*} setting
+   * (security, SSL bundles, SASL through {@code properties.*}) reaches GiftKit's clients.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.kafka.autoconfigure.KafkaProperties")
+  @ConditionalOnBean(type = {"org.springframework.boot.kafka.autoconfigure.KafkaProperties",
+      "org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails"})
+  static class BootKafkaConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    GiftkitKafkaClients giftkitKafkaClients(GiftkitMqProperties properties,
+        org.springframework.boot.kafka.autoconfigure.KafkaProperties kafka,
+        org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails details) {
+      return BootKafkaClients.of(kafka, details).withBootstrapServers(properties.getBootstrapServers());
+    }
+  }
+
+  /** Without Boot's Kafka support: the servers of {@code giftkit.mq.bootstrap-servers} or {@code spring.kafka.*}. */
   @Bean
   @ConditionalOnMissingBean
-  GiftkitConsumers giftkitConsumers(GiftkitMqProperties properties, Environment environment,
-      ObjectProvider<Site> site, ObjectProvider<LagListener> lagListeners,
-      ObjectProvider<GiftkitConsumerCustomizer> customizers) {
+  GiftkitKafkaClients giftkitKafkaClients(GiftkitMqProperties properties, Environment environment) {
     List<String> servers = properties.getBootstrapServers();
     Binder binder = Binder.get(environment);
     if (servers.isEmpty()) {
@@ -57,7 +76,15 @@ public final class GiftkitMqAutoConfiguration {
       servers = binder.bind("spring.kafka.consumer.bootstrap-servers", Bindable.listOf(String.class))
           .orElse(List.of());
     }
-    return new GiftkitConsumers(properties, servers, site.getIfAvailable(), lagListeners.orderedStream().toList(),
+    return GiftkitKafkaClients.ofBootstrapServers(servers);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  GiftkitConsumers giftkitConsumers(GiftkitMqProperties properties, GiftkitKafkaClients clients,
+      ObjectProvider<Site> site, ObjectProvider<LagListener> lagListeners,
+      ObjectProvider<GiftkitConsumerCustomizer> customizers) {
+    return new GiftkitConsumers(properties, clients, site.getIfAvailable(), lagListeners.orderedStream().toList(),
         customizers.orderedStream().toList());
   }
 
