@@ -241,6 +241,36 @@ class TieredCacheClientTrackingTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> !b.inL1(2L));
   }
 
+  /**
+   * Redis stops answering (SIGSTOP) while A invalidates two keys with room for one in its queue:
+   * the first is written when Redis answers again and reaches B as usual; the second, dropped, can
+   * reach B only as "drop all of L1" (the reserved key A writes once its queue is written).
+   */
+  @Test
+  void invalidationsDroppedFromAFullQueueMakeTheOthersClearL1() {
+    TieredCache<Long, String> a = builder(client).maxPendingInvalidations(1)
+        .redisTimeout(Duration.ofMillis(200)).build();
+    toClose.add(a);
+    TieredCache<Long, String> b = build();
+    b.get(1L);
+    b.get(2L);
+    assertThat(b.inL1(1L) && b.inL1(2L)).isTrue();
+    long clears = b.stats().l1Clears();
+
+    redis.process().suspend();
+    try {
+      a.invalidate(1L);
+      a.invalidate(2L);
+      assertThat(a.pendingInvalidations()).isEqualTo(1);
+      assertThat(a.stats().invalidationsDropped()).isEqualTo(1);
+    } finally {
+      redis.process().resume();
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> b.stats().l1Clears() > clears && !b.inL1(1L));
+    assertThat(b.inL1(2L)).isFalse();
+    assertThat(a.pendingInvalidations()).isZero();
+  }
+
   /** {@code FLUSHALL}: Redis sends an invalidation with no keys, and every instance clears L1. */
   @Test
   void flushAllClearsL1() {
