@@ -176,14 +176,14 @@ final class RedisLink implements AutoCloseable {
     StatefulRedisConnection<String, byte[]> c = client.connect(CODEC);
     try {
       c.addListener(tracking);
-      tracking.enable(c, setupTimeoutNanos);
-      c.addListener(new RedisConnectionStateListener() {
+      c.addListener(new RedisConnectionStateListener() { // before enable: a reconnect from now on is seen
         @Override
         public void onRedisConnected(RedisChannelHandler<?, ?> h, SocketAddress address) {
           long epoch = connects.incrementAndGet(); // a reconnect: Redis forgot the tracking
           retrack(c, epoch, 0);
         }
       });
+      tracking.enable(c, setupTimeoutNanos);
       return c;
     } catch (Exception e) {
       c.closeAsync();
