@@ -22,6 +22,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -182,6 +188,53 @@ class TieredCacheClientTrackingTest {
     assertThat(a.stats().invalidationsSent()).isEqualTo(2);
     assertThat(b.stats().invalidationsReceived()).isGreaterThanOrEqualTo(3);
     assertThat(b.stats().invalidationsSent()).isZero();
+  }
+
+  /**
+   * B's load read the database before A's invalidation and finishes after B heard of it: its value
+   * reaches neither B's L1 (the tracking message advanced the key's generation) nor Redis (the
+   * tombstone is there).
+   */
+  @Test
+  void aLoadThatStartedBeforeATrackedInvalidationWritesNeitherL1NorRedis() throws Exception {
+    CountDownLatch reading = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicBoolean first = new AtomicBoolean(true);
+    Set<String> heardByB = ConcurrentHashMap.newKeySet();
+    TieredCache<Long, String> a = build();
+    TieredCache<Long, String> b = builder(client).loader(id -> {
+      String value = "room-" + id + " v" + version.get();
+      if (first.compareAndSet(true, false)) {
+        reading.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return value;
+    }).listener(new TieredCacheListener() {
+      @Override
+      public void onInvalidationReceived(String cacheName, String key) {
+        heardByB.add(key);
+      }
+    }).build();
+    toClose.add(b);
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    toClose.add(pool::shutdownNow);
+    Future<String> racing = pool.submit(() -> b.get(4L));
+    assertThat(reading.await(30, TimeUnit.SECONDS)).isTrue();
+    version.incrementAndGet();
+    a.invalidate(4L);
+    await().atMost(Duration.ofSeconds(10)).until(() -> heardByB.contains("4"));
+    release.countDown();
+
+    assertThat(racing.get(30, TimeUnit.SECONDS)).as("the read that started before").isEqualTo("room-4 v1");
+    assertThat(b.inL1(4L)).isFalse();
+    assertThat(redis().get(prefix + ":4")).as("A's tombstone, not B's old value").startsWith(RedisEntries.TOMBSTONE);
+    assertThat(b.stats().staleLoadWritesSkipped()).as("the L1 write (Redis is not even tried once the generation moved)")
+        .isEqualTo(1);
+    assertThat(b.get(4L)).isEqualTo("room-4 v2");
   }
 
   /** A client that is not a TieredCache writes or deletes the key in Redis: the L1 copy goes. */
