@@ -15,11 +15,12 @@ final class CacheCounters {
   final LongAdder decodeFailures = new LongAdder();
   final LongAdder loadLockWaits = new LongAdder();
   final LongAdder staleLoadWritesSkipped = new LongAdder();
+  final LongAdder l1Clears = new LongAdder();
 
   CacheStats snapshot(long coalesced, Invalidations invalidations, RedisLink link) {
     return new CacheStats(l1Hits.sum(), l1Misses.sum(), coalesced, l2Hits.sum(), l2Misses.sum(), loads.sum(),
         loadFailures.sum(), promotions.sum(), demotions.sum(), invalidations.sent(), invalidations.received(),
         link.errors(), decodeFailures.sum(), loadLockWaits.sum(), staleLoadWritesSkipped.sum(),
-        invalidations.queued(), invalidations.dropped(), link.connectFailures());
+        invalidations.queued(), invalidations.dropped(), link.connectFailures(), l1Clears.sum());
   }
 }

@@ -14,8 +14,12 @@ package io.giftkit.cache;
  * @param loadFailures loader calls that threw
  * @param promotions keys put into L1 because the detector said they are hot (HOT_ONLY policy)
  * @param demotions keys dropped from L1 because they cooled (HOT_ONLY policy)
- * @param invalidationsSent keys published for other instances to drop
- * @param invalidationsReceived keys other instances told this one to drop
+ * @param invalidationsSent keys published for other instances to drop (under
+ *     {@link InvalidationMode#CLIENT_TRACKING}: keys this instance invalidated or put, whose Redis
+ *     write tells the others)
+ * @param invalidationsReceived keys other instances told this one to drop (under
+ *     {@link InvalidationMode#CLIENT_TRACKING}: keys of this cache's prefix that Redis said were
+ *     written, deleted, expired or evicted by another connection, other instances' loads included)
  * @param redisErrors Redis commands that failed or timed out
  * @param decodeFailures Redis values the codec could not decode
  * @param loadLockWaits misses that found another instance loading the key (load lock held) and
@@ -28,8 +32,12 @@ package io.giftkit.cache;
  *     were already waiting for Redis
  * @param redisConnectFailures attempts to connect that failed (building while Redis is down, and the
  *     background attempts after it); also counted in {@code redisErrors}
+ * @param l1Clears times all of L1 was dropped because invalidations may have been missed or all
+ *     keys changed: each (re)connect of the invalidation connection (pub/sub, or the tracked
+ *     command connection once tracking is on again), a {@code FLUSHALL}/{@code FLUSHDB} under
+ *     client tracking, and another instance's "drop all" after its invalidation queue overflowed
  */
 public record CacheStats(long l1Hits, long l1Misses, long coalesced, long l2Hits, long l2Misses, long loads,
     long loadFailures, long promotions, long demotions, long invalidationsSent, long invalidationsReceived,
     long redisErrors, long decodeFailures, long loadLockWaits, long staleLoadWritesSkipped,
-    long invalidationsQueued, long invalidationsDropped, long redisConnectFailures) {}
+    long invalidationsQueued, long invalidationsDropped, long redisConnectFailures, long l1Clears) {}

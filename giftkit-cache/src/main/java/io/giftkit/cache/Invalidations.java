@@ -32,7 +32,13 @@ import org.slf4j.LoggerFactory;
  * is queued is neither read from nor written to Redis by this instance ({@link #pending}). Keys to
  * publish are deduplicated per window; if more than {@code maxPending} wait (Redis down), one message
  * telling the others to drop all of their L1 replaces them ({@code "<instance id>\tall"}, no keys:
- * older versions ignore it). Thread-safe.
+ * older versions ignore it).
+ *
+ * <p>Under {@link InvalidationMode#CLIENT_TRACKING} nothing is published: the tombstone's (or the
+ * {@code put}'s) write in Redis is what Redis tells the other instances about. Queued tombstones are
+ * written as above; if keys were dropped from a full queue, the background thread writes the
+ * reserved key {@link ClientTracking#ALL_KEY} once Redis answers, telling the others to drop all of
+ * their L1. Thread-safe.
  */
 final class Invalidations {
 
@@ -49,6 +55,7 @@ final class Invalidations {
   private final long backgroundTimeoutNanos;
   private final long tombstoneTtlMillis;
   private final int maxPending;
+  private final boolean tracking;
   private final String instanceId = UUID.randomUUID().toString();
   private final ConcurrentHashMap<String, Long> pendingTombstones = new ConcurrentHashMap<>();
   private final Set<String> toPublish = ConcurrentHashMap.newKeySet();
@@ -61,7 +68,7 @@ final class Invalidations {
   private final LongAdder dropped = new LongAdder();
 
   Invalidations(String name, String keyPrefix, String channel, RedisLink link, RedisEntries entries, long timeoutNanos,
-      long tombstoneTtlMillis, int maxPending) {
+      long tombstoneTtlMillis, int maxPending, InvalidationMode mode) {
     this.name = name;
     this.keyPrefix = keyPrefix;
     this.channel = channel;
@@ -71,6 +78,7 @@ final class Invalidations {
     this.backgroundTimeoutNanos = Math.max(timeoutNanos, TimeUnit.SECONDS.toNanos(1));
     this.tombstoneTtlMillis = tombstoneTtlMillis;
     this.maxPending = maxPending;
+    this.tracking = mode == InvalidationMode.CLIENT_TRACKING;
   }
 
   /** Replaces the key's Redis value with a new tombstone now if Redis answers, else queues it. */
@@ -96,6 +104,9 @@ final class Invalidations {
   void queue(String keyText) {
     if (pendingTombstones.size() >= maxPending && !pendingTombstones.containsKey(keyText)) {
       dropped.increment();
+      if (tracking) {
+        publishAll.set(true); // no write will name this key: the others drop all of their L1
+      }
       if (overflowLogged.compareAndSet(false, true)) {
         LOG.warn("GiftKit cache '{}': {} invalidations wait for Redis (maxPendingInvalidations); further keys'"
             + " Redis invalidations are dropped and Redis may serve their old values until their L2 TTL ends",
@@ -114,6 +125,10 @@ final class Invalidations {
 
   /** Publishes the key in the next batch (after any queued tombstone is written). */
   void publish(String keyText) {
+    if (tracking) {
+      sent.increment(); // its write in Redis (now, or when the queued tombstone goes out) tells the others
+      return;
+    }
     if (toPublish.size() >= maxPending && !toPublish.contains(keyText)) {
       publishAll.set(true); // too many keys to name: the others drop all of their L1
       return;
@@ -137,8 +152,13 @@ final class Invalidations {
       if (publishAll.getAndSet(false)) {
         toPublish.clear(); // the message below covers every key added before it is published
         try {
-          c.publish(channel, (instanceId + ALL_SUFFIX).getBytes(StandardCharsets.UTF_8))
-              .get(backgroundTimeoutNanos, TimeUnit.NANOSECONDS);
+          if (tracking) {
+            c.set(redisKey(ClientTracking.ALL_KEY), entries.newTombstone(), SetArgs.Builder.px(tombstoneTtlMillis))
+                .get(backgroundTimeoutNanos, TimeUnit.NANOSECONDS);
+          } else {
+            c.publish(channel, (instanceId + ALL_SUFFIX).getBytes(StandardCharsets.UTF_8))
+                .get(backgroundTimeoutNanos, TimeUnit.NANOSECONDS);
+          }
         } catch (Exception e) {
           publishAll.set(true);
           throw e;
@@ -173,7 +193,9 @@ final class Invalidations {
       Map.Entry<String, Long> e = batch.get(i);
       // a newer invalidation queued meanwhile keeps its own entry (its tombstone goes out next)
       pendingTombstones.remove(e.getKey(), e.getValue());
-      toPublish.add(e.getKey());
+      if (!tracking) {
+        toPublish.add(e.getKey());
+      }
     }
   }
 
@@ -238,6 +260,11 @@ final class Invalidations {
 
   long received() {
     return received.sum();
+  }
+
+  /** Counts keys a tracking message named (under CLIENT_TRACKING; pub/sub counts in {@link #onMessage}). */
+  void received(int keys) {
+    received.add(keys);
   }
 
   long queued() {

@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
  * Redis, then (with the optional load lock) another instance's load, then the loader; and the
  * writes back. The key's L1 generation is taken first, so nothing is written to L1 after an
  * invalidation that came in between; the Redis write is a compare-and-set against what Redis held
- * before the loader ran ({@link RedisEntries#CAS_SCRIPT}), so nothing is written to Redis after an
- * invalidation of any instance either. Never throws a Redis exception. Thread-safe.
+ * before the loader ran ({@code SET NX} if it held nothing, else {@link RedisEntries#CAS_SCRIPT}), so
+ * nothing is written to Redis after an invalidation of any instance either. Never throws a Redis exception. Thread-safe.
  *
  * @param <K> the key type
  * @param <V> the value type
@@ -214,12 +214,20 @@ final class ReadThrough<K, V> {
       return;
     }
     try {
-      Long written = c.<Long>eval(RedisEntries.CAS_SCRIPT, RedisEntries.CAS_OUTPUT,
-          new String[] {invalidations.redisKey(text)}, expected == null ? RedisEntries.EXPECT_NOTHING
-              : RedisEntries.EXPECT_VALUE, expected == null ? RedisEntries.NO_VALUE : expected, bytes,
-          RedisEntries.millis(ttlMillis)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
+      boolean written;
+      if (expected == null) {
+        // A plain SET NX, not the script: under client tracking Redis 7.0 attributes a script's write
+        // to the script, not to this connection, so NOLOOP would not spare this instance's own L1 copy.
+        written = c.set(invalidations.redisKey(text), bytes, SetArgs.Builder.nx().px(ttlMillis))
+            .get(redisTimeoutNanos, TimeUnit.NANOSECONDS) != null;
+      } else {
+        Long n = c.<Long>eval(RedisEntries.CAS_SCRIPT, RedisEntries.CAS_OUTPUT,
+            new String[] {invalidations.redisKey(text)}, expected, bytes,
+            RedisEntries.millis(ttlMillis)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
+        written = n != null && n != 0;
+      }
       link.answered();
-      if (written == null || written == 0) {
+      if (!written) {
         counters.staleLoadWritesSkipped.increment();
       }
     } catch (InterruptedException e) {

@@ -8,10 +8,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * How a {@link TieredCache} stores an entry in Redis: a one-byte header, then the value's bytes
  * ({@link #PRESENT}), nothing ({@link #ABSENT}: the loader said absent), or a token that is unique
- * to one invalidation ({@link #TOMBSTONE}: read as a miss). A load writes its value with
- * {@link #CAS_SCRIPT}: only if the key still holds what the load saw before it called the loader
- * (nothing, or the same tombstone), so an invalidation that came in between is never undone.
- * Thread-safe.
+ * to one invalidation ({@link #TOMBSTONE}: read as a miss). A load writes its value only if the key
+ * still holds what the load saw before it called the loader: with {@code SET NX} if that was nothing,
+ * else with {@link #CAS_SCRIPT} (the same tombstone), so an invalidation that came in between is
+ * never undone. Thread-safe.
  */
 final class RedisEntries {
 
@@ -20,24 +20,18 @@ final class RedisEntries {
   static final byte TOMBSTONE = 2;
 
   /**
-   * KEYS[1] the key; ARGV[1] "1" if an expected value is given, else "0" (the key must not exist);
-   * ARGV[2] the expected value; ARGV[3] the new value; ARGV[4] its TTL in ms. Returns 1 if written.
+   * KEYS[1] the key; ARGV[1] the value it must hold; ARGV[2] the new value; ARGV[3] its TTL in ms.
+   * Returns 1 if written.
    */
   static final String CAS_SCRIPT = """
-      local cur = redis.call('GET', KEYS[1])
-      if ARGV[1] == '0' then
-        if cur then return 0 end
-      elseif cur ~= ARGV[2] then
+      if redis.call('GET', KEYS[1]) ~= ARGV[1] then
         return 0
       end
-      redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+      redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
       return 1
       """;
 
   static final ScriptOutputType CAS_OUTPUT = ScriptOutputType.INTEGER;
-  static final byte[] EXPECT_NOTHING = {'0'};
-  static final byte[] EXPECT_VALUE = {'1'};
-  static final byte[] NO_VALUE = new byte[0];
 
   private final byte[] instancePrefix = new byte[8];
   private final AtomicLong tokens = new AtomicLong();

@@ -17,21 +17,27 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A {@link TieredCache}'s two Redis connections (commands, and pub/sub subscribed to the
- * invalidation channel) and its view of whether Redis answers.
+ * A {@link TieredCache}'s Redis connections (commands, and under {@link InvalidationMode#PUB_SUB} a
+ * pub/sub connection subscribed to the invalidation channel) and its view of whether Redis answers.
+ * Under {@link InvalidationMode#CLIENT_TRACKING} there is no pub/sub connection: the command
+ * connection carries the tracking ({@link ClientTracking}).
  *
  * <p>{@link #start()} tries to connect once on the caller's thread (bounded by the client's connect
  * timeout); if Redis is down the cache is still usable ({@link #commands()} is null, {@link #usable()}
  * false) and the connection is tried again on the background thread every {@code retryAfter} until
  * it succeeds. Once both connections are up and subscribed, {@code onSubscribed} runs (the cache
  * clears L1: invalidations were missed) and {@link TieredCacheListener#onRedisUp} is reported. After
- * that Lettuce reconnects by itself, and {@code onSubscribed} runs on each pub/sub reconnect.
+ * that Lettuce reconnects by itself, and {@code onSubscribed} runs on each pub/sub reconnect. Under
+ * client tracking, each reconnect of the command connection makes the background thread turn
+ * tracking on again (Redis forgot it with the old connection; Lettuce does not restore it), retried
+ * every {@code retryAfter} until Redis takes it, and then {@code onSubscribed} runs.
  *
  * <p>A command that fails or times out ({@link #failed}) marks Redis down for {@code retryAfter}
  * (reported once); one that answers ({@link #answered}) marks it up. Thread-safe.
@@ -52,6 +58,8 @@ final class RedisLink implements AutoCloseable {
   private final Listeners<TieredCacheListener> listeners;
   private final Consumer<String> onMessage;
   private final Runnable onSubscribed;
+  private final ClientTracking tracking; // null under PUB_SUB
+  private final AtomicLong connects = new AtomicLong(); // command-connection reconnects (tracking)
   private final AtomicBoolean down = new AtomicBoolean();
   private final LongAdder errors = new LongAdder();
   private final LongAdder connectFailures = new LongAdder();
@@ -63,7 +71,7 @@ final class RedisLink implements AutoCloseable {
 
   RedisLink(String name, RedisClient client, String channel, Ticker ticker, long timeoutNanos, long retryAfterNanos,
       ScheduledExecutorService background, Listeners<TieredCacheListener> listeners, Consumer<String> onMessage,
-      Runnable onSubscribed) {
+      Runnable onSubscribed, ClientTracking tracking) {
     this.name = name;
     this.client = client;
     this.channel = channel;
@@ -74,6 +82,7 @@ final class RedisLink implements AutoCloseable {
     this.listeners = listeners;
     this.onMessage = onMessage;
     this.onSubscribed = onSubscribed;
+    this.tracking = tracking;
   }
 
   /** Connects now, or (Redis down) reports it and keeps trying in the background. */
@@ -142,9 +151,9 @@ final class RedisLink implements AutoCloseable {
     }
     try {
       if (connection == null) {
-        connection = client.connect(CODEC);
+        connection = tracking == null ? client.connect(CODEC) : connectTracked();
       }
-      if (pubSub == null) {
+      if (tracking == null && pubSub == null) {
         pubSub = subscribe();
       }
     } catch (Exception e) {
@@ -161,6 +170,54 @@ final class RedisLink implements AutoCloseable {
     commands = connection.async();
     answered();
     return true;
+  }
+
+  private StatefulRedisConnection<String, byte[]> connectTracked() throws Exception {
+    StatefulRedisConnection<String, byte[]> c = client.connect(CODEC);
+    try {
+      c.addListener(tracking);
+      c.addListener(new RedisConnectionStateListener() { // before enable: a reconnect from now on is seen
+        @Override
+        public void onRedisConnected(RedisChannelHandler<?, ?> h, SocketAddress address) {
+          long epoch = connects.incrementAndGet(); // a reconnect: Redis forgot the tracking
+          retrack(c, epoch, 0);
+        }
+      });
+      tracking.enable(c, setupTimeoutNanos);
+      return c;
+    } catch (Exception e) {
+      c.closeAsync();
+      throw e;
+    }
+  }
+
+  /** Turns tracking on again on the background thread (retried), then runs {@code onSubscribed}. */
+  private void retrack(StatefulRedisConnection<String, byte[]> c, long epoch, long delayNanos) {
+    try {
+      background.schedule(() -> {
+        synchronized (this) {
+          if (closed || epoch != connects.get()) {
+            return; // closed, or reconnected again: the newer attempt does it
+          }
+        }
+        try {
+          tracking.enable(c, setupTimeoutNanos);
+        } catch (Exception e) {
+          if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+          }
+          failed(e);
+          LOG.warn("GiftKit cache '{}': could not turn Redis client tracking on again after a reconnect ({});"
+              + " trying again in {} ms", name, e.toString(), TimeUnit.NANOSECONDS.toMillis(retryAfterNanos));
+          retrack(c, epoch, retryAfterNanos);
+          return;
+        }
+        onSubscribed.run(); // invalidations were missed while disconnected and until now
+        LOG.info("GiftKit cache '{}': Redis client tracking on again after a reconnect; L1 cleared", name);
+      }, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // closing
+    }
   }
 
   private StatefulRedisPubSubConnection<String, String> subscribe() throws Exception {

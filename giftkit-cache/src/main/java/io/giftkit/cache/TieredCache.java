@@ -4,6 +4,7 @@ import io.giftkit.core.Checks;
 import io.giftkit.core.Listeners;
 import io.giftkit.core.Ticker;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.protocol.ProtocolVersion;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +41,14 @@ import org.slf4j.LoggerFactory;
  * lost, so an L1 copy is never older than the L1 TTL, and L1 is cleared whenever the pub/sub
  * connection reconnects (invalidations may have been missed meanwhile). Invalidations are batched
  * (one message per {@code invalidationBatch} window) under write bursts.
+ *
+ * <p><b>Client tracking.</b> With {@code invalidation(InvalidationMode.CLIENT_TRACKING)} nothing is
+ * published: Redis itself tells every instance ({@code CLIENT TRACKING ON BCAST PREFIX <keyPrefix>:
+ * NOLOOP}, RESP3 push messages on the command connection) of every write, delete, expiry or
+ * eviction of a key under the cache's prefix, by any client, and each instance drops the key from L1
+ * (advancing its generation, as for a pub/sub message). A {@code FLUSHALL} or {@code FLUSHDB} drops
+ * all of L1. A reconnect loses the tracking: it is turned on again on the new connection and then L1
+ * is cleared. See {@link InvalidationMode#CLIENT_TRACKING} for its needs and costs.
  *
  * <p><b>Invalidation against a racing load.</b> A load that started before an invalidation of its
  * key (on this instance, or received from another) writes nothing to L1 after it (a per-key
@@ -110,6 +119,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
   private final ScheduledExecutorService background;
   private final Listeners<TieredCacheListener> listeners;
   private final Set<K> refreshing = ConcurrentHashMap.newKeySet();
+  private final InvalidationMode invalidationMode;
 
   private TieredCache(Builder<K, V> b) {
     this.name = b.name;
@@ -118,6 +128,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
     this.detector = b.detector;
     this.ticker = b.ticker;
     this.refreshAhead = b.refreshAhead;
+    this.invalidationMode = b.invalidationMode;
     this.listeners = Listeners.create("TieredCache '" + b.name + "'");
     b.listeners.forEach(listeners::add);
     this.flights = new SingleFlight<>(b.name);
@@ -131,10 +142,12 @@ public final class TieredCache<K, V> implements AutoCloseable {
     this.background = executor;
     String channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
     long redisTimeoutNanos = b.redisTimeout.toNanos();
+    ClientTracking tracking = b.invalidationMode == InvalidationMode.CLIENT_TRACKING
+        ? new ClientTracking(b.name, b.keyPrefix, this::onTrackedKeys, this::clearL1) : null;
     this.link = new RedisLink(b.name, b.client, channel, ticker, redisTimeoutNanos, b.redisRetryAfter.toNanos(),
-        background, listeners, this::onInvalidationMessage, l1::clear);
+        background, listeners, this::onInvalidationMessage, this::clearL1, tracking);
     this.invalidations = new Invalidations(b.name, b.keyPrefix, channel, link, new RedisEntries(), redisTimeoutNanos,
-        b.tombstoneTtl.toMillis(), b.maxPendingInvalidations);
+        b.tombstoneTtl.toMillis(), b.maxPendingInvalidations, b.invalidationMode);
     this.readThrough = new ReadThrough<>(b, l1, link, invalidations, counters);
     link.start();
     long batchNanos = b.invalidationBatch.toNanos();
@@ -155,9 +168,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @param <K> the key type
    * @param <V> the value type
    * @param name names the cache in logs, threads and Redis keys ({@code <name>:<key>}); not blank
-   * @param client the Redis client; the cache opens two connections on it (commands, pub/sub) and
-   *     closes them on {@link #close()}; the client itself stays the caller's. Redis need not be up
-   *     when the cache is built.
+   * @param client the Redis client; the cache opens two connections on it (commands, pub/sub; under
+   *     {@link InvalidationMode#CLIENT_TRACKING} only the command connection) and closes them on
+   *     {@link #close()}; the client itself stays the caller's. Redis need not be up when the cache
+   *     is built.
    * @return a new builder
    */
   public static <K, V> Builder<K, V> builder(String name, RedisClient client) {
@@ -263,6 +277,11 @@ public final class TieredCache<K, V> implements AutoCloseable {
     return link.connected();
   }
 
+  /** @return how this cache's instances learn of changed keys */
+  public InvalidationMode invalidationMode() {
+    return invalidationMode;
+  }
+
   /** @return keys whose Redis invalidation waits for Redis to answer now (at most {@code maxPendingInvalidations}) */
   public int pendingInvalidations() {
     return invalidations.pendingCount();
@@ -318,12 +337,44 @@ public final class TieredCache<K, V> implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warn("GiftKit cache '{}': could not parse invalidated key '{}'", name, text, e);
       }
-    }, l1::clear);
+    }, this::clearL1);
+  }
+
+  /**
+   * Keys Redis says changed (client tracking): drops them all, then tells the listeners, so a
+   * listener that hears of a key written after another in the same message knows both are gone.
+   */
+  private void onTrackedKeys(List<String> texts) {
+    List<String> dropped = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      K key;
+      try {
+        key = keys.parse(text);
+      } catch (RuntimeException e) {
+        // another user of the prefix (the load lock's keys, say): not a key of this cache
+        LOG.debug("GiftKit cache '{}': Redis key '{}' under the prefix is not a cache key", name, text, e);
+        continue;
+      }
+      l1.drop(key);
+      flights.forget(key);
+      dropped.add(text);
+    }
+    invalidations.received(dropped.size());
+    for (String text : dropped) {
+      listeners.fire(l -> l.onInvalidationReceived(name, text));
+    }
+  }
+
+  /** Drops all of L1 (invalidations may have been missed); loads in flight write nothing after. */
+  private void clearL1() {
+    counters.l1Clears.increment();
+    l1.clear();
   }
 
   @Override
   public String toString() {
-    return "TieredCache{name=" + name + ", policy=" + policy + ", redisDown=" + link.isDown() + "}";
+    return "TieredCache{name=" + name + ", policy=" + policy + ", invalidation=" + invalidationMode + ", redisDown="
+        + link.isDown() + "}";
   }
 
   /**
@@ -351,6 +402,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
     Duration redisRetryAfter = Duration.ofSeconds(1);
     Duration invalidationBatch = Duration.ofMillis(5);
     String channel;
+    InvalidationMode invalidationMode = InvalidationMode.PUB_SUB;
     Duration tombstoneTtl = DEFAULT_INVALIDATION_TOMBSTONE_TTL;
     int maxPendingInvalidations = DEFAULT_MAX_PENDING_INVALIDATIONS;
     RedisLock loadLocks;
@@ -458,15 +510,36 @@ public final class TieredCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param window invalidations are published in batches this often; positive; default 5 ms @return this builder */
+    /**
+     * @param window invalidations are published in batches this often (under CLIENT_TRACKING: queued
+     *     tombstones are retried this often); positive; default 5 ms
+     * @return this builder
+     */
     public Builder<K, V> invalidationBatch(Duration window) {
       this.invalidationBatch = Checks.requirePositive("invalidationBatch", window);
       return this;
     }
 
-    /** @param channel the pub/sub channel; default {@code giftkit:invalidate:<keyPrefix>} @return this builder */
+    /**
+     * @param channel the pub/sub channel; default {@code giftkit:invalidate:<keyPrefix>}; only under
+     *     {@link InvalidationMode#PUB_SUB}
+     * @return this builder
+     */
     public Builder<K, V> invalidationChannel(String channel) {
       this.channel = Checks.requireNonBlank("invalidationChannel", channel);
+      return this;
+    }
+
+    /**
+     * Chooses how instances learn of changed keys: {@link InvalidationMode#PUB_SUB} (default) or
+     * {@link InvalidationMode#CLIENT_TRACKING} (Redis 6+, a RESP3 client). Every instance of the cache
+     * must use the same mode.
+     *
+     * @param mode the mode; not null
+     * @return this builder
+     */
+    public Builder<K, V> invalidation(InvalidationMode mode) {
+      this.invalidationMode = Checks.requireNonNull("invalidation", mode);
       return this;
     }
 
@@ -539,7 +612,8 @@ public final class TieredCache<K, V> implements AutoCloseable {
      *
      * @return the cache
      * @throws io.giftkit.core.InvalidConfigException if keys, values or loader is missing, or
-     *     HOT_ONLY has no detector
+     *     HOT_ONLY has no detector, or CLIENT_TRACKING is chosen with an invalidation channel or with
+     *     a client configured for RESP2
      */
     public TieredCache<K, V> build() {
       Checks.requireNonNull("keys", keys);
@@ -547,6 +621,17 @@ public final class TieredCache<K, V> implements AutoCloseable {
       Checks.requireNonNull("loader", loader);
       if (policy == L1Policy.HOT_ONLY && detector == null) {
         throw Checks.invalid("detector", "must be given with l1Policy HOT_ONLY", null);
+      }
+      if (invalidationMode == InvalidationMode.CLIENT_TRACKING) {
+        if (channel != null) {
+          throw Checks.invalid("invalidationChannel", "must not be set with invalidation CLIENT_TRACKING (nothing is"
+              + " published)", channel);
+        }
+        ProtocolVersion protocol = client.getOptions().getConfiguredProtocolVersion();
+        if (protocol != null && protocol != ProtocolVersion.RESP3) {
+          throw Checks.invalid("client protocolVersion", "must be RESP3 or unset with invalidation CLIENT_TRACKING"
+              + " (invalidations arrive as RESP3 push messages)", protocol);
+        }
       }
       return new TieredCache<>(this);
     }

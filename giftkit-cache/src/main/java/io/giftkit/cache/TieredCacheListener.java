@@ -24,7 +24,10 @@ public interface TieredCacheListener {
 
   /**
    * Another instance's invalidation (or {@code put}) of a key reached this instance: its L1 copy is
-   * gone and no load that started before writes it back. Called on the pub/sub thread; keep it short.
+   * gone and no load that started before writes it back. Under
+   * {@link InvalidationMode#CLIENT_TRACKING}: Redis said another connection wrote, deleted, expired
+   * or evicted the key (another instance's fill too), and every key of the same message is already
+   * gone. Called on Lettuce's I/O thread (the pub/sub or the tracked connection's); keep it short.
    *
    * @param cacheName the cache
    * @param key the key as its {@link KeyCodec} formats it

@@ -26,6 +26,8 @@ import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Invalidations against loads that started before them, on real Redis: the load's value reaches
@@ -56,10 +58,15 @@ class TieredCacheInvalidationRaceTest {
   }
 
   private TieredCache.Builder<Long, String> builder(Function<Long, String> loader) {
-    return TieredCache.<Long, String>builder("race", REDIS.client())
-        .keyPrefix(prefix).invalidationChannel(prefix + ":chan")
+    return builder(loader, InvalidationMode.PUB_SUB);
+  }
+
+  private TieredCache.Builder<Long, String> builder(Function<Long, String> loader, InvalidationMode mode) {
+    TieredCache.Builder<Long, String> b = TieredCache.<Long, String>builder("race", REDIS.client())
+        .keyPrefix(prefix).invalidation(mode)
         .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(loader)
         .redisTimeout(Duration.ofSeconds(2)); // a busy CI machine is not a Redis outage
+    return mode == InvalidationMode.PUB_SUB ? b.invalidationChannel(prefix + ":chan") : b;
   }
 
   private TieredCache<Long, String> build(TieredCache.Builder<Long, String> b) {
@@ -157,9 +164,18 @@ class TieredCacheInvalidationRaceTest {
    * starts after that may return a version below v; and no read may return a version the source of
    * truth never had. The loader reads the version and then takes up to 2 ms (a slow query), so loads
    * regularly overlap invalidations.
+   *
+   * <p>How a writer knows its invalidation reached an instance: under pub/sub only invalidations and
+   * puts are published, one writer per key at a time, so one more message for the key is its own.
+   * Under client tracking every write of the key is sent (other instances' fills too), so the count
+   * says nothing; instead the writer then writes a marker key with a plain client and waits until
+   * each instance heard the marker: Redis sends one connection its invalidations in the order of the
+   * writes, and an instance drops every key of a message before telling listeners, so by then the
+   * writer's own invalidation was applied.
    */
-  @Test
-  void noInstanceServesAValueOlderThanAPublishedInvalidation() throws Exception {
+  @ParameterizedTest
+  @EnumSource(InvalidationMode.class)
+  void noInstanceServesAValueOlderThanAPublishedInvalidation(InvalidationMode mode) throws Exception {
     int instances = 3;
     int keys = 16;
     int writers = 4;
@@ -167,6 +183,7 @@ class TieredCacheInvalidationRaceTest {
     int writesPerWriter = 150;
     AtomicLongArray published = new AtomicLongArray(keys);
     List<Map<String, AtomicLong>> received = new ArrayList<>();
+    AtomicLong markers = new AtomicLong(1_000_000); // key ids no reader uses
     List<TieredCache<Long, String>> caches = new ArrayList<>();
     Function<Long, String> slowLoader = id -> {
       long version = row(id).get();
@@ -176,7 +193,7 @@ class TieredCacheInvalidationRaceTest {
     for (int i = 0; i < instances; i++) {
       Map<String, AtomicLong> mine = new ConcurrentHashMap<>();
       received.add(mine);
-      caches.add(build(builder(slowLoader).l1(1_000, Duration.ofMinutes(5)).l2Ttl(Duration.ofMinutes(5))
+      caches.add(build(builder(slowLoader, mode).l1(1_000, Duration.ofMinutes(5)).l2Ttl(Duration.ofMinutes(5))
           .listener(new TieredCacheListener() {
             @Override
             public void onInvalidationReceived(String cacheName, String key) {
@@ -218,15 +235,21 @@ class TieredCacheInvalidationRaceTest {
             if (seen < v) {
               violations.add("instance " + via + " served v" + seen + " of key " + k + " right after invalidating v" + v);
             }
+            String marker = mode == InvalidationMode.CLIENT_TRACKING ? Long.toString(markers.incrementAndGet()) : null;
+            if (marker != null) {
+              REDIS.commands().set(prefix + ":" + marker, "marker"); // after the invalidation returned
+            }
             for (int i = 0; i < instances; i++) {
               if (i == via) {
                 continue;
               }
               Map<String, AtomicLong> theirs = received.get(i);
               long expected = before[i] + 1;
+              String heard = marker != null ? marker : Long.toString(k);
+              long count = marker != null ? 1 : expected;
               await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(1)).until(() -> {
-                AtomicLong r = theirs.get(Long.toString(k));
-                return r != null && r.get() >= expected;
+                AtomicLong r = theirs.get(heard);
+                return r != null && r.get() >= count;
               });
             }
             long floor = v;
@@ -286,6 +309,6 @@ class TieredCacheInvalidationRaceTest {
       assertThat(s.invalidationsDropped()).isZero();
       skipped += s.staleLoadWritesSkipped();
     }
-    System.out.printf("stress: %d reads, %d writes, %d stale load writes skipped%n", reads.get(), totalVersions, skipped);
+    System.out.printf("stress (%s): %d reads, %d writes, %d stale load writes skipped%n", mode, reads.get(), totalVersions, skipped);
   }
 }

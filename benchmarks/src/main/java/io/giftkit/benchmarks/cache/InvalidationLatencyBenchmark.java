@@ -1,5 +1,6 @@
 package io.giftkit.benchmarks.cache;
 
+import io.giftkit.cache.InvalidationMode;
 import io.giftkit.cache.KeyCodec;
 import io.giftkit.cache.TieredCache;
 import io.giftkit.cache.ValueCodec;
@@ -29,9 +30,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * How long after a write on instance A the stale copy in instance B's process memory is gone:
- * GiftKit's pub/sub invalidation (batched every 5 ms by default, and every 1 ms) against Redis
- * client-side caching ({@code CLIENT TRACKING ON}, RESP3 push messages on B's own connection), the
- * alternative the cache issue asked to measure. Each operation: B holds the key in memory (set up,
+ * GiftKit's pub/sub invalidation (batched every 5 ms by default, and every 1 ms), GiftKit's
+ * {@code InvalidationMode.CLIENT_TRACKING}, and Redis client-side caching on a plain connection
+ * ({@code CLIENT TRACKING ON}, RESP3 push messages on B's own connection), the alternative the cache
+ * issue asked to measure. Each operation: B holds the key in memory (set up,
  * not timed), A writes it, the operation ends when B's copy is dropped (spin-wait on B's memory).
  * Redis on 127.0.0.1 (scripts/bench starts it).
  */
@@ -51,6 +53,8 @@ public class InvalidationLatencyBenchmark {
   private TieredCache<Long, String> b5;
   private TieredCache<Long, String> a1;
   private TieredCache<Long, String> b1;
+  private TieredCache<Long, String> aTracking;
+  private TieredCache<Long, String> bTracking;
   private StatefulRedisConnection<String, String> writer;
   private StatefulRedisConnection<String, String> tracked;
   private final Map<String, String> trackedCopies = new ConcurrentHashMap<>();
@@ -63,6 +67,8 @@ public class InvalidationLatencyBenchmark {
     b5 = cache("batch5", Duration.ofMillis(5));
     a1 = cache("batch1", Duration.ofMillis(1));
     b1 = cache("batch1", Duration.ofMillis(1));
+    aTracking = trackingCache();
+    bTracking = trackingCache();
     writer = client.connect();
     tracked = client.connect(); // RESP3 (Redis 6+): invalidations arrive as push messages on this connection
     tracked.addListener((PushMessage m) -> {
@@ -88,11 +94,19 @@ public class InvalidationLatencyBenchmark {
         .loader(id -> "v0").build();
   }
 
+  private TieredCache<Long, String> trackingCache() {
+    return TieredCache.<Long, String>builder("tracking", client).keyPrefix(prefix + ":tracking")
+        .invalidation(InvalidationMode.CLIENT_TRACKING)
+        .l1(1_000, Duration.ofMinutes(5)).keys(KeyCodec.longs()).values(ValueCodec.utf8())
+        .loader(id -> "v0").build();
+  }
+
   /** B holds the key in memory before each operation (not timed). */
   @Setup(Level.Invocation)
   public void holdCopies() {
     b5.get(KEY);
     b1.get(KEY);
+    bTracking.get(KEY);
     String key = prefix + ":tracked";
     String v = tracked.sync().get(key); // reading registers the key for tracking on this connection
     trackedCopies.put(key, v == null ? "" : v);
@@ -121,6 +135,17 @@ public class InvalidationLatencyBenchmark {
   }
 
   @Benchmark
+  public long giftkitClientTracking() {
+    aTracking.put(KEY, "v" + version.incrementAndGet());
+    long spins = 0;
+    while (bTracking.inL1(KEY)) {
+      Thread.onSpinWait();
+      spins++;
+    }
+    return spins;
+  }
+
+  @Benchmark
   public long redisClientTracking() {
     String key = prefix + ":tracked";
     writer.sync().set(key, "v" + version.incrementAndGet());
@@ -138,6 +163,8 @@ public class InvalidationLatencyBenchmark {
     b5.close();
     a1.close();
     b1.close();
+    aTracking.close();
+    bTracking.close();
     writer.sync().del(prefix + ":tracked");
     writer.close();
     tracked.close();

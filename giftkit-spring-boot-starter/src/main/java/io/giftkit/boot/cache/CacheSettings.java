@@ -17,6 +17,13 @@ public class CacheSettings {
   /** Which keys live in L1: ALL, or HOT_ONLY (only keys the hot-key detector flags). */
   private io.giftkit.cache.TieredCache.L1Policy l1Policy;
 
+  /**
+   * How instances learn of changed keys: PUB_SUB (default; keys published in batches on a channel)
+   * or CLIENT_TRACKING (Redis CLIENT TRACKING, RESP3 push: sooner, and sees writes by any client;
+   * Redis 6+; every instance of the cache must use the same mode).
+   */
+  private io.giftkit.cache.InvalidationMode invalidationMode;
+
   /** How long Redis keeps a value. */
   private Duration l2Ttl;
 
@@ -66,6 +73,14 @@ public class CacheSettings {
 
   public void setL1Policy(io.giftkit.cache.TieredCache.L1Policy l1Policy) {
     this.l1Policy = l1Policy;
+  }
+
+  public io.giftkit.cache.InvalidationMode getInvalidationMode() {
+    return invalidationMode;
+  }
+
+  public void setInvalidationMode(io.giftkit.cache.InvalidationMode invalidationMode) {
+    this.invalidationMode = invalidationMode;
   }
 
   public Duration getL2Ttl() {

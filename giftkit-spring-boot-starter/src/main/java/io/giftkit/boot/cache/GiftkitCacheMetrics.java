@@ -19,7 +19,8 @@ import java.util.function.ToLongFunction;
  *       {@code giftkit.cache.load.lock.waits};
  *   <li>{@code giftkit.cache.promotions}, {@code giftkit.cache.demotions} (L1 under HOT_ONLY),
  *       {@code giftkit.cache.hot.keys} (gauge);
- *   <li>{@code giftkit.cache.invalidations} (counter, tag {@code direction}: sent, received);
+ *   <li>{@code giftkit.cache.invalidations} (counter, tag {@code direction}: sent, received),
+ *       {@code giftkit.cache.l1.clears} (all of L1 dropped: reconnects, FLUSHALL under tracking);
  *   <li>{@code giftkit.cache.redis.errors}, {@code giftkit.cache.decode.failures} (counters),
  *       {@code giftkit.cache.redis.down} (gauge, 1 while Redis is skipped).
  * </ul>
@@ -55,6 +56,7 @@ public final class GiftkitCacheMetrics implements MeterBinder {
     counter(registry, "giftkit.cache.invalidations", c, tags.and("direction", "sent"), CacheStats::invalidationsSent);
     counter(registry, "giftkit.cache.invalidations", c, tags.and("direction", "received"),
         CacheStats::invalidationsReceived);
+    counter(registry, "giftkit.cache.l1.clears", c, tags, CacheStats::l1Clears);
     counter(registry, "giftkit.cache.redis.errors", c, tags, CacheStats::redisErrors);
     counter(registry, "giftkit.cache.decode.failures", c, tags, CacheStats::decodeFailures);
     counter(registry, "giftkit.cache.redis.connect.failures", c, tags, CacheStats::redisConnectFailures);

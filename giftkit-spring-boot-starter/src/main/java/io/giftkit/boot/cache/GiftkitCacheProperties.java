@@ -15,7 +15,10 @@ public class GiftkitCacheProperties {
    */
   private String redisUrl;
 
-  /** The pub/sub channel invalidations go through; instances sharing caches must share it. Default: per cache. */
+  /**
+   * The pub/sub channel invalidations go through; instances sharing caches must share it. Default: per
+   * cache. Not used by caches whose invalidation-mode is CLIENT_TRACKING.
+   */
   private String invalidationChannel;
 
   /** Settings every cache starts from. */

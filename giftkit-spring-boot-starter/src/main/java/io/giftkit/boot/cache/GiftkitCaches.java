@@ -2,6 +2,7 @@ package io.giftkit.boot.cache;
 
 import io.giftkit.boot.GiftkitPropertyException;
 import io.giftkit.cache.HotKeyDetector;
+import io.giftkit.cache.InvalidationMode;
 import io.giftkit.cache.TieredCache;
 import io.giftkit.core.Checks;
 import io.giftkit.core.InvalidConfigException;
@@ -82,7 +83,11 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
       apply(pick(own.getRefreshAhead(), d.getRefreshAhead()), b::refreshAhead);
       apply(pick(own.getRedisTimeout(), d.getRedisTimeout()), b::redisTimeout);
       apply(pick(own.getRedisRetryAfter(), d.getRedisRetryAfter()), b::redisRetryAfter);
-      apply(properties.getInvalidationChannel(), b::invalidationChannel);
+      InvalidationMode mode = pick(own.getInvalidationMode(), d.getInvalidationMode());
+      apply(mode, b::invalidation);
+      if (mode != InvalidationMode.CLIENT_TRACKING) {
+        apply(properties.getInvalidationChannel(), b::invalidationChannel); // nothing is published under tracking
+      }
       TieredCache.L1Policy policy = pick(own.getL1Policy(), d.getL1Policy());
       if (policy == TieredCache.L1Policy.HOT_ONLY) {
         detector = detector(own, d);
@@ -153,6 +158,7 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("stats", e.cache().stats());
       m.put("redisDown", e.cache().isRedisDown());
+      m.put("invalidation", e.cache().invalidationMode());
       if (e.detector() != null) {
         m.put("hotKeys", e.detector().hotKeys().stream()
             .map(h -> Map.of("key", String.valueOf(h.key()), "estimatedCount", h.estimatedCount(), "ratePerSecond", h.estimatedRatePerSecond())).toList());

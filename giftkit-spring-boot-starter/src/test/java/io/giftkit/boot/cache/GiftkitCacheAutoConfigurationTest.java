@@ -8,6 +8,7 @@ import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
 import io.giftkit.boot.GiftkitPropertyException;
 import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
+import io.giftkit.cache.InvalidationMode;
 import io.giftkit.cache.KeyCodec;
 import io.giftkit.cache.TieredCache;
 import io.giftkit.cache.ValueCodec;
@@ -83,6 +84,41 @@ class GiftkitCacheAutoConfigurationTest {
               "giftkit.cache.stale.load.writes.skipped", "giftkit.cache.redis.connect.failures")) {
             assertThat(meters.get(counter).tags("name", "rooms").functionCounter().count()).as(counter).isZero();
           }
+        });
+  }
+
+  /**
+   * invalidation-mode from the defaults, overridden per cache; a tracking cache ignores the shared
+   * pub/sub channel and drops its L1 copy when the key is deleted in Redis by another client.
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void invalidationModeComesFromTheProperties() {
+    runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(),
+            "giftkit.cache.invalidation-channel=" + REDIS.key("chan"),
+            "giftkit.cache.defaults.invalidation-mode=client-tracking",
+            "giftkit.cache.caches.gifts.invalidation-mode=pub-sub")
+        .run(context -> {
+          GiftkitCaches caches = context.getBean(GiftkitCaches.class);
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean(GiftkitCacheMetrics.class).bindTo(meters);
+          TieredCache<Long, String> rooms = caches.create("rooms", b -> b.keyPrefix(REDIS.key("rooms"))
+              .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(id -> "room-" + id));
+          TieredCache<Long, String> gifts = caches.create("gifts", b -> b.keyPrefix(REDIS.key("gifts"))
+              .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(id -> "gift-" + id));
+          assertThat(rooms.invalidationMode()).isEqualTo(InvalidationMode.CLIENT_TRACKING);
+          assertThat(gifts.invalidationMode()).isEqualTo(InvalidationMode.PUB_SUB);
+          assertThat((Map<String, Object>) caches.describe().get("rooms"))
+              .containsEntry("invalidation", InvalidationMode.CLIENT_TRACKING);
+
+          assertThat(rooms.get(1L)).isEqualTo("room-1");
+          assertThat(rooms.inL1(1L)).isTrue();
+          REDIS.commands().del(REDIS.key("rooms") + ":1");
+          await().atMost(Duration.ofSeconds(10)).until(() -> !rooms.inL1(1L));
+          assertThat(meters.get("giftkit.cache.invalidations").tags("name", "rooms", "direction", "received")
+              .functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.cache.l1.clears").tags("name", "rooms").functionCounter().count())
+              .as("once, on connecting").isEqualTo(1);
         });
   }
 
