@@ -417,19 +417,28 @@ public final class TieredCache<K, V> implements AutoCloseable {
       this.keyPrefix = name;
     }
 
-    /** @param codec turns keys into Redis key text and back; required @return this builder */
+    /**
+     * @param codec turns keys into Redis key text and back; required
+     * @return this builder
+     */
     public Builder<K, V> keys(KeyCodec<K> codec) {
       this.keys = Checks.requireNonNull("keys", codec);
       return this;
     }
 
-    /** @param codec turns values into Redis bytes and back; required @return this builder */
+    /**
+     * @param codec turns values into Redis bytes and back; required
+     * @return this builder
+     */
     public Builder<K, V> values(ValueCodec<V> codec) {
       this.values = Checks.requireNonNull("values", codec);
       return this;
     }
 
-    /** @param loader loads a value missing from both levels; null means absent; required @return this builder */
+    /**
+     * @param loader loads a value missing from both levels; null means absent; required
+     * @return this builder
+     */
     public Builder<K, V> loader(Function<? super K, ? extends V> loader) {
       this.loader = Checks.requireNonNull("loader", loader);
       return this;
@@ -457,19 +466,28 @@ public final class TieredCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param ttl how long Redis keeps a value; positive; default 10 min @return this builder */
+    /**
+     * @param ttl how long Redis keeps a value; positive; default 10 min
+     * @return this builder
+     */
     public Builder<K, V> l2Ttl(Duration ttl) {
       this.l2Ttl = Checks.requirePositive("l2Ttl", ttl);
       return this;
     }
 
-    /** @param ttl how long an absent value is remembered in both levels; positive; default 2 s @return this builder */
+    /**
+     * @param ttl how long an absent value is remembered in both levels; positive; default 2 s
+     * @return this builder
+     */
     public Builder<K, V> negativeTtl(Duration ttl) {
       this.negativeTtl = Checks.requirePositive("negativeTtl", ttl);
       return this;
     }
 
-    /** @param fraction TTL spread, ± this fraction; in [0, 0.5]; default 0.1 @return this builder */
+    /**
+     * @param fraction TTL spread, ± this fraction; in [0, 0.5]; default 0.1
+     * @return this builder
+     */
     public Builder<K, V> ttlJitter(double fraction) {
       this.ttlJitter = Checks.requireInRange("ttlJitter", fraction, 0, true, 0.5, true);
       return this;
@@ -498,13 +516,19 @@ public final class TieredCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param timeout per Redis command; positive; default 50 ms @return this builder */
+    /**
+     * @param timeout per Redis command; positive; default 50 ms
+     * @return this builder
+     */
     public Builder<K, V> redisTimeout(Duration timeout) {
       this.redisTimeout = Checks.requirePositive("redisTimeout", timeout);
       return this;
     }
 
-    /** @param wait after a Redis failure, how long to skip Redis; positive; default 1 s @return this builder */
+    /**
+     * @param wait after a Redis failure, how long to skip Redis; positive; default 1 s
+     * @return this builder
+     */
     public Builder<K, V> redisRetryAfter(Duration wait) {
       this.redisRetryAfter = Checks.requirePositive("redisRetryAfter", wait);
       return this;
@@ -592,13 +616,19 @@ public final class TieredCache<K, V> implements AutoCloseable {
       return this;
     }
 
-    /** @param ticker time source for TTLs and retry; default the system ticker @return this builder */
+    /**
+     * @param ticker time source for TTLs and retry; default the system ticker
+     * @return this builder
+     */
     public Builder<K, V> ticker(Ticker ticker) {
       this.ticker = Checks.requireNonNull("ticker", ticker);
       return this;
     }
 
-    /** @param listener hears Redis outages @return this builder */
+    /**
+     * @param listener hears Redis outages
+     * @return this builder
+     */
     public Builder<K, V> listener(TieredCacheListener listener) {
       listeners.add(Checks.requireNonNull("listener", listener));
       return this;
