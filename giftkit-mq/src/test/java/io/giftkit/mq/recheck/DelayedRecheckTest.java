@@ -120,6 +120,58 @@ class DelayedRecheckTest {
     assertThat(a.pending()).isZero();
   }
 
+  /**
+   * concurrency(n): n checks of one scheduler run at once (the first n handler calls meet at a barrier
+   * that only n parties can pass), never more; two such schedulers on one table still run each
+   * check once, and the rows are gone.
+   */
+  @Test
+  void checksRunSideBySideUpToTheConcurrencyAndEachStillOnce() throws Exception {
+    int lanes = 4;
+    java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(lanes);
+    AtomicInteger metAtBarrier = new AtomicInteger();
+    AtomicInteger inFlightA = new AtomicInteger();
+    AtomicInteger maxInFlightA = new AtomicInteger();
+    Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+    RecheckHandler a = (key, attempt) -> {
+      int now = inFlightA.incrementAndGet();
+      maxInFlightA.accumulateAndGet(now, Math::max);
+      try {
+        if (key.equals("lanes-0") || key.equals("lanes-1") || key.equals("lanes-2") || key.equals("lanes-3")) {
+          together.await(20, java.util.concurrent.TimeUnit.SECONDS); // needs 4 running at once
+          metAtBarrier.incrementAndGet();
+        }
+        runs.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+        return RecheckResult.resolved();
+      } finally {
+        inFlightA.decrementAndGet();
+      }
+    };
+    RecheckHandler b = (key, attempt) -> {
+      runs.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+      return RecheckResult.resolved();
+    };
+    DelayedRecheck first = builder("lanes", a).concurrency(lanes).batchSize(50).build();
+    schedulers.add(first);
+    for (int i = 0; i < 4; i++) {
+      first.schedule("lanes-" + i, Duration.ZERO);
+    }
+    first.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> first.resolved() == 4);
+    assertThat(metAtBarrier.get()).as("four handler calls at once").isEqualTo(4);
+    DelayedRecheck second = started(builder("lanes", b).concurrency(3).batchSize(20));
+    for (int i = 4; i < 600; i++) {
+      first.schedule("lanes-" + i, Duration.ofMillis(800)); // both schedulers are polling when these come due
+    }
+    await().atMost(Duration.ofSeconds(60)).until(() -> first.resolved() + second.resolved() == 600);
+    assertThat(runs).hasSize(600).allSatisfy((k, n) -> assertThat(n.get()).as(k).isEqualTo(1));
+    assertThat(maxInFlightA.get()).as("never more than its concurrency").isBetween(1, lanes);
+    assertThat(second.resolved()).as("both took part").isPositive();
+    assertThat(first.lostLeases() + second.lostLeases()).isZero();
+    assertThat(first.pending()).isZero();
+    assertThatThrownBy(() -> builder("x", a).concurrency(0)).hasMessage("concurrency must be in [1, 256], but was 0");
+  }
+
   @Test
   void anUnsettledCheckIsRetriedAFixedNumberOfTimesThenAlerted() throws Exception {
     List<RecheckAlert> heard = new CopyOnWriteArrayList<>();

@@ -108,7 +108,7 @@ public final class GiftkitMqAutoConfiguration {
     try {
       DelayedRecheck.Builder b = DelayedRecheck.builder(p.getName(), dataSource).handler(handler).table(p.getTable())
           .maxAttempts(p.getMaxAttempts()).retryDelay(p.getRetryDelay()).pollInterval(p.getPollInterval())
-          .lease(p.getLease()).batchSize(p.getBatchSize());
+          .lease(p.getLease()).batchSize(p.getBatchSize()).concurrency(p.getConcurrency());
       alertListeners.orderedStream().forEach(b::alertListener);
       customizers.orderedStream().forEach(c -> c.customize(b));
       recheck = b.build();
