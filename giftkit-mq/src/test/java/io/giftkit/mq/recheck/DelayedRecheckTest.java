@@ -172,6 +172,41 @@ class DelayedRecheckTest {
     assertThatThrownBy(() -> builder("x", a).concurrency(0)).hasMessage("concurrency must be in [1, 256], but was 0");
   }
 
+  /** With lanes, outcomes are written in groups: retries, alerts and resolutions all land, each once. */
+  @Test
+  void groupedOutcomesRetryAlertAndResolveAsOneAtATimeDoes() throws Exception {
+    List<RecheckAlert> heard = new CopyOnWriteArrayList<>();
+    Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    DelayedRecheck recheck = started(builder("grouped", (key, attempt) -> {
+      calls.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+      if (key.startsWith("pending-")) {
+        return RecheckResult.retryLater("payment still pending");
+      }
+      if (key.startsWith("paid-no-order-")) {
+        return RecheckResult.alert("paid at the provider, no order");
+      }
+      if (key.startsWith("throws-")) {
+        throw new IllegalStateException("provider unreachable");
+      }
+      return RecheckResult.resolved();
+    }).concurrency(4).maxAttempts(2).retryDelay(Duration.ofMillis(50)).alertListener(heard::add));
+    for (int i = 0; i < 10; i++) {
+      recheck.schedule("pending-" + i, Duration.ZERO);
+      recheck.schedule("paid-no-order-" + i, Duration.ZERO);
+      recheck.schedule("throws-" + i, Duration.ZERO);
+      recheck.schedule("settled-" + i, Duration.ZERO);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> heard.size() == 30 && recheck.resolved() == 10);
+    assertThat(calls).hasSize(40);
+    assertThat(calls).allSatisfy((k, n) -> assertThat(n.get()).as(k).isEqualTo(k.startsWith("pending-")
+        || k.startsWith("throws-") ? 2 : 1));
+    assertThat(recheck.retried()).as("first attempts of pending and throwing checks").isEqualTo(20);
+    assertThat(recheck.alerted()).isEqualTo(30);
+    assertThat(recheck.alerts()).hasSize(30);
+    assertThat(recheck.pending()).isZero();
+    assertThat(recheck.lostLeases()).isZero();
+  }
+
   @Test
   void anUnsettledCheckIsRetriedAFixedNumberOfTimesThenAlerted() throws Exception {
     List<RecheckAlert> heard = new CopyOnWriteArrayList<>();
