@@ -118,7 +118,8 @@ final class SlowSqlBreakers {
     return made;
   }
 
-  private void changed(TemplateBreaker b, SlowSqlBreakerState from, SlowSqlBreakerState to, double rate) {
+  private void changed(TemplateBreaker b, SlowSqlBreakerState from, SlowSqlBreakerState to, double rate,
+      long generation) {
     if (to == SlowSqlBreakerState.OPEN) {
       trips.increment();
       LOG.warn("GiftKit slow-SQL breaker OPEN for template on shard {} (from {}, slow-call rate {}%): its calls fail"

@@ -20,7 +20,11 @@ final class TemplateBreaker {
 
   /** Reports transitions; the registry routes them to the listeners and the log. */
   interface Transitions {
-    void changed(TemplateBreaker breaker, SlowSqlBreakerState from, SlowSqlBreakerState to, double slowCallRate);
+    /**
+     * @param generation the new phase's generation: each transition has its own, one above the last
+     */
+    void changed(TemplateBreaker breaker, SlowSqlBreakerState from, SlowSqlBreakerState to, double slowCallRate,
+        long generation);
   }
 
   private final String template;
@@ -85,7 +89,7 @@ final class TemplateBreaker {
             throw reject(p, now);
           }
           if (phase.compareAndSet(p, Phase.halfOpen(p.generation + 1, p.rate))) {
-            transitions.changed(this, SlowSqlBreakerState.OPEN, SlowSqlBreakerState.HALF_OPEN, p.rate);
+            transitions.changed(this, SlowSqlBreakerState.OPEN, SlowSqlBreakerState.HALF_OPEN, p.rate, p.generation + 1);
           }
           break;
         default: // HALF_OPEN
@@ -97,7 +101,7 @@ final class TemplateBreaker {
             // a probe is still out, taken at least slowThreshold ago: it is slow, whatever it does next
             double rate = 100.0 / (p.fastProbes + 1);
             if (phase.compareAndSet(p, Phase.open(p.generation + 1, now + openNanos, rate))) {
-              transitions.changed(this, SlowSqlBreakerState.HALF_OPEN, SlowSqlBreakerState.OPEN, rate);
+              transitions.changed(this, SlowSqlBreakerState.HALF_OPEN, SlowSqlBreakerState.OPEN, rate, p.generation + 1);
             }
           } else {
             throw reject(p, now);
@@ -148,7 +152,7 @@ final class TemplateBreaker {
       double rate = 100.0 * slowCalls / calls;
       if (phase.compareAndSet(p, Phase.open(p.generation + 1, now + openNanos, rate))) {
         window.reset(); // nothing records while not CLOSED: the next CLOSED phase starts empty
-        transitions.changed(this, SlowSqlBreakerState.CLOSED, SlowSqlBreakerState.OPEN, rate);
+        transitions.changed(this, SlowSqlBreakerState.CLOSED, SlowSqlBreakerState.OPEN, rate, p.generation + 1);
       }
     }
   }
@@ -158,13 +162,13 @@ final class TemplateBreaker {
       if (slow) {
         double rate = 100.0 / (p.fastProbes + 1);
         if (phase.compareAndSet(p, Phase.open(p.generation + 1, now + openNanos, rate))) {
-          transitions.changed(this, SlowSqlBreakerState.HALF_OPEN, SlowSqlBreakerState.OPEN, rate);
+          transitions.changed(this, SlowSqlBreakerState.HALF_OPEN, SlowSqlBreakerState.OPEN, rate, p.generation + 1);
           return;
         }
       } else if (p.fastProbes + 1 >= config.halfOpenProbes()) {
         if (phase.compareAndSet(p, Phase.closed(p.generation + 1))) {
           judgementPending = false;
-          transitions.changed(this, SlowSqlBreakerState.HALF_OPEN, SlowSqlBreakerState.CLOSED, 0);
+          transitions.changed(this, SlowSqlBreakerState.HALF_OPEN, SlowSqlBreakerState.CLOSED, 0, p.generation + 1);
           return;
         }
       } else if (phase.compareAndSet(p, p.fastProbe())) {
