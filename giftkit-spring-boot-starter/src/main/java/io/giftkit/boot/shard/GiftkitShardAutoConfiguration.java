@@ -8,6 +8,8 @@ import io.giftkit.core.Site;
 import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
+import io.giftkit.shard.SlowSqlBreakerConfig;
+import io.giftkit.shard.SlowSqlBreakerSnapshot;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,6 +17,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import org.springframework.beans.factory.ObjectProvider;
@@ -111,8 +114,23 @@ public final class GiftkitShardAutoConfiguration {
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(PREFIX, e);
     }
+    SlowSqlBreakerConfig breaker = slowSqlBreakerConfig(p.getSlowSqlBreaker());
+    if (p.getSlowSqlBreaker().isEnabled()) {
+      jdbc.slowSqlBreaker(breaker);
+    }
     jdbc.addSlowSqlListener((shard, table, elapsed, fingerprint) -> slow.slowStatements.increment());
     return jdbc;
+  }
+
+  /** Checked even while the breaker is off: a bad value fails start-up, not the day it is turned on. */
+  static SlowSqlBreakerConfig slowSqlBreakerConfig(GiftkitShardProperties.SlowSqlBreaker b) {
+    try {
+      return SlowSqlBreakerConfig.builder().slowCallRateThreshold(b.getSlowCallRateThreshold())
+          .minimumCalls(b.getMinimumCalls()).window(b.getWindow()).openDuration(b.getOpenDuration())
+          .halfOpenProbes(b.getHalfOpenProbes()).maxTemplates(b.getMaxTemplates()).build();
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of(PREFIX + ".slow-sql-breaker", e);
+    }
   }
 
   /** Counts slow statements for the metrics (a bean so the binder and the store share it). */
@@ -161,7 +179,8 @@ public final class GiftkitShardAutoConfiguration {
   }
 
   @Bean
-  GiftkitEndpointContributor giftkitShardEndpointContributor(ShardRouter router, ShardDataSources nodes) {
+  GiftkitEndpointContributor giftkitShardEndpointContributor(ShardRouter router, ShardDataSources nodes,
+      ShardedJdbc jdbc) {
     return new GiftkitEndpointContributor() {
       @Override
       public String key() {
@@ -176,9 +195,35 @@ public final class GiftkitShardAutoConfiguration {
         m.put("topology", nodes.topology());
         m.put("failovers", nodes.failovers());
         nodes.maxReplicaLag().ifPresent(d -> m.put("maxReplicaLag", d.toString()));
+        m.put("slowSqlBreaker", slowSqlBreaker(jdbc));
         return m;
       }
     };
+  }
+
+  /** The slow-SQL breakers for the endpoint: off, or the settings, counts and every template not CLOSED. */
+  static Map<String, Object> slowSqlBreaker(ShardedJdbc jdbc) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("enabled", jdbc.slowSqlBreakerConfig().isPresent());
+    jdbc.slowSqlBreakerConfig().ifPresent(c -> {
+      m.put("config", c.toString());
+      m.put("rejections", jdbc.slowSqlRejections());
+      m.put("trips", jdbc.slowSqlBreakerTrips());
+      m.put("untracked", jdbc.slowSqlBreakerUntracked());
+      List<Map<String, Object>> notClosed = new java.util.ArrayList<>();
+      for (SlowSqlBreakerSnapshot s : jdbc.slowSqlBreakerSnapshots()) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("template", s.template());
+        t.put("shard", s.shard());
+        t.put("state", s.state().name());
+        t.put("slowCallRate", s.slowCallRate());
+        t.put("remainingCooldown", s.remainingCooldown().toString());
+        t.put("rejections", s.rejections());
+        notClosed.add(t);
+      }
+      m.put("notClosed", notClosed);
+    });
+    return m;
   }
 
   /** Metrics, when Micrometer is present. */
@@ -194,7 +239,11 @@ public final class GiftkitShardAutoConfiguration {
      * {@code shard}, {@code node}, in seconds; NaN while unknown or for the primary),
      * {@code giftkit.shard.replica.lag.fallbacks} and {@code giftkit.shard.replica.stale.reads}
      * (counters). {@code giftkit.shard.read.your.writes} (counter): WEAK reads sent to the primary by
-     * read-your-writes.
+     * read-your-writes. With the slow-SQL breaker on: {@code giftkit.shard.slow.sql.breaker.open} (gauge
+     * per {@code shard}: templates whose breaker there is OPEN or HALF_OPEN; templates are user SQL,
+     * so they are never tags), {@code giftkit.shard.slow.sql.rejected} (counter: calls refused),
+     * {@code giftkit.shard.slow.sql.breaker.trips} (counter: breakers opened) and
+     * {@code giftkit.shard.slow.sql.breaker.untracked} (counter: calls of templates beyond max-templates).
      */
     @Bean
     MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow, ShardedJdbc jdbc) {
@@ -232,6 +281,21 @@ public final class GiftkitShardAutoConfiguration {
         FunctionCounter.builder("giftkit.shard.read.your.writes", jdbc, ShardedJdbc::readYourWritesReads)
             .description("WEAK reads sent to the primary because their uid wrote within the read-your-writes window")
             .register(registry);
+        if (jdbc.slowSqlBreakerConfig().isPresent()) {
+          for (int shard = 0; shard < nodes.shards(); shard++) {
+            int sh = shard;
+            Gauge.builder("giftkit.shard.slow.sql.breaker.open", jdbc, x -> x.slowSqlBreakersNotClosed(sh))
+                .tags("shard", Integer.toString(shard))
+                .description("statement templates whose slow-SQL breaker on the shard is OPEN or HALF_OPEN")
+                .register(registry);
+          }
+          FunctionCounter.builder("giftkit.shard.slow.sql.rejected", jdbc, ShardedJdbc::slowSqlRejections)
+              .description("calls refused by a slow-SQL breaker (nothing run)").register(registry);
+          FunctionCounter.builder("giftkit.shard.slow.sql.breaker.trips", jdbc, ShardedJdbc::slowSqlBreakerTrips)
+              .description("times a template's slow-SQL breaker on a shard opened").register(registry);
+          FunctionCounter.builder("giftkit.shard.slow.sql.breaker.untracked", jdbc, ShardedJdbc::slowSqlBreakerUntracked)
+              .description("calls of templates beyond max-templates, run unguarded").register(registry);
+        }
         FunctionCounter.builder("giftkit.shard.failovers", nodes, ShardDataSources::failovers)
             .description("times a shard's writes moved to another node").register(registry);
         FunctionCounter.builder("giftkit.shard.slow.statements", slow, ShardMetricsHolder::slowStatements)
