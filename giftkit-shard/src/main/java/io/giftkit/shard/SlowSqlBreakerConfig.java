@@ -156,7 +156,7 @@ public final class SlowSqlBreakerConfig {
     }
 
     /**
-     * @param templates the most statement templates tracked (each uses about 300 bytes per shard it
+     * @param templates the most statement templates tracked (each uses about 500 bytes per shard it
      *     ran on); further templates run unguarded and are counted; in [1, 100000]; default 1,000
      * @return this
      */

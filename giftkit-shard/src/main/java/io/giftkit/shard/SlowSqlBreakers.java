@@ -31,7 +31,7 @@ final class SlowSqlBreakers {
   private final int shards;
   private final Ticker ticker;
   private final Listeners<SlowSqlBreakerListener> listeners;
-  private final ConcurrentHashMap<String, AtomicReferenceArray<TemplateBreaker>> templates = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Template> templates = new ConcurrentHashMap<>();
   private final AtomicInteger tracked = new AtomicInteger();
   private final LongAdder untracked = new LongAdder();
   private final LongAdder rejections = new LongAdder();
@@ -71,33 +71,33 @@ final class SlowSqlBreakers {
     if (permit == UNGUARDED) {
       return;
     }
-    AtomicReferenceArray<TemplateBreaker> perShard = templates.get(sql);
-    TemplateBreaker b = perShard == null ? null : perShard.get(shard);
+    Template t = templates.get(sql);
+    TemplateBreaker b = t == null ? null : t.shards.get(shard);
     if (b != null) {
       b.record(permit, slow);
     }
   }
 
   private TemplateBreaker breaker(String sql, int shard) {
-    AtomicReferenceArray<TemplateBreaker> perShard = templates.get(sql);
-    if (perShard == null) {
-      perShard = track(sql);
-      if (perShard == null) {
+    Template t = templates.get(sql);
+    if (t == null) {
+      t = track(sql);
+      if (t == null) {
         return null;
       }
     }
-    TemplateBreaker b = perShard.get(shard);
+    TemplateBreaker b = t.shards.get(shard);
     if (b == null) {
-      TemplateBreaker made = new TemplateBreaker(fingerprint(sql), shard, config, ticker, transitions);
-      b = perShard.compareAndSet(shard, null, made) ? made : perShard.get(shard);
+      TemplateBreaker made = new TemplateBreaker(t.fingerprint, shard, config, ticker, transitions);
+      b = t.shards.compareAndSet(shard, null, made) ? made : t.shards.get(shard);
     }
     return b;
   }
 
-  private AtomicReferenceArray<TemplateBreaker> track(String sql) {
+  private Template track(String sql) {
     if (tracked.incrementAndGet() > config.maxTemplates()) {
       tracked.decrementAndGet();
-      AtomicReferenceArray<TemplateBreaker> raced = templates.get(sql);
+      Template raced = templates.get(sql);
       if (raced != null) {
         return raced;
       }
@@ -109,8 +109,8 @@ final class SlowSqlBreakers {
       }
       return null;
     }
-    AtomicReferenceArray<TemplateBreaker> made = new AtomicReferenceArray<>(shards);
-    AtomicReferenceArray<TemplateBreaker> prior = templates.putIfAbsent(sql, made);
+    Template made = new Template(fingerprint(sql), new AtomicReferenceArray<>(shards));
+    Template prior = templates.putIfAbsent(sql, made);
     if (prior != null) {
       tracked.decrementAndGet(); // another thread tracked it first
       return prior;
@@ -134,9 +134,9 @@ final class SlowSqlBreakers {
   /** @return every breaker not CLOSED now */
   List<SlowSqlBreakerSnapshot> notClosed() {
     List<SlowSqlBreakerSnapshot> out = new ArrayList<>();
-    for (AtomicReferenceArray<TemplateBreaker> perShard : templates.values()) {
-      for (int s = 0; s < perShard.length(); s++) {
-        TemplateBreaker b = perShard.get(s);
+    for (Template t : templates.values()) {
+      for (int s = 0; s < t.shards.length(); s++) {
+        TemplateBreaker b = t.shards.get(s);
         if (b != null && b.state() != SlowSqlBreakerState.CLOSED) {
           out.add(b.snapshot());
         }
@@ -148,8 +148,8 @@ final class SlowSqlBreakers {
   /** @return the breakers of a shard not CLOSED now */
   int notClosed(int shard) {
     int n = 0;
-    for (AtomicReferenceArray<TemplateBreaker> perShard : templates.values()) {
-      TemplateBreaker b = perShard.get(shard);
+    for (Template t : templates.values()) {
+      TemplateBreaker b = t.shards.get(shard);
       if (b != null && b.state() != SlowSqlBreakerState.CLOSED) {
         n++;
       }
@@ -176,4 +176,7 @@ final class SlowSqlBreakers {
   static String fingerprint(String sql) {
     return sql.replaceAll("\\s+", " ").trim();
   }
+
+  /** A tracked template: its fingerprint, made once, and its breakers, one per shard it ran on. */
+  private record Template(String fingerprint, AtomicReferenceArray<TemplateBreaker> shards) {}
 }
