@@ -9,6 +9,7 @@ import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
 import io.giftkit.shard.SlowSqlBreakerConfig;
+import io.giftkit.shard.SlowSqlBreakerListener;
 import io.giftkit.shard.SlowSqlBreakerSnapshot;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -37,7 +38,8 @@ import org.springframework.context.annotation.Configuration;
  * (one pool per node, passwords never logged), {@link ShardedJdbc}, and, with {@code giftkit.shard.ddl},
  * this and next month's tables on every shard at start-up and on a schedule. With Micrometer, pool
  * and failover metrics; with Actuator's health, one indicator per node; with the endpoint, the
- * topology. Active when {@code giftkit.shard.nodes[0].primary.url} is set.
+ * topology. With {@code giftkit.shard.slow-sql-breaker.enabled}, the slow-SQL breaker, heard by every
+ * {@link SlowSqlBreakerListener} bean. Active when {@code giftkit.shard.nodes[0].primary.url} is set.
  */
 @AutoConfiguration(after = GiftkitAutoConfiguration.class)
 @ConditionalOnClass(ShardedJdbc.class)
@@ -104,7 +106,7 @@ public final class GiftkitShardAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   ShardedJdbc giftkitShardedJdbc(GiftkitShardProperties p, ShardRouter router, ShardDataSources nodes,
-      ShardMetricsHolder slow) {
+      ShardMetricsHolder slow, ObjectProvider<SlowSqlBreakerListener> breakerListeners) {
     ShardedJdbc jdbc;
     try {
       jdbc = new ShardedJdbc(router, nodes).slowThreshold(p.getSlowThreshold());
@@ -118,6 +120,7 @@ public final class GiftkitShardAutoConfiguration {
     if (p.getSlowSqlBreaker().isEnabled()) {
       jdbc.slowSqlBreaker(breaker);
     }
+    breakerListeners.orderedStream().forEach(jdbc::addSlowSqlBreakerListener);
     jdbc.addSlowSqlListener((shard, table, elapsed, fingerprint) -> slow.slowStatements.increment());
     return jdbc;
   }

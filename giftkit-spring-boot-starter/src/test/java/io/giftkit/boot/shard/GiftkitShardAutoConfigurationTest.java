@@ -13,6 +13,7 @@ import io.giftkit.shard.Consistency;
 import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
+import io.giftkit.shard.SlowSqlBreakerListener;
 import io.giftkit.shard.SlowSqlRejectedException;
 import io.giftkit.testing.MariaDbExtension;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -156,6 +157,7 @@ class GiftkitShardAutoConfigurationTest {
   void slowSqlBreakerFromPropertiesWithMetricsAndTheOpenTemplateInTheEndpoint() throws Exception {
     String db = MARIADB.createDatabase("slowsql");
     String slow = "SELECT order_id FROM {table} WHERE uid = ? AND SLEEP(?) = 0";
+    java.util.List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
     runner.withPropertyValues("giftkit.shard.ddl=" + DDL,
         "giftkit.shard.nodes[0].primary.url=" + MARIADB.jdbcUrl(db),
         "giftkit.shard.nodes[0].primary.username=" + MARIADB.user(),
@@ -168,7 +170,10 @@ class GiftkitShardAutoConfigurationTest {
         "giftkit.shard.slow-sql-breaker.open-duration=10m",
         "giftkit.shard.slow-sql-breaker.half-open-probes=2",
         "giftkit.shard.slow-sql-breaker.max-templates=50",
-        "management.endpoints.web.exposure.include=giftkit").run(context -> {
+        "management.endpoints.web.exposure.include=giftkit")
+        .withBean(SlowSqlBreakerListener.class, () -> (template, shard, from, to, rate) ->
+            heard.add(shard + "|" + from + ">" + to + "|" + template))
+        .run(context -> {
           ShardedJdbc orders = context.getBean(ShardedJdbc.class);
           assertThat(orders.slowSqlBreakerConfig()).hasValueSatisfying(c -> assertThat(c).hasToString(
               "SlowSqlBreakerConfig{slowCallRateThreshold=60.0, minimumCalls=2, window=30s, openDuration=10m,"
@@ -179,6 +184,7 @@ class GiftkitShardAutoConfigurationTest {
           orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.15);
           assertThatThrownBy(() -> orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.0))
               .isInstanceOf(SlowSqlRejectedException.class);
+          assertThat(heard).as("a listener bean hears it").containsExactly("0|CLOSED>OPEN|" + slow);
 
           SimpleMeterRegistry meters = new SimpleMeterRegistry();
           context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
