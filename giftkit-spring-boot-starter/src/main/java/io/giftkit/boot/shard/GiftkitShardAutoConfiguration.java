@@ -220,7 +220,7 @@ public final class GiftkitShardAutoConfiguration {
         t.put("shard", s.shard());
         t.put("state", s.state().name());
         t.put("slowCallRate", s.slowCallRate());
-        t.put("remainingCooldown", s.remainingCooldown().toString());
+        t.put("remainingCooldownMs", s.remainingCooldown().toMillis());
         t.put("rejections", s.rejections());
         notClosed.add(t);
       }
