@@ -34,7 +34,7 @@ class SlowSqlBreakerTest {
 
   static final String DDL = "CREATE TABLE IF NOT EXISTS {table} (order_id BIGINT PRIMARY KEY, uid BIGINT NOT NULL,"
       + " amount BIGINT NOT NULL, created_at BIGINT NOT NULL)";
-  /** Slow when bound with 0.15 (seconds of SLEEP), fast with 0: one template either way. */
+  /** Slow when bound with 0.15 or 0.3 (seconds of SLEEP), fast with 0: one template either way. */
   static final String BUMP = "UPDATE {table} SET amount = amount + 1 WHERE order_id = ? AND SLEEP(?) = 0";
   static final String READ = "SELECT amount FROM {table} WHERE order_id = ?";
   static final Instant AT = YearMonth.of(2026, 11).atDay(5).atStartOfDay().toInstant(ZoneOffset.UTC);
@@ -85,7 +85,8 @@ class SlowSqlBreakerTest {
 
   @Test
   void aSlowTemplateFailsFastOnItsShardOnlyAndAFastProbeClosesIt() throws SQLException {
-    ShardedJdbc jdbc = new ShardedJdbc(router, nodes, ticker).slowThreshold(Duration.ofMillis(100))
+    // 250 ms: a fast probe (SLEEP(0)) stays well under it even on a busy machine
+    ShardedJdbc jdbc = new ShardedJdbc(router, nodes, ticker).slowThreshold(Duration.ofMillis(250))
         .slowSqlBreaker(SlowSqlBreakerConfig.builder().slowCallRateThreshold(50).minimumCalls(3)
             .window(Duration.ofMinutes(1)).openDuration(Duration.ofSeconds(30)).halfOpenProbes(1).build());
     List<String> heard = Collections.synchronizedList(new ArrayList<>());
@@ -96,7 +97,7 @@ class SlowSqlBreakerTest {
         heard.add(shard + "|" + from + ">" + to + "|" + Math.round(rate) + "|" + template));
 
     for (int i = 0; i < 3; i++) {
-      assertThat(jdbc.update(1, AT, BUMP, 1L, 0.15)).as("the call that trips it returns normally").isEqualTo(1);
+      assertThat(jdbc.update(1, AT, BUMP, 1L, 0.3)).as("the call that trips it returns normally").isEqualTo(1);
     }
     assertThat(heard).containsExactly("1|CLOSED>OPEN|100|" + BUMP);
     assertThat(amount(1)).isEqualTo(3);
