@@ -261,6 +261,20 @@ public final class ShardedJdbc {
     return b == null ? 0 : b.notClosed(shard);
   }
 
+  /**
+   * Closes the slow-SQL breakers of a template on every shard, with empty windows: an operator's
+   * override once the cause is fixed (the breakers also close by themselves, through their probes).
+   *
+   * @param template the template as passed to the calls or as snapshots and exceptions show it
+   *     (whitespace collapsed)
+   * @return how many (template, shard) breakers were OPEN or HALF_OPEN; 0 while the breaker is off
+   */
+  public int resetSlowSqlBreaker(String template) {
+    Checks.requireNonNull("template", template);
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? 0 : b.forceClose(template);
+  }
+
   /** @return calls refused by the slow-SQL breakers */
   public long slowSqlRejections() {
     SlowSqlBreakers b = slowBreakers;

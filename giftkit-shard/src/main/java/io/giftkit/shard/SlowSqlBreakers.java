@@ -131,6 +131,26 @@ final class SlowSqlBreakers {
     listeners.fire(l -> l.onStateChange(b.template(), b.shard(), from, to, rate));
   }
 
+  /**
+   * @param template a template as the snapshots show it (whitespace collapsed), or as passed
+   * @return how many of its breakers were OPEN or HALF_OPEN and are now CLOSED
+   */
+  int forceClose(String template) {
+    String wanted = fingerprint(template);
+    int closed = 0;
+    for (Template t : templates.values()) {
+      if (t.fingerprint.equals(wanted)) {
+        for (int s = 0; s < t.shards.length(); s++) {
+          TemplateBreaker b = t.shards.get(s);
+          if (b != null && b.forceClose()) {
+            closed++;
+          }
+        }
+      }
+    }
+    return closed;
+  }
+
   /** @return every breaker not CLOSED now */
   List<SlowSqlBreakerSnapshot> notClosed() {
     List<SlowSqlBreakerSnapshot> out = new ArrayList<>();

@@ -178,6 +178,26 @@ final class TemplateBreaker {
     }
   }
 
+  /**
+   * Closes the breaker with an empty window, whatever its state (an operator's override).
+   *
+   * @return whether it was OPEN or HALF_OPEN
+   */
+  boolean forceClose() {
+    for (;;) {
+      Phase p = phase.get();
+      if (p.state == SlowSqlBreakerState.CLOSED) {
+        return false;
+      }
+      if (phase.compareAndSet(p, Phase.closed(p.generation + 1))) {
+        window.reset();
+        judgementPending = false;
+        transitions.changed(this, p.state, SlowSqlBreakerState.CLOSED, 0, p.generation + 1);
+        return true;
+      }
+    }
+  }
+
   SlowSqlBreakerSnapshot snapshot() {
     Phase p = phase.get();
     long left = p.state == SlowSqlBreakerState.OPEN ? Math.max(0, p.openUntil - ticker.read()) : 0;

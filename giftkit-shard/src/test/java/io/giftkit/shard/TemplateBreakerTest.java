@@ -168,6 +168,12 @@ class TemplateBreakerTest {
     });
     assertThat(breakers.notClosed(1)).isEqualTo(1);
     assertThat(breakers.notClosed(2)).isZero();
+
+    assertThat(breakers.forceClose("SELECT order_id FROM {table} WHERE uid = ?")).as("by the template as shown").isEqualTo(1);
+    assertThat(breakers.notClosed()).isEmpty();
+    assertThat(events).endsWith("SELECT order_id FROM {table} WHERE uid = ?|1|OPEN>CLOSED");
+    assertThat(breakers.acquire(SQL, 1, SLOW)).isNotNegative();
+    assertThat(breakers.forceClose(SQL)).as("already closed").isZero();
   }
 
   private void trip() {

@@ -3,6 +3,7 @@ package io.giftkit.boot.shard;
 import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpointContributor;
 import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.boot.GiftkitSlowSqlBreakers;
 import io.giftkit.core.InvalidConfigException;
 import io.giftkit.core.Site;
 import io.giftkit.shard.ShardDataSources;
@@ -202,6 +203,13 @@ public final class GiftkitShardAutoConfiguration {
         return m;
       }
     };
+  }
+
+  /** Lets the endpoint (with its write operations enabled) close a template's slow-SQL breakers. */
+  @Bean
+  @ConditionalOnMissingBean
+  GiftkitSlowSqlBreakers giftkitSlowSqlBreakers(ShardedJdbc jdbc) {
+    return jdbc::resetSlowSqlBreaker;
   }
 
   /** The slow-SQL breakers for the endpoint: off, or the settings, counts and every template not CLOSED. */

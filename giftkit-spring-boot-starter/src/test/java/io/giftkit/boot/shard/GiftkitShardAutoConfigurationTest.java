@@ -8,6 +8,7 @@ import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpoint;
 import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
 import io.giftkit.boot.GiftkitFailureAnalyzer;
+import io.giftkit.boot.GiftkitWritableEndpoint;
 import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
 import io.giftkit.shard.Consistency;
 import io.giftkit.shard.ShardDataSources;
@@ -24,6 +25,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -170,7 +172,7 @@ class GiftkitShardAutoConfigurationTest {
         "giftkit.shard.slow-sql-breaker.open-duration=10m",
         "giftkit.shard.slow-sql-breaker.half-open-probes=2",
         "giftkit.shard.slow-sql-breaker.max-templates=50",
-        "management.endpoints.web.exposure.include=giftkit")
+        "management.endpoints.web.exposure.include=giftkit", "giftkit.endpoint.write-operations-enabled=true")
         .withBean(SlowSqlBreakerListener.class, () -> (template, shard, from, to, rate) ->
             heard.add(shard + "|" + from + ">" + to + "|" + template))
         .run(context -> {
@@ -202,7 +204,32 @@ class GiftkitShardAutoConfigurationTest {
               org.assertj.core.api.InstanceOfAssertFactories.MAP)
               .containsEntry("template", slow).containsEntry("shard", 0).containsEntry("state", "OPEN")
               .containsEntry("slowCallRate", 100.0).containsEntry("rejections", 1L);
+
+          GiftkitWritableEndpoint writable = context.getBean(GiftkitWritableEndpoint.class);
+          assertThat(writable.resetSlowSqlBreaker(slow)).as("the operator closes it").isEqualTo(Map.of("reset", 1));
+          assertThat(orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.0)).containsExactly(1L);
+          assertThat(heard).endsWith("0|OPEN>CLOSED|" + slow);
+          assertThat(writable.resetSlowSqlBreaker(slow)).isEqualTo(Map.of("reset", 0));
         });
+  }
+
+  /** Actuator maps the reset next to the other operations (a clash would fail discovery). */
+  @Test
+  void theSlowSqlResetIsAPostOnTheEndpointRootOnlyWithWriteOperations() {
+    ApplicationContextRunner web = runner.withPropertyValues(
+        "giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x", "management.endpoints.web.exposure.include=giftkit");
+    web.withPropertyValues("giftkit.endpoint.write-operations-enabled=true").run(context ->
+        assertThat(giftkitOperations(context)).contains("POST giftkit", "POST giftkit/{name}"));
+    web.run(context -> assertThat(giftkitOperations(context)).noneMatch(o -> o.startsWith("POST")));
+  }
+
+  private static List<String> giftkitOperations(org.springframework.context.ApplicationContext context) {
+    return new org.springframework.boot.actuate.endpoint.web.annotation.WebEndpointDiscoverer(context,
+        new org.springframework.boot.actuate.endpoint.invoke.convert.ConversionServiceParameterValueMapper(),
+        org.springframework.boot.actuate.endpoint.web.EndpointMediaTypes.DEFAULT, List.of(), List.of(), List.of(),
+        List.of(), List.of()).getEndpoints().stream().filter(e -> e.getEndpointId().toString().equals("giftkit")).findFirst().orElseThrow()
+        .getOperations().stream()
+        .map(o -> o.getRequestPredicate().getHttpMethod() + " " + o.getRequestPredicate().getPath()).toList();
   }
 
   @Test
