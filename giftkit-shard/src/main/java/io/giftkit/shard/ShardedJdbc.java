@@ -50,9 +50,13 @@ import org.slf4j.LoggerFactory;
  * <p>WEAK reads go to a replica (see {@link ShardDataSources}); with {@link #readYourWrites}, a
  * uid's WEAK reads go to the primary for a while after a write for that uid.
  *
+ * <p>With {@link #slowSqlBreaker} (off by default), a statement template whose calls on a shard are
+ * too often slow fails fast there with {@link SlowSqlRejectedException} for a cooldown, while other
+ * templates and other shards keep running.
+ *
  * <p>Thread-safe. Every method blocks on JDBC. This facade is past 400 lines because of the javadoc
  * of its public methods; the work is done by package-private parts ({@code SwitchoverRetry},
- * {@code Transactions}, {@code MonthTables}, {@code RecentWriters}).
+ * {@code Transactions}, {@code MonthTables}, {@code RecentWriters}, {@code SlowSqlBreakers}).
  */
 public final class ShardedJdbc {
 
@@ -81,6 +85,8 @@ public final class ShardedJdbc {
   private final Set<String> slowLogged = ConcurrentHashMap.newKeySet();
   private volatile RecentWriters recentWriters; // null: read-your-writes off
   private final LongAdder readYourWritesReads = new LongAdder();
+  private final Listeners<SlowSqlBreakerListener> breakerListeners = Listeners.create("ShardedJdbc slow-SQL breaker");
+  private volatile SlowSqlBreakers slowBreakers; // null: the slow-SQL breaker is off
 
   /**
    * @param router routes rows to shard and table
@@ -212,6 +218,82 @@ public final class ShardedJdbc {
   }
 
   /**
+   * Turns on the slow-SQL breaker (off by default): per (statement template, shard), once the
+   * window holds {@code minimumCalls} calls of which at least {@code slowCallRateThreshold} percent
+   * took {@link #slowThreshold} or longer, calls of that template on that shard fail at once with
+   * {@link SlowSqlRejectedException} (no connection taken, nothing run) for {@code openDuration};
+   * then {@code halfOpenProbes} calls decide. Guards {@link #update}, {@link #insertIfAbsent},
+   * {@link #query}, {@link #queryMonths} and {@link #batchInsert}; not {@link #inTransaction}, whose
+   * statements are the callback's. Configure before use: calling it again starts afresh.
+   *
+   * @param config the breaker's settings
+   * @return this
+   */
+  public ShardedJdbc slowSqlBreaker(SlowSqlBreakerConfig config) {
+    Checks.requireNonNull("slowSqlBreaker", config);
+    this.slowBreakers = new SlowSqlBreakers(config, router.shards(), ticker, breakerListeners);
+    return this;
+  }
+
+  /** @return the slow-SQL breaker's settings, or empty while it is off */
+  public java.util.Optional<SlowSqlBreakerConfig> slowSqlBreakerConfig() {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? java.util.Optional.empty() : java.util.Optional.of(b.config());
+  }
+
+  /** @param listener hears the slow-SQL breakers' state changes (guarded: a throwing listener never breaks a call) */
+  public void addSlowSqlBreakerListener(SlowSqlBreakerListener listener) {
+    breakerListeners.add(listener);
+  }
+
+  /** @return every (template, shard) whose slow-SQL breaker is OPEN or HALF_OPEN now; empty while off */
+  public List<SlowSqlBreakerSnapshot> slowSqlBreakerSnapshots() {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? List.of() : b.notClosed();
+  }
+
+  /**
+   * @param shard a shard
+   * @return how many templates' slow-SQL breakers on it are OPEN or HALF_OPEN now (0 while off)
+   */
+  public int slowSqlBreakersNotClosed(int shard) {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? 0 : b.notClosed(shard);
+  }
+
+  /**
+   * Closes the slow-SQL breakers of a template on every shard, with empty windows: an operator's
+   * override once the cause is fixed (the breakers also close by themselves, through their probes).
+   *
+   * @param template the template as passed to the calls or as snapshots and exceptions show it
+   *     (whitespace collapsed)
+   * @return how many (template, shard) breakers were OPEN or HALF_OPEN; 0 while the breaker is off
+   */
+  public int resetSlowSqlBreaker(String template) {
+    Checks.requireNonNull("template", template);
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? 0 : b.forceClose(template);
+  }
+
+  /** @return calls refused by the slow-SQL breakers */
+  public long slowSqlRejections() {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? 0 : b.rejections();
+  }
+
+  /** @return how many times a slow-SQL breaker opened (from CLOSED or HALF_OPEN) */
+  public long slowSqlBreakerTrips() {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? 0 : b.trips();
+  }
+
+  /** @return calls of templates beyond {@code maxTemplates}, which ran unguarded */
+  public long slowSqlBreakerUntracked() {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? 0 : b.untracked();
+  }
+
+  /**
    * Runs an INSERT/UPDATE/DELETE on the primary of the row's shard, in the row's month table.
    *
    * @param uid the user the row belongs to
@@ -223,11 +305,13 @@ public final class ShardedJdbc {
    *     refused by a read-only node is retried on the shard's new writable node first
    * @throws ShardUnavailableException if the shard's primary gives no connection or the shard is
    *     fenced for a split brain
+   * @throws SlowSqlRejectedException if the template's slow-SQL breaker on the shard is open (nothing was run)
    */
   public int update(long uid, Instant at, String sql, Object... params) {
     Route route = router.route(uid, at);
+    long permit = admit(sql, route.shard());
     try {
-      return switchover.run(route, "write", false, c -> executeUpdate(c, route, sql, params));
+      return switchover.run(route, "write", false, c -> executeUpdate(c, route, sql, params, permit));
     } finally {
       wrote(uid);
     }
@@ -260,12 +344,14 @@ public final class ShardedJdbc {
    * @param mapper maps each row
    * @param params bound to the {@code ?}s
    * @return the rows; none if the month's table does not exist
+   * @throws SlowSqlRejectedException if the template's slow-SQL breaker on the shard is open (nothing was run)
    */
   public <T> List<T> query(long uid, Instant at, Consistency consistency, String sql, RowMapper<T> mapper,
       Object... params) {
     Route route = router.route(uid, at);
+    long permit = admit(sql, route.shard());
     try (Connection c = nodes.connection(route.shard(), readConsistency(uid, consistency))) {
-      return executeQuery(c, route, sql, mapper, Integer.MAX_VALUE, params);
+      return executeQuery(c, route, sql, mapper, Integer.MAX_VALUE, params, permit);
     } catch (SQLException e) {
       throw new ShardWriteException("query on shard " + route.shard() + " table " + route.table() + " failed: "
           + e.getMessage(), e);
@@ -288,6 +374,7 @@ public final class ShardedJdbc {
    * @param limit the most rows; positive
    * @param params bound to the {@code ?}s before the limit
    * @return up to {@code limit} rows, newest month first
+   * @throws SlowSqlRejectedException if the template's slow-SQL breaker on the shard is open (nothing was run)
    */
   public <T> List<T> queryMonths(long uid, YearMonth from, YearMonth to, Consistency consistency, String sql,
       RowMapper<T> mapper, int limit, Object... params) {
@@ -299,13 +386,14 @@ public final class ShardedJdbc {
       throw Checks.invalid("months from " + from + " to " + to, "must be 1 to " + maxMonths + " months", months);
     }
     int shard = router.shardOf(uid);
+    long permit = admit(sql, shard);
     List<T> rows = new ArrayList<>();
     Object[] withLimit = java.util.Arrays.copyOf(params, params.length + 1);
     try (Connection c = nodes.connection(shard, readConsistency(uid, consistency))) {
       for (YearMonth m = to; !m.isBefore(from) && rows.size() < limit; m = m.minusMonths(1)) {
         Route route = new Route(shard, router.table(m), m.getYear() * 100 + m.getMonthValue());
         withLimit[params.length] = limit - rows.size();
-        rows.addAll(executeQuery(c, route, sql, mapper, limit - rows.size(), withLimit));
+        rows.addAll(executeQuery(c, route, sql, mapper, limit - rows.size(), withLimit, permit));
       }
     } catch (SQLException e) {
       throw new ShardWriteException("cross-month query on shard " + shard + " failed: " + e.getMessage(), e);
@@ -401,6 +489,9 @@ public final class ShardedJdbc {
    * @throws ShardWriteException if a group fails; a group refused by a read-only node is first re-run
    *     on the shard's new writable node. Groups before the failing one stay committed: then
    *     {@link ShardWriteException#safeToRetry()} is false and the message says how many rows were
+   * @throws SlowSqlRejectedException if the template's slow-SQL breaker on the first group's shard is
+   *     open (nothing was run); on a later group's shard, a {@link ShardWriteException} caused by it,
+   *     as for any later group that fails
    */
   public <T> int batchInsert(List<T> rows, java.util.function.ToLongFunction<T> uidOf,
       java.util.function.Function<T, Instant> timeOf, String sql, RowBinder<T> binder) {
@@ -413,7 +504,16 @@ public final class ShardedJdbc {
     for (java.util.Map.Entry<Route, List<T>> group : groups.entrySet()) {
       Route route = group.getKey();
       try {
-        inserted += switchover.run(route, "batch insert", true, c -> insertGroup(c, route, sql, group.getValue(), binder));
+        long permit = admit(sql, route.shard());
+        inserted += switchover.run(route, "batch insert", true,
+            c -> insertGroup(c, route, sql, group.getValue(), binder, permit));
+      } catch (SlowSqlRejectedException e) {
+        if (groupsDone == 0) {
+          throw e;
+        }
+        throw new ShardWriteException(e.getMessage() + ". " + groupsDone + " earlier (shard, month) group(s), " + inserted
+            + " row(s), were committed before this one: retry the whole batch only if its inserts ignore duplicates",
+            e, false, false);
       } catch (ShardWriteException e) {
         wroteAll(group.getValue(), uidOf); // the failed group may have been applied (outcome unknown)
         if (groupsDone == 0) {
@@ -454,7 +554,7 @@ public final class ShardedJdbc {
     return requested;
   }
 
-  private <T> int insertGroup(Connection c, Route route, String sql, List<T> rows, RowBinder<T> binder)
+  private <T> int insertGroup(Connection c, Route route, String sql, List<T> rows, RowBinder<T> binder, long permit)
       throws SQLException {
     String filled = fill(sql, route);
     c.setAutoCommit(false);
@@ -477,7 +577,7 @@ public final class ShardedJdbc {
       return inserted;
     } finally {
       Transactions.restoreAutoCommit(c, true);
-      reportIfSlow(route, sql, ticker.read() - start);
+      finished(route, sql, ticker.read() - start, permit);
     }
   }
 
@@ -523,7 +623,7 @@ public final class ShardedJdbc {
     return tables.ensure(ddlTemplate, months);
   }
 
-  private int executeUpdate(Connection c, Route route, String sql, Object[] params) throws SQLException {
+  private int executeUpdate(Connection c, Route route, String sql, Object[] params, long permit) throws SQLException {
     String filled = fill(sql, route);
     long start = ticker.read();
     try (PreparedStatement ps = c.prepareStatement(filled)) {
@@ -536,12 +636,12 @@ public final class ShardedJdbc {
       }
       throw e;
     } finally {
-      reportIfSlow(route, sql, ticker.read() - start);
+      finished(route, sql, ticker.read() - start, permit);
     }
   }
 
   private <T> List<T> executeQuery(Connection c, Route route, String sql, RowMapper<T> mapper, int max,
-      Object[] params) throws SQLException {
+      Object[] params, long permit) throws SQLException {
     String filled = fill(sql, route);
     long start = ticker.read();
     List<T> rows = new ArrayList<>();
@@ -558,7 +658,7 @@ public final class ShardedJdbc {
       }
       throw e;
     } finally {
-      reportIfSlow(route, sql, ticker.read() - start);
+      finished(route, sql, ticker.read() - start, permit);
     }
     return rows;
   }
@@ -575,6 +675,20 @@ public final class ShardedJdbc {
     for (int i = 0; i < params.length; i++) {
       ps.setObject(i + 1, params[i]);
     }
+  }
+
+  /** Asks the template's slow-SQL breaker on the shard, if on, to let a call run. */
+  private long admit(String sql, int shard) {
+    SlowSqlBreakers b = slowBreakers;
+    return b == null ? SlowSqlBreakers.UNGUARDED : b.acquire(Objects.requireNonNull(sql, "sql"), shard, slowNanos);
+  }
+
+  private void finished(Route route, String sql, long nanos, long permit) {
+    SlowSqlBreakers b = slowBreakers;
+    if (b != null && permit != SlowSqlBreakers.UNGUARDED) {
+      b.record(sql, route.shard(), permit, nanos >= slowNanos);
+    }
+    reportIfSlow(route, sql, nanos);
   }
 
   private void reportIfSlow(Route route, String sql, long nanos) {

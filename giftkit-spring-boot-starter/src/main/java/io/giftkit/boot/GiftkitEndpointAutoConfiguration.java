@@ -40,8 +40,8 @@ public final class GiftkitEndpointAutoConfiguration {
   @ConditionalOnProperty(name = WRITES, havingValue = "true")
   GiftkitWritableEndpoint giftkitWritableEndpoint(ObjectProvider<Site> site,
       ObjectProvider<GiftkitEndpointContributor> contributors, ObjectProvider<GiftkitBreakerControl> breakers,
-      ObjectProvider<GiftkitHotKeys> hotKeys) {
+      ObjectProvider<GiftkitHotKeys> hotKeys, ObjectProvider<GiftkitSlowSqlBreakers> slowSql) {
     return new GiftkitWritableEndpoint(site.getIfAvailable(), contributors.orderedStream().toList(),
-        breakers.getIfAvailable(), hotKeys.getIfAvailable());
+        breakers.getIfAvailable(), hotKeys.getIfAvailable(), slowSql.getIfAvailable());
   }
 }

@@ -11,7 +11,7 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 
 /**
  * The {@code giftkit} endpoint with the operations that change state: force a breaker open or closed,
- * demote a hot key. Used instead of {@link GiftkitEndpoint} only with
+ * demote a hot key, close a statement template's slow-SQL breakers. Used instead of {@link GiftkitEndpoint} only with
  * {@code giftkit.endpoint.write-operations-enabled=true}: exposing the endpoint (for dashboards or
  * the Kubernetes example) does not by itself let anyone who reaches it open a breaker. Secure it as
  * any Actuator write operation (Spring Security, a management port reachable by operators only).
@@ -20,6 +20,7 @@ import org.springframework.boot.actuate.endpoint.annotation.WriteOperation;
 public class GiftkitWritableEndpoint extends GiftkitEndpoint {
 
   private final GiftkitHotKeys hotKeys;
+  private final GiftkitSlowSqlBreakers slowSql;
 
   /**
    * Creates the endpoint.
@@ -31,8 +32,40 @@ public class GiftkitWritableEndpoint extends GiftkitEndpoint {
    */
   public GiftkitWritableEndpoint(Site site, List<GiftkitEndpointContributor> contributors,
       GiftkitBreakerControl breakers, GiftkitHotKeys hotKeys) {
+    this(site, contributors, breakers, hotKeys, null);
+  }
+
+  /**
+   * Creates the endpoint.
+   *
+   * @param site the local site, or null when none is configured
+   * @param contributors the modules' parts
+   * @param breakers the breakers, or null when the breaker module is absent
+   * @param hotKeys demotes hot keys, or null when no cache is configured
+   * @param slowSql closes slow-SQL breakers, or null when no shard is configured
+   */
+  public GiftkitWritableEndpoint(Site site, List<GiftkitEndpointContributor> contributors,
+      GiftkitBreakerControl breakers, GiftkitHotKeys hotKeys, GiftkitSlowSqlBreakers slowSql) {
     super(site, contributors, breakers);
     this.hotKeys = hotKeys;
+    this.slowSql = slowSql;
+  }
+
+  /**
+   * Closes the slow-SQL breakers of a statement template on every shard, with empty windows (once
+   * its cause is fixed; they also close by themselves through their probes):
+   * {@code POST /actuator/giftkit} with {@code {"slowSqlTemplate": "<the template as shown under shards.slowSqlBreaker>"}}.
+   *
+   * @param slowSqlTemplate the template, as the endpoint shows it
+   * @return {@code {"reset": n}}, the (template, shard) breakers that were open or half-open, or
+   *     null (404) when no shard is configured
+   */
+  @WriteOperation
+  public Map<String, Object> resetSlowSqlBreaker(String slowSqlTemplate) {
+    if (slowSqlTemplate == null || slowSqlTemplate.isBlank()) {
+      throw new InvalidEndpointRequestException("slowSqlTemplate must not be blank", "slowSqlTemplate must not be blank");
+    }
+    return slowSql == null ? null : Map.of("reset", slowSql.resetSlowSqlBreaker(slowSqlTemplate));
   }
 
   /**

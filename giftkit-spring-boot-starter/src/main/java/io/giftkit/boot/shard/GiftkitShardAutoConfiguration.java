@@ -3,11 +3,15 @@ package io.giftkit.boot.shard;
 import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpointContributor;
 import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.boot.GiftkitSlowSqlBreakers;
 import io.giftkit.core.InvalidConfigException;
 import io.giftkit.core.Site;
 import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
+import io.giftkit.shard.SlowSqlBreakerConfig;
+import io.giftkit.shard.SlowSqlBreakerListener;
+import io.giftkit.shard.SlowSqlBreakerSnapshot;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
@@ -16,6 +20,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import org.springframework.beans.factory.ObjectProvider;
@@ -35,7 +40,8 @@ import org.springframework.context.annotation.Configuration;
  * (one pool per node, passwords never logged), {@link ShardedJdbc}, and, with {@code giftkit.shard.ddl},
  * this and next month's tables on every shard at start-up and on a schedule. With Micrometer, pool
  * and failover metrics; with Actuator's health, one indicator per node; with the endpoint, the
- * topology. Active when {@code giftkit.shard.nodes[0].primary.url} is set.
+ * topology. With {@code giftkit.shard.slow-sql-breaker.enabled}, the slow-SQL breaker, heard by every
+ * {@link SlowSqlBreakerListener} bean. Active when {@code giftkit.shard.nodes[0].primary.url} is set.
  */
 @AutoConfiguration(after = GiftkitAutoConfiguration.class)
 @ConditionalOnClass(ShardedJdbc.class)
@@ -102,7 +108,7 @@ public final class GiftkitShardAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean
   ShardedJdbc giftkitShardedJdbc(GiftkitShardProperties p, ShardRouter router, ShardDataSources nodes,
-      ShardMetricsHolder slow) {
+      ShardMetricsHolder slow, ObjectProvider<SlowSqlBreakerListener> breakerListeners) {
     ShardedJdbc jdbc;
     try {
       jdbc = new ShardedJdbc(router, nodes).slowThreshold(p.getSlowThreshold());
@@ -112,8 +118,24 @@ public final class GiftkitShardAutoConfiguration {
     } catch (InvalidConfigException e) {
       throw GiftkitPropertyException.of(PREFIX, e);
     }
+    SlowSqlBreakerConfig breaker = slowSqlBreakerConfig(p.getSlowSqlBreaker());
+    if (p.getSlowSqlBreaker().isEnabled()) {
+      jdbc.slowSqlBreaker(breaker);
+    }
+    breakerListeners.orderedStream().forEach(jdbc::addSlowSqlBreakerListener);
     jdbc.addSlowSqlListener((shard, table, elapsed, fingerprint) -> slow.slowStatements.increment());
     return jdbc;
+  }
+
+  /** Checked even while the breaker is off: a bad value fails start-up, not the day it is turned on. */
+  static SlowSqlBreakerConfig slowSqlBreakerConfig(GiftkitShardProperties.SlowSqlBreaker b) {
+    try {
+      return SlowSqlBreakerConfig.builder().slowCallRateThreshold(b.getSlowCallRateThreshold())
+          .minimumCalls(b.getMinimumCalls()).window(b.getWindow()).openDuration(b.getOpenDuration())
+          .halfOpenProbes(b.getHalfOpenProbes()).maxTemplates(b.getMaxTemplates()).build();
+    } catch (InvalidConfigException e) {
+      throw GiftkitPropertyException.of(PREFIX + ".slow-sql-breaker", e);
+    }
   }
 
   /** Counts slow statements for the metrics (a bean so the binder and the store share it). */
@@ -162,7 +184,8 @@ public final class GiftkitShardAutoConfiguration {
   }
 
   @Bean
-  GiftkitEndpointContributor giftkitShardEndpointContributor(ShardRouter router, ShardDataSources nodes) {
+  GiftkitEndpointContributor giftkitShardEndpointContributor(ShardRouter router, ShardDataSources nodes,
+      ShardedJdbc jdbc) {
     return new GiftkitEndpointContributor() {
       @Override
       public String key() {
@@ -177,9 +200,42 @@ public final class GiftkitShardAutoConfiguration {
         m.put("topology", nodes.topology());
         m.put("failovers", nodes.failovers());
         nodes.maxReplicaLag().ifPresent(d -> m.put("maxReplicaLag", d.toString()));
+        m.put("slowSqlBreaker", slowSqlBreaker(jdbc));
         return m;
       }
     };
+  }
+
+  /** Lets the endpoint (with its write operations enabled) close a template's slow-SQL breakers. */
+  @Bean
+  @ConditionalOnMissingBean
+  GiftkitSlowSqlBreakers giftkitSlowSqlBreakers(ShardedJdbc jdbc) {
+    return jdbc::resetSlowSqlBreaker;
+  }
+
+  /** The slow-SQL breakers for the endpoint: off, or the settings, counts and every template not CLOSED. */
+  static Map<String, Object> slowSqlBreaker(ShardedJdbc jdbc) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("enabled", jdbc.slowSqlBreakerConfig().isPresent());
+    jdbc.slowSqlBreakerConfig().ifPresent(c -> {
+      m.put("config", c.toString());
+      m.put("rejections", jdbc.slowSqlRejections());
+      m.put("trips", jdbc.slowSqlBreakerTrips());
+      m.put("untracked", jdbc.slowSqlBreakerUntracked());
+      List<Map<String, Object>> notClosed = new java.util.ArrayList<>();
+      for (SlowSqlBreakerSnapshot s : jdbc.slowSqlBreakerSnapshots()) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("template", s.template());
+        t.put("shard", s.shard());
+        t.put("state", s.state().name());
+        t.put("slowCallRate", s.slowCallRate());
+        t.put("remainingCooldownMs", s.remainingCooldown().toMillis());
+        t.put("rejections", s.rejections());
+        notClosed.add(t);
+      }
+      m.put("notClosed", notClosed);
+    });
+    return m;
   }
 
   /** Metrics, when Micrometer is present. */
@@ -216,7 +272,11 @@ public final class GiftkitShardAutoConfiguration {
      * {@code shard}, {@code node}, in seconds; NaN while unknown or for the primary),
      * {@code giftkit.shard.replica.lag.fallbacks} and {@code giftkit.shard.replica.stale.reads}
      * (counters). {@code giftkit.shard.read.your.writes} (counter): WEAK reads sent to the primary by
-     * read-your-writes.
+     * read-your-writes. With the slow-SQL breaker on: {@code giftkit.shard.slow.sql.breaker.open} (gauge
+     * per {@code shard}: templates whose breaker there is OPEN or HALF_OPEN; templates are user SQL,
+     * so they are never tags), {@code giftkit.shard.slow.sql.rejected} (counter: calls refused),
+     * {@code giftkit.shard.slow.sql.breaker.trips} (counter: breakers opened) and
+     * {@code giftkit.shard.slow.sql.breaker.untracked} (counter: calls of templates beyond max-templates).
      */
     @Bean
     MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow, ShardedJdbc jdbc) {
@@ -251,6 +311,21 @@ public final class GiftkitShardAutoConfiguration {
         FunctionCounter.builder("giftkit.shard.read.your.writes", jdbc, ShardedJdbc::readYourWritesReads)
             .description("WEAK reads sent to the primary because their uid wrote within the read-your-writes window")
             .register(registry);
+        if (jdbc.slowSqlBreakerConfig().isPresent()) {
+          for (int shard = 0; shard < nodes.shards(); shard++) {
+            int sh = shard;
+            Gauge.builder("giftkit.shard.slow.sql.breaker.open", jdbc, x -> x.slowSqlBreakersNotClosed(sh))
+                .tags("shard", Integer.toString(shard))
+                .description("statement templates whose slow-SQL breaker on the shard is OPEN or HALF_OPEN")
+                .register(registry);
+          }
+          FunctionCounter.builder("giftkit.shard.slow.sql.rejected", jdbc, ShardedJdbc::slowSqlRejections)
+              .description("calls refused by a slow-SQL breaker (nothing run)").register(registry);
+          FunctionCounter.builder("giftkit.shard.slow.sql.breaker.trips", jdbc, ShardedJdbc::slowSqlBreakerTrips)
+              .description("times a template's slow-SQL breaker on a shard opened").register(registry);
+          FunctionCounter.builder("giftkit.shard.slow.sql.breaker.untracked", jdbc, ShardedJdbc::slowSqlBreakerUntracked)
+              .description("calls of templates beyond max-templates, run unguarded").register(registry);
+        }
         FunctionCounter.builder("giftkit.shard.failovers", nodes, ShardDataSources::failovers)
             .description("times a shard's writes moved to another node").register(registry);
         FunctionCounter.builder("giftkit.shard.slow.statements", slow, ShardMetricsHolder::slowStatements)

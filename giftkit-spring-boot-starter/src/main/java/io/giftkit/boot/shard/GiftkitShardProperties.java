@@ -71,6 +71,13 @@ public class GiftkitShardProperties {
   /** How often the month tables are ensured (with ddl). */
   private Duration tableCheck = Duration.ofHours(1);
 
+  /** The slow-SQL breaker: per (statement template, shard), fails a too-often-slow template fast for a cooldown. */
+  private final SlowSqlBreaker slowSqlBreaker = new SlowSqlBreaker();
+
+  public SlowSqlBreaker getSlowSqlBreaker() {
+    return slowSqlBreaker;
+  }
+
   public String getLogicalTable() {
     return logicalTable;
   }
@@ -205,6 +212,93 @@ public class GiftkitShardProperties {
 
   public void setTableCheck(Duration tableCheck) {
     this.tableCheck = tableCheck;
+  }
+
+  /**
+   * The slow-SQL breaker (off by default): when, in the window, at least minimum-calls calls of a
+   * statement template ran on a shard and at least slow-call-rate-threshold percent of them took
+   * slow-threshold or longer, that template's calls on that shard fail at once
+   * (SlowSqlRejectedException) for open-duration, while other templates and shards keep running;
+   * then half-open-probes calls decide. Values are checked even while it is off.
+   */
+  public static class SlowSqlBreaker {
+
+    /** Whether the breaker acts; off by default. */
+    private boolean enabled = false;
+
+    /** Slow-call rate, in percent of the window's calls, that opens a template's breaker on a shard; in (0, 100]. */
+    private double slowCallRateThreshold = 50;
+
+    /** Calls of the template on the shard the window must hold before the rate is judged; 1 to 10000. */
+    private int minimumCalls = 10;
+
+    /** The sliding window (time-based, 10 buckets); 100ms to 10m. */
+    private Duration window = Duration.ofSeconds(10);
+
+    /** How long an open breaker refuses the template's calls on the shard before probing; 10ms to 1h. */
+    private Duration openDuration = Duration.ofSeconds(5);
+
+    /** Probe calls let through after the cooldown: one slow probe re-opens, this many fast ones close; 1 to 100. */
+    private int halfOpenProbes = 3;
+
+    /** The most statement templates tracked (bounded memory); further ones run unguarded; 1 to 100000. */
+    private int maxTemplates = 1_000;
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public double getSlowCallRateThreshold() {
+      return slowCallRateThreshold;
+    }
+
+    public void setSlowCallRateThreshold(double slowCallRateThreshold) {
+      this.slowCallRateThreshold = slowCallRateThreshold;
+    }
+
+    public int getMinimumCalls() {
+      return minimumCalls;
+    }
+
+    public void setMinimumCalls(int minimumCalls) {
+      this.minimumCalls = minimumCalls;
+    }
+
+    public Duration getWindow() {
+      return window;
+    }
+
+    public void setWindow(Duration window) {
+      this.window = window;
+    }
+
+    public Duration getOpenDuration() {
+      return openDuration;
+    }
+
+    public void setOpenDuration(Duration openDuration) {
+      this.openDuration = openDuration;
+    }
+
+    public int getHalfOpenProbes() {
+      return halfOpenProbes;
+    }
+
+    public void setHalfOpenProbes(int halfOpenProbes) {
+      this.halfOpenProbes = halfOpenProbes;
+    }
+
+    public int getMaxTemplates() {
+      return maxTemplates;
+    }
+
+    public void setMaxTemplates(int maxTemplates) {
+      this.maxTemplates = maxTemplates;
+    }
   }
 
   /** One shard: its primary and its replicas. */

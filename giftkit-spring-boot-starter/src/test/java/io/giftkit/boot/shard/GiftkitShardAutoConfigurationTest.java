@@ -1,17 +1,21 @@
 package io.giftkit.boot.shard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitEndpoint;
 import io.giftkit.boot.GiftkitEndpointAutoConfiguration;
 import io.giftkit.boot.GiftkitFailureAnalyzer;
+import io.giftkit.boot.GiftkitWritableEndpoint;
 import io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration;
 import io.giftkit.shard.Consistency;
 import io.giftkit.shard.ShardDataSources;
 import io.giftkit.shard.ShardRouter;
 import io.giftkit.shard.ShardedJdbc;
+import io.giftkit.shard.SlowSqlBreakerListener;
+import io.giftkit.shard.SlowSqlRejectedException;
 import io.giftkit.testing.MariaDbExtension;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -21,6 +25,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.YearMonth;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -153,6 +158,107 @@ class GiftkitShardAutoConfigurationTest {
         "giftkit.shard.read-your-writes=1s", "giftkit.shard.read-your-writes-slots=1000").run(context ->
         assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
             .contains("giftkit.shard.read-your-writes-slots must be a power of two in [16, 16777216], but was 1000"));
+  }
+
+  @Test
+  void slowSqlBreakerFromPropertiesWithMetricsAndTheOpenTemplateInTheEndpoint() throws Exception {
+    String db = MARIADB.createDatabase("slowsql");
+    String slow = "SELECT order_id FROM {table} WHERE uid = ? AND SLEEP(?) = 0";
+    java.util.List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+    runner.withPropertyValues("giftkit.shard.ddl=" + DDL,
+        "giftkit.shard.nodes[0].primary.url=" + MARIADB.jdbcUrl(db),
+        "giftkit.shard.nodes[0].primary.username=" + MARIADB.user(),
+        "giftkit.shard.nodes[0].primary.password=" + MARIADB.password(),
+        "giftkit.shard.slow-threshold=100ms",
+        "giftkit.shard.slow-sql-breaker.enabled=true",
+        "giftkit.shard.slow-sql-breaker.slow-call-rate-threshold=60",
+        "giftkit.shard.slow-sql-breaker.minimum-calls=2",
+        "giftkit.shard.slow-sql-breaker.window=30s",
+        "giftkit.shard.slow-sql-breaker.open-duration=10m",
+        "giftkit.shard.slow-sql-breaker.half-open-probes=2",
+        "giftkit.shard.slow-sql-breaker.max-templates=50",
+        "management.endpoints.web.exposure.include=giftkit", "giftkit.endpoint.write-operations-enabled=true")
+        .withBean(SlowSqlBreakerListener.class, () -> (template, shard, from, to, rate) ->
+            heard.add(shard + "|" + from + ">" + to + "|" + template))
+        .run(context -> {
+          ShardedJdbc orders = context.getBean(ShardedJdbc.class);
+          assertThat(orders.slowSqlBreakerConfig()).hasValueSatisfying(c -> assertThat(c).hasToString(
+              "SlowSqlBreakerConfig{slowCallRateThreshold=60.0, minimumCalls=2, window=30s, openDuration=10m,"
+                  + " halfOpenProbes=2, maxTemplates=50}"));
+          Instant now = Instant.now();
+          orders.insertIfAbsent(4, now, "INSERT IGNORE INTO {table} (order_id, uid) VALUES (?, ?)", 1L, 4L);
+          orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.15); // SLEEP runs once per row
+          orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.15);
+          assertThatThrownBy(() -> orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.0))
+              .isInstanceOf(SlowSqlRejectedException.class);
+          assertThat(heard).as("a listener bean hears it").containsExactly("0|CLOSED>OPEN|" + slow);
+
+          SimpleMeterRegistry meters = new SimpleMeterRegistry();
+          context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
+          assertThat(meters.get("giftkit.shard.slow.sql.breaker.open").tags("shard", "0").gauge().value()).isEqualTo(1);
+          assertThat(meters.get("giftkit.shard.slow.sql.rejected").functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.shard.slow.sql.breaker.trips").functionCounter().count()).isEqualTo(1);
+          assertThat(meters.get("giftkit.shard.slow.sql.breaker.untracked").functionCounter().count()).isZero();
+
+          @SuppressWarnings("unchecked")
+          Map<String, Object> shards = (Map<String, Object>) context.getBean(GiftkitEndpoint.class).giftkit().get("shards");
+          @SuppressWarnings("unchecked")
+          Map<String, Object> breaker = (Map<String, Object>) shards.get("slowSqlBreaker");
+          assertThat(breaker).containsEntry("enabled", true).containsEntry("rejections", 1L).containsEntry("trips", 1L);
+          assertThat(breaker.get("notClosed")).asList().singleElement().asInstanceOf(
+              org.assertj.core.api.InstanceOfAssertFactories.MAP)
+              .containsEntry("template", slow).containsEntry("shard", 0).containsEntry("state", "OPEN")
+              .containsEntry("slowCallRate", 100.0).containsEntry("rejections", 1L);
+
+          GiftkitWritableEndpoint writable = context.getBean(GiftkitWritableEndpoint.class);
+          assertThat(writable.resetSlowSqlBreaker(slow)).as("the operator closes it").isEqualTo(Map.of("reset", 1));
+          assertThat(orders.query(4, now, Consistency.STRONG, slow, rs -> rs.getLong(1), 4L, 0.0)).containsExactly(1L);
+          assertThat(heard).endsWith("0|OPEN>CLOSED|" + slow);
+          assertThat(writable.resetSlowSqlBreaker(slow)).isEqualTo(Map.of("reset", 0));
+        });
+  }
+
+  /** Actuator maps the reset next to the other operations (a clash would fail discovery). */
+  @Test
+  void theSlowSqlResetIsAPostOnTheEndpointRootOnlyWithWriteOperations() {
+    ApplicationContextRunner web = runner.withPropertyValues(
+        "giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x", "management.endpoints.web.exposure.include=giftkit");
+    web.withPropertyValues("giftkit.endpoint.write-operations-enabled=true").run(context ->
+        assertThat(giftkitOperations(context)).contains("POST giftkit", "POST giftkit/{name}"));
+    web.run(context -> assertThat(giftkitOperations(context)).noneMatch(o -> o.startsWith("POST")));
+  }
+
+  private static List<String> giftkitOperations(org.springframework.context.ApplicationContext context) {
+    return new org.springframework.boot.actuate.endpoint.web.annotation.WebEndpointDiscoverer(context,
+        new org.springframework.boot.actuate.endpoint.invoke.convert.ConversionServiceParameterValueMapper(),
+        org.springframework.boot.actuate.endpoint.web.EndpointMediaTypes.DEFAULT, List.of(), List.of(), List.of(),
+        List.of(), List.of()).getEndpoints().stream().filter(e -> e.getEndpointId().toString().equals("giftkit")).findFirst().orElseThrow()
+        .getOperations().stream()
+        .map(o -> o.getRequestPredicate().getHttpMethod() + " " + o.getRequestPredicate().getPath()).toList();
+  }
+
+  @Test
+  void slowSqlBreakerIsOffByDefaultAndItsBadValuesNameTheProperty() {
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "management.endpoints.web.exposure.include=giftkit").run(context -> {
+      ShardedJdbc orders = context.getBean(ShardedJdbc.class);
+      assertThat(orders.slowSqlBreakerConfig()).isEmpty();
+      SimpleMeterRegistry meters = new SimpleMeterRegistry();
+      context.getBean("giftkitShardMetrics", MeterBinder.class).bindTo(meters);
+      assertThat(meters.find("giftkit.shard.slow.sql.rejected").functionCounter()).isNull();
+      @SuppressWarnings("unchecked")
+      Map<String, Object> shards = (Map<String, Object>) context.getBean(GiftkitEndpoint.class).giftkit().get("shards");
+      assertThat(shards.get("slowSqlBreaker")).isEqualTo(Map.of("enabled", false));
+    });
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "giftkit.shard.slow-sql-breaker.slow-call-rate-threshold=150").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .as("checked even while off").contains(
+                "giftkit.shard.slow-sql-breaker.slow-call-rate-threshold must be in (0, 100], but was 150.0"));
+    runner.withPropertyValues("giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+        "giftkit.shard.slow-sql-breaker.enabled=true", "giftkit.shard.slow-sql-breaker.open-duration=2h").run(context ->
+        assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
+            .contains("giftkit.shard.slow-sql-breaker.open-duration must be in [10ms, 1h], but was 2h"));
   }
 
   @Test
