@@ -528,19 +528,28 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
-    /** @param size connections per pool; in [1, 1000]; default 10 @return this builder */
+    /**
+     * @param size connections per pool; in [1, 1000]; default 10
+     * @return this builder
+     */
     public Builder maxPoolSize(int size) {
       this.maxPoolSize = (int) Checks.requireInRange("maxPoolSize", size, 1, 1_000);
       return this;
     }
 
-    /** @param idle idle connections kept per pool; in [0, 1000]; default 1 @return this builder */
+    /**
+     * @param idle idle connections kept per pool; in [0, 1000]; default 1
+     * @return this builder
+     */
     public Builder minIdle(int idle) {
       this.minIdle = (int) Checks.requireInRange("minIdle", idle, 0, 1_000);
       return this;
     }
 
-    /** @param timeout how long to wait for a connection; at least 250 ms (HikariCP's minimum); default 1 s @return this builder */
+    /**
+     * @param timeout how long to wait for a connection; at least 250 ms (HikariCP's minimum); default 1 s
+     * @return this builder
+     */
     public Builder connectionTimeout(Duration timeout) {
       Checks.requireNonNull("connectionTimeout", timeout);
       if (timeout.toMillis() < 250) {
@@ -563,7 +572,10 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
-    /** @param wait how long a failed replica is skipped; positive; default 5 s @return this builder */
+    /**
+     * @param wait how long a failed replica is skipped; positive; default 5 s
+     * @return this builder
+     */
     public Builder replicaRetryAfter(Duration wait) {
       this.replicaRetryAfter = Checks.requirePositive("replicaRetryAfter", wait);
       return this;
@@ -629,7 +641,10 @@ public final class ShardDataSources implements AutoCloseable {
       return this;
     }
 
-    /** @param site the local site: WEAK reads prefer its replicas @return this builder */
+    /**
+     * @param site the local site: WEAK reads prefer its replicas
+     * @return this builder
+     */
     public Builder localSite(Site site) {
       this.localSite = site;
       return this;
