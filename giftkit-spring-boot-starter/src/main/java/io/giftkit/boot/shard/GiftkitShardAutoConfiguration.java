@@ -269,7 +269,7 @@ public final class GiftkitShardAutoConfiguration {
      * {@code giftkit.shard.failovers} and
      * {@code giftkit.shard.slow.statements} (counters), {@code giftkit.shard.split.brain} (gauge per
      * {@code shard}: 1 while fenced). With lag checks: {@code giftkit.shard.replica.lag} (gauge per
-     * {@code shard}, {@code node}, in seconds; NaN while unknown or for the primary),
+     * {@code shard}, {@code node}, in seconds; see ReplicaLagMetrics),
      * {@code giftkit.shard.replica.lag.fallbacks} and {@code giftkit.shard.replica.stale.reads}
      * (counters). {@code giftkit.shard.read.your.writes} (counter): WEAK reads sent to the primary by
      * read-your-writes. With the slow-SQL breaker on: {@code giftkit.shard.slow.sql.breaker.open} (gauge
@@ -278,6 +278,18 @@ public final class GiftkitShardAutoConfiguration {
      * {@code giftkit.shard.slow.sql.breaker.trips} (counter: breakers opened) and
      * {@code giftkit.shard.slow.sql.breaker.untracked} (counter: calls of templates beyond max-templates).
      */
+    /**
+     * {@code giftkit.shard.replica.lag} with lag checks on: a row per replica with a measured lag (see
+     * {@link ReplicaLagMetrics}).
+     *
+     * @param nodes the node pools
+     * @return the binder (its refresher stops with the context)
+     */
+    @Bean(destroyMethod = "close")
+    ReplicaLagMetrics giftkitShardReplicaLagMetrics(ShardDataSources nodes) {
+      return new ReplicaLagMetrics(nodes);
+    }
+
     @Bean
     MeterBinder giftkitShardMetrics(ShardDataSources nodes, ShardMetricsHolder slow, ShardedJdbc jdbc) {
       return registry -> {
@@ -294,13 +306,6 @@ public final class GiftkitShardAutoConfiguration {
               .register(registry);
         }
         if (nodes.maxReplicaLag().isPresent()) {
-          for (ShardDataSources.NodeStatus n : nodes.nodes()) {
-            Gauge.builder("giftkit.shard.replica.lag", nodes, x -> x.replicaLag(n.shard(), n.node())
-                    .map(d -> d.toNanos() / 1e9).orElse(Double.NaN))
-                .tags("shard", Integer.toString(n.shard()), "node", Integer.toString(n.node())).baseUnit("seconds")
-                .description("a replica's last measured lag (an upper bound); NaN while unknown or for the primary")
-                .register(registry);
-          }
           FunctionCounter.builder("giftkit.shard.replica.lag.fallbacks", nodes, ShardDataSources::replicaLagFallbacks)
               .description("WEAK reads sent to the primary because every replica was over max-replica-lag")
               .register(registry);
