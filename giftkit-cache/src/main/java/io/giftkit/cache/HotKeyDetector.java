@@ -39,9 +39,10 @@ import java.util.concurrent.atomic.LongAdder;
  * per window, or a share of all traffic in the window), and cools when its estimate falls below
  * {@code coolRatio} (default 0.8) of the threshold: the hysteresis keeps keys at the threshold from
  * flapping. At most {@code maxHotKeys} keys are hot at once, exactly, however many threads record.
- * When the hot set is full, a new hot key replaces the key that was coldest at the last tick (of those
- * still hot, estimated now) only if it is more than 1.5 times as hot, so that equally hot keys do not
- * churn; keys promoted since the last tick are not replaced before the next one.
+ * When the hot set is full, a new hot key replaces the key ranked coldest (the hot keys are ranked once
+ * per tick, and again when that ranking is used up; the coldest of those still hot, estimated now) only
+ * if it is more than 1.5 times as hot, so that equally hot keys do not churn; keys promoted since the
+ * last ranking are not replaced before every key of it has been passed.
  *
  * <p><b>Cost.</b> {@link #record} is O(1) whatever the number of distinct, warm or hot keys: it
  * allocates nothing (except when a key becomes hot) and takes no lock on its common paths: a random
@@ -53,7 +54,8 @@ import java.util.concurrent.atomic.LongAdder;
  * itself, under a lock that {@code record} only tries (a record that finds it taken leaves the key's
  * promotion to its next record): no scan of the hot set per record, however many keys sit near the
  * threshold. Once per tick the call that advances the window decays the sketch (O(depth × width)) and
- * re-ranks the hot keys (O(m log m) for m hot keys). With {@code sampleOneIn(n)} only one record in n
+ * ranks the hot keys (O(m log m) for m hot keys; a ranking used up by m evictions is made again,
+ * O(log m) per promotion). With {@code sampleOneIn(n)} only one record in n
  * (chosen at random) is counted, and estimates are scaled by n. A demoted key's count goes back into
  * the sketch. Memory: {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot
  * set (at most {@code maxHotKeys} entries with a counter each).
@@ -64,6 +66,9 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Thread-safe. Ticks are advanced by whichever call notices one has passed ({@link #record},
  * {@link #hotKeys}, {@link #tick}); a key stops being hot only when some call advances the window.
+ *
+ * <p>Past 400 lines because its public {@link Builder} is nested here; the sketch
+ * ({@code CountMinSketch}) and the hot set ({@code HotSet}) are package-private classes of their own.
  *
  * @param <K> the key type
  */

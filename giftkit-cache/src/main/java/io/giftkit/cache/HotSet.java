@@ -13,16 +13,18 @@ import java.util.function.ToLongFunction;
  * its records since its promotion, and the order in which a full set gives up its keys.
  *
  * <p><b>Why no scan per candidate.</b> When the set is full, a newcomer replaces the coldest key only
- * if it is at least 1.5 times as hot. Finding the coldest key by scanning the set for every candidate
- * made each record of a warm key cost O(max) (the cliff of issue #17, item 9). Instead, once per tick
- * ({@link #refresh}) the keys are sorted by their estimate, coldest first; a candidate is compared with
- * the coldest key of that order still in the set, re-estimated now, and the result is kept as a bar
- * (1.5 times that estimate): a candidate at or below the bar is refused by one volatile read, without
- * the lock. Every operation is then O(1) per candidate (amortised: the cursor into the order only moves
- * forward, so each key is passed over at most once per tick) plus O(m log m) per tick for m hot keys.
- * Keys promoted since the last refresh are not in the order, so they cannot be evicted before the next
- * tick, unless the order is used up (or was never made, before the first tick): then the keys are
- * ranked once more, and after that the set takes no newcomer until the next tick.
+ * if it is more than 1.5 times as hot. Finding the coldest key by scanning the set for every candidate
+ * made each record of a warm key cost O(max) (the cliff of issue #17, item 9). Instead the keys are
+ * ranked by their estimate, coldest first, once per tick ({@link #refresh}) and again whenever that
+ * order is used up, and a candidate is compared with the coldest, re-estimated now, of the next
+ * {@value #WINDOW} keys of the order (sampled eviction over the ranking, so that a key that heated up
+ * since the ranking does not stand in the way: one at least as hot as the candidate is stepped past).
+ * The result is kept as a bar (1.5 times that estimate): a candidate at or below the bar is refused by
+ * one volatile read, without the lock. Per candidate that is O(1): one volatile read, or under the
+ * lock O({@value #WINDOW}) estimates; a ranking costs O(m log m) for m hot keys, once per tick and once
+ * per m steps of the cursor (each an eviction or a key stepped past, at most {@value #WINDOW} per
+ * candidate), so O(log m) amortised per candidate that reaches the lock. Keys promoted or stepped past
+ * since the last ranking are not evicted before the next ranking.
  *
  * <p><b>Concurrency.</b> Look-ups ({@link #counter}, {@link #contains}, {@link #bar}) take no lock.
  * Membership changes run under one lock, so the size bound holds exactly and a key's promotion and
@@ -56,6 +58,9 @@ final class HotSet<K> {
 
   private static final Object[] NONE = {};
 
+  /** How many keys of the eviction order a candidate is compared with (the coldest of them). */
+  static final int WINDOW = 8;
+
   /** A hot key with its estimate at a refresh. */
   private record Ranked(Object key, long estimate) {}
 
@@ -66,12 +71,11 @@ final class HotSet<K> {
   private final ReentrantLock lock = new ReentrantLock();
   // Guarded by lock.
   private int size;
-  private Object[] evictionOrder = NONE; // the keys hot at the last refresh, coldest first
+  private Object[] evictionOrder = NONE; // the keys hot at the last ranking, coldest first
   private int nextToEvict;
-  private boolean rankedSinceRefresh; // an extra ranking when the order is used up: once per tick
   // 0 while the set has room. A full set refuses any candidate whose estimate is at most this, without
   // the lock: 1.5 times the current eviction candidate's estimate when last read (estimates only grow
-  // between ticks, and any removal or refresh resets it), Long.MAX_VALUE once the order is used up.
+  // between ticks, and any removal or ranking resets it).
   private volatile long bar;
 
   /**
@@ -182,7 +186,6 @@ final class HotSet<K> {
     lock.lock();
     try {
       rank(coolBelow);
-      rankedSinceRefresh = false;
     } finally {
       lock.unlock();
     }
@@ -210,34 +213,54 @@ final class HotSet<K> {
     bar = 0; // the next candidate over the threshold reads the new coldest key under the lock
   }
 
-  /** Evicts the coldest key of the order if {@code estimate} beats it by 1.5 times; sets the bar if not. */
+  /**
+   * Evicts the coldest of the next {@link #WINDOW} keys of the order if {@code estimate} beats it by 1.5
+   * times, or sets the bar. O(WINDOW) per call, plus a ranking whenever the order is used up.
+   */
   private boolean evictOneColderThan(long estimate) {
-    while (nextToEvict < evictionOrder.length) {
-      @SuppressWarnings("unchecked")
-      K coldest = (K) evictionOrder[nextToEvict];
-      if (!counts.containsKey(coldest)) {
-        nextToEvict++; // demoted since the refresh
-        continue;
-      }
-      long coldestEstimate = estimator.applyAsLong(coldest);
-      // Only a clearly hotter key takes a place: among keys about as hot, swapping would churn.
-      long needed = coldestEstimate > Long.MAX_VALUE / 3 ? Long.MAX_VALUE : coldestEstimate * 3 / 2;
-      if (needed >= estimate) {
-        bar = needed;
-        return false;
-      }
-      nextToEvict++;
-      demote(coldest);
-      return true;
-    }
-    if (!rankedSinceRefresh) {
-      // The order is used up (or was never made: no tick yet). Rank the keys promoted since, once.
+    if (nextToEvict >= evictionOrder.length) {
+      // Used up (or never made: no tick yet). Ranking again costs O(m log m), paid for by the m steps of
+      // the cursor it takes to use up the new order (each call steps it at most WINDOW times).
       rank(Long.MIN_VALUE);
-      rankedSinceRefresh = true;
-      return evictOneColderThan(estimate);
     }
-    bar = Long.MAX_VALUE; // every key of the order is gone: the newer ones stay until the next refresh
-    return false;
+    Object[] order = evictionOrder;
+    int end = Math.min(order.length, nextToEvict + WINDOW);
+    int coldestAt = -1;
+    long coldestEstimate = Long.MAX_VALUE;
+    for (int i = nextToEvict; i < end; i++) {
+      @SuppressWarnings("unchecked")
+      K key = (K) order[i];
+      long e = counts.containsKey(key) ? estimator.applyAsLong(key) : Long.MAX_VALUE;
+      if (e >= estimate) {
+        // Gone, or at least as hot as this candidate (it heated up since the ranking): not a victim
+        // before the next ranking. Step the cursor past it, keeping the window's other keys after it.
+        order[i] = order[nextToEvict];
+        order[nextToEvict] = key;
+        if (coldestAt == nextToEvict) {
+          coldestAt = i;
+        }
+        nextToEvict++;
+      } else if (e < coldestEstimate) {
+        coldestAt = i;
+        coldestEstimate = e;
+      }
+    }
+    if (coldestAt < 0) {
+      return false; // the whole window stepped past: the next candidate looks at the next one
+    }
+    // Only a clearly hotter key takes a place: among keys about as hot, swapping would churn.
+    long needed = coldestEstimate > Long.MAX_VALUE / 3 ? Long.MAX_VALUE : coldestEstimate * 3 / 2;
+    if (needed >= estimate) {
+      bar = needed;
+      return false;
+    }
+    Object coldest = order[coldestAt];
+    order[coldestAt] = order[nextToEvict];
+    order[nextToEvict++] = coldest;
+    @SuppressWarnings("unchecked")
+    K victim = (K) coldest;
+    demote(victim);
+    return true;
   }
 
   private boolean demote(K key) {

@@ -69,6 +69,31 @@ class HotKeyDetectorManyWarmKeysTest {
     log.assertConsistentWith(hotNow);
   }
 
+  /**
+   * The hot keys are ranked while all are equally warm; then all but one heat up, and the clock does not
+   * move (no new ranking). A newcomer hotter than the one that stayed cold still takes its place: keys
+   * that heated up since the ranking are stepped past, not taken as the coldest.
+   */
+  @Test
+  void keysThatHeatedUpSinceTheRankingDoNotKeepAHotterNewcomerOut() {
+    ListenerLog<String> log = new ListenerLog<>(10);
+    HotKeyDetector<String> detector = HotKeyDetector.<String>builder().hotWhenCountAtLeast(5).maxHotKeys(10)
+        .ticker(ticker).listener(log).build();
+    List<String> first = IntStream.range(0, 10).mapToObj(i -> "first:" + i).toList();
+    first.forEach(key -> recordTimes(detector, key, 5));
+    recordTimes(detector, "equal", 5); // ranks the full set; refused, as warm as the others
+    assertThat(detector.isHot("equal")).isFalse();
+    List<String> heated = first.subList(0, 9);
+    heated.forEach(key -> recordTimes(detector, key, 1_000));
+
+    recordTimes(detector, "newcomer", 20);
+
+    assertThat(detector.isHot("newcomer")).isTrue();
+    assertThat(detector.isHot("first:9")).as("the one that stayed cold made room").isFalse();
+    assertThat(heated).allMatch(detector::isHot);
+    log.assertConsistentWith(detector.hotKeys().stream().map(HotKey::key).collect(Collectors.toSet()));
+  }
+
   /** Uniform traffic over 10,000 keys, 100 times maxHotKeys, counting 1 in 8: the bound holds. */
   @Test
   void tenThousandWarmKeysSampledNeverExceedTheBound() {
@@ -137,6 +162,12 @@ class HotKeyDetectorManyWarmKeysTest {
     assertThat(detector.isHot("room:hottest")).isTrue();
     assertThat(detector.promotions() - detector.demotions()).isEqualTo(hot.size());
     log.assertConsistentWith(hot.stream().map(HotKey::key).collect(Collectors.toSet()));
+  }
+
+  private static void recordTimes(HotKeyDetector<String> detector, String key, int times) {
+    for (int i = 0; i < times; i++) {
+      detector.record(key);
+    }
   }
 
   private void recordTick(HotKeyDetector<String> detector, List<String> warm, int warmRate, List<String> hotter,
