@@ -74,8 +74,9 @@ final class HotSet<K> {
   private Object[] evictionOrder = NONE; // the keys hot at the last ranking, coldest first
   private int nextToEvict;
   // 0 while the set has room. A full set refuses any candidate whose estimate is at most this, without
-  // the lock: 1.5 times the current eviction candidate's estimate when last read (estimates only grow
-  // between ticks, and any removal or ranking resets it).
+  // the lock: 1.5 times the coldest estimate of the window when last read (estimates only grow between
+  // ticks, and a removal, a ranking or a window stepped past entirely resets it; a window partly stepped
+  // past sets it from the keys that remain).
   private volatile long bar;
 
   /**
@@ -246,7 +247,8 @@ final class HotSet<K> {
       }
     }
     if (coldestAt < 0) {
-      return false; // the whole window stepped past: the next candidate looks at the next one
+      bar = 0; // the whole window stepped past: the next candidate looks at the next one
+      return false;
     }
     // Only a clearly hotter key takes a place: among keys about as hot, swapping would churn.
     long needed = coldestEstimate > Long.MAX_VALUE / 3 ? Long.MAX_VALUE : coldestEstimate * 3 / 2;
