@@ -39,10 +39,11 @@ import java.util.concurrent.atomic.LongAdder;
  * per window, or a share of all traffic in the window), and cools when its estimate falls below
  * {@code coolRatio} (default 0.8) of the threshold: the hysteresis keeps keys at the threshold from
  * flapping. At most {@code maxHotKeys} keys are hot at once, exactly, however many threads record.
- * When the hot set is full, a new hot key replaces the key ranked coldest (the hot keys are ranked once
- * per tick, and again when that ranking is used up; the coldest of those still hot, estimated now) only
- * if it is more than 1.5 times as hot, so that equally hot keys do not churn; keys promoted since the
- * last ranking are not replaced before every key of it has been passed.
+ * When the hot set is full, a new hot key replaces a cold one only if it is more than 1.5 times as hot,
+ * so that equally hot keys do not churn: the hot keys are ranked coldest first once per tick (and again
+ * when that ranking is used up), and a new hot key is compared with the coldest, estimated now, of the
+ * next 8 keys of the ranking (keys that heated up since the ranking are stepped past); keys promoted
+ * since the last ranking are not replaced before the next one.
  *
  * <p><b>Cost.</b> {@link #record} is O(1) whatever the number of distinct, warm or hot keys: it
  * allocates nothing (except when a key becomes hot) and takes no lock on its common paths: a random
@@ -50,12 +51,13 @@ import java.util.concurrent.atomic.LongAdder;
  * striped-counter increment (hot keys are counted apart, exactly, so the hottest keys do not make
  * threads fight over shared sketch cells) and for any other key a hash and one atomic increment per
  * sketch row. A key over the threshold while the hot set is full is compared with a cached bar (1.5
- * times the eviction candidate's estimate) and, only if it beats the bar, with the eviction candidate
- * itself, under a lock that {@code record} only tries (a record that finds it taken leaves the key's
- * promotion to its next record): no scan of the hot set per record, however many keys sit near the
- * threshold. Once per tick the call that advances the window decays the sketch (O(depth × width)) and
- * ranks the hot keys (O(m log m) for m hot keys; a ranking used up by m evictions is made again,
- * O(log m) per promotion). With {@code sampleOneIn(n)} only one record in n
+ * times the coldest eviction candidate's estimate) and, only if it beats the bar, with the next 8 keys
+ * of the ranking, under a lock that {@code record} only tries (a record that finds it taken leaves the
+ * key's promotion to its next record): no scan of the hot set per record, however many keys sit near
+ * the threshold. Once per tick the call that advances the window decays the sketch (O(depth × width))
+ * and ranks the hot keys (O(m log m) for m hot keys); a ranking is made again only after m steps
+ * through it (each an eviction or a key stepped past, at most 8 per candidate), so O(log m) amortised
+ * per candidate that reaches the lock. With {@code sampleOneIn(n)} only one record in n
  * (chosen at random) is counted, and estimates are scaled by n. A demoted key's count goes back into
  * the sketch. Memory: {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot
  * set (at most {@code maxHotKeys} entries with a counter each).
@@ -100,8 +102,8 @@ public final class HotKeyDetector<K> {
   // A lower bound of the threshold, so that most records of keys below it are judged without summing the
   // total (which reads the other threads' cells of the LongAdder). The total only grows between ticks, so
   // the threshold does too: a value computed in this tick stays a lower bound until the next, when
-  // advance() lowers it. Only a candidate racing the tick may leave a value of the previous tick (at most
-  // 1/decay times the true threshold), which delays promotions until the next tick at worst.
+  // advance() lowers it. Only a candidate racing the tick may leave a value of the previous tick (too high
+  // by the decay of the ticks passed), which delays promotions until the next tick at worst.
   private volatile long thresholdAtLeast;
 
   private HotKeyDetector(Builder<K> b) {
