@@ -1,7 +1,6 @@
 package io.giftkit.cache;
 
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -61,8 +60,10 @@ final class HotSet<K> {
   /** How many keys of the eviction order a candidate is compared with (the coldest of them). */
   static final int WINDOW = 8;
 
-  /** A hot key with its estimate at a refresh. */
-  private record Ranked(Object key, long estimate) {}
+  private static final int INDEX_BITS = 20; // maxHotKeys is at most 1,000,000 < 2^20
+  private static final long INDEX_MASK = (1L << INDEX_BITS) - 1;
+  // Estimates above this rank as equal: far hotter than any candidate a set would give them up for.
+  private static final long MAX_RANKED_ESTIMATE = (1L << (63 - INDEX_BITS)) - 1;
 
   private final int max;
   private final ToLongFunction<K> estimator;
@@ -72,7 +73,10 @@ final class HotSet<K> {
   // Guarded by lock.
   private int size;
   private Object[] evictionOrder = NONE; // the keys hot at the last ranking, coldest first
+  private int orderLength;
   private int nextToEvict;
+  private long[] ranking = {}; // scratch for rank()
+  private Object[] rankedKeys = NONE; // scratch for rank()
   // 0 while the set has room. A full set refuses any candidate whose estimate is at most this, without
   // the lock: 1.5 times the coldest estimate of the window when last read (estimates only grow between
   // ticks, and a removal, a ranking or a window stepped past entirely resets it; a window partly stepped
@@ -192,24 +196,35 @@ final class HotSet<K> {
     }
   }
 
-  /** Demotes the keys below {@code coolBelow} and sorts the others into the eviction order. */
+  /**
+   * Demotes the keys below {@code coolBelow} and sorts the others into the eviction order. Allocates
+   * nothing once its arrays have grown to the set's size: each key is sorted as one long, its estimate
+   * in the high bits and its position in the low {@value #INDEX_BITS}.
+   */
   private void rank(long coolBelow) {
-    Ranked[] ranked = new Ranked[size];
+    if (ranking.length < size) {
+      ranking = new long[size];
+      rankedKeys = new Object[size];
+      evictionOrder = new Object[size];
+    }
     int n = 0;
     for (K key : counts.keySet()) {
       long estimate = estimator.applyAsLong(key);
       if (estimate < coolBelow) {
         demote(key);
-      } else if (n < ranked.length) { // a listener that records re-entrantly could add keys meanwhile
-        ranked[n++] = new Ranked(key, estimate);
+      } else if (n < ranking.length) { // a listener that records re-entrantly could add keys meanwhile
+        rankedKeys[n] = key;
+        ranking[n] = Math.min(estimate, MAX_RANKED_ESTIMATE) << INDEX_BITS | n;
+        n++;
       }
     }
-    Arrays.sort(ranked, 0, n, Comparator.comparingLong(Ranked::estimate));
-    Object[] order = new Object[n];
+    Arrays.sort(ranking, 0, n);
     for (int i = 0; i < n; i++) {
-      order[i] = ranked[i].key();
+      evictionOrder[i] = rankedKeys[(int) (ranking[i] & INDEX_MASK)];
     }
-    evictionOrder = order;
+    Arrays.fill(rankedKeys, 0, n, null);
+    Arrays.fill(evictionOrder, n, evictionOrder.length, null); // holds no demoted key
+    orderLength = n;
     nextToEvict = 0;
     bar = 0; // the next candidate over the threshold reads the new coldest key under the lock
   }
@@ -219,13 +234,13 @@ final class HotSet<K> {
    * times, or sets the bar. O(WINDOW) per call, plus a ranking whenever the order is used up.
    */
   private boolean evictOneColderThan(long estimate) {
-    if (nextToEvict >= evictionOrder.length) {
+    if (nextToEvict >= orderLength) {
       // Used up (or never made: no tick yet). Ranking again costs O(m log m), paid for by the m steps of
       // the cursor it takes to use up the new order (each call steps it at most WINDOW times).
       rank(Long.MIN_VALUE);
     }
     Object[] order = evictionOrder;
-    int end = Math.min(order.length, nextToEvict + WINDOW);
+    int end = Math.min(orderLength, nextToEvict + WINDOW);
     int coldestAt = -1;
     long coldestEstimate = Long.MAX_VALUE;
     for (int i = nextToEvict; i < end; i++) {
