@@ -199,7 +199,7 @@ final class HotSet<K> {
   /**
    * Demotes the keys below {@code coolBelow} and sorts the others into the eviction order. Allocates
    * nothing once its arrays have grown to the set's size: each key is sorted as one long, its estimate
-   * in the high bits and its position in the low {@value #INDEX_BITS}.
+   * in the high bits and its position in the low 20 bits.
    */
   private void rank(long coolBelow) {
     if (ranking.length < size) {
