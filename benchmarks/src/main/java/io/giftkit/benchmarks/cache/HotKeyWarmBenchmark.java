@@ -26,9 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * 9,000 keys outside it is a candidate for promotion (a big event with thousands of warm rooms). The
  * sibling of {@link HotKeyBenchmark} (Zipf(1.0) over 1M keys, about 70 keys over the threshold);
  * exact counting is measured on the same stream. The trial prints the detector's promotions and
- * demotions, to show how little the hot set churns among equally warm keys (none counting every
- * record beyond a few; with sampling, its noise lets a few hundred keys a trial look 1.5 times as warm
- * as the coldest).
+ * demotions, to show how little the hot set churns among equally warm keys (a few swaps a trial
+ * counting every record; a few hundred with sampling, whose noise makes some keys look 1.5 times as
+ * warm as the coldest).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
