@@ -7,11 +7,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -41,27 +38,43 @@ import java.util.concurrent.atomic.LongAdder;
  * key that cools fades out. A key is hot when its estimate reaches the threshold (an absolute count
  * per window, or a share of all traffic in the window), and cools when its estimate falls below
  * {@code coolRatio} (default 0.8) of the threshold: the hysteresis keeps keys at the threshold from
- * flapping. At most {@code maxHotKeys} keys are hot at once; when full, a new hot key replaces the
- * coldest only if it is at least 1.5 times as hot (so that equally hot keys do not churn).
+ * flapping. At most {@code maxHotKeys} keys are hot at once, exactly, however many threads record.
+ * When the hot set is full, a new hot key replaces a cold one only if it is more than 1.5 times as hot,
+ * so that equally hot keys do not churn: the hot keys are ranked coldest first once per tick (and again
+ * when that ranking is used up), and a new hot key is compared with the coldest, estimated now, of the
+ * next 8 keys of the ranking (keys that heated up since the ranking are stepped past); keys promoted
+ * since the last ranking are not replaced before the next one.
  *
- * <p><b>Cost.</b> {@link #record} takes no lock and allocates nothing (except when a key becomes hot):
- * a random number, a clock read in one recorded access of 8, a look-up in the hot set, then for a
- * hot key one striped-counter increment (hot keys are counted apart, exactly, so the hottest keys do
- * not make threads fight over shared sketch cells) and for any other key a hash and one atomic
- * increment per sketch row. With {@code sampleOneIn(n)} only one record in n (chosen at random) is
- * counted, and estimates are scaled by n. A demoted key's count goes back into the sketch. Memory:
- * {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot set (at most
- * {@code maxHotKeys} entries with a counter each).
+ * <p><b>Cost.</b> {@link #record} is O(1) whatever the number of distinct, warm or hot keys: it
+ * allocates nothing (except when a key becomes hot) and takes no lock on its common paths: a random
+ * number, a clock read in one recorded access of 8, a look-up in the hot set, then for a hot key one
+ * striped-counter increment (hot keys are counted apart, exactly, so the hottest keys do not make
+ * threads fight over shared sketch cells) and for any other key a hash and one atomic increment per
+ * sketch row. A key over the threshold while the hot set is full is compared with a cached bar (1.5
+ * times the coldest eviction candidate's estimate) and, only if it beats the bar, with the next 8 keys
+ * of the ranking, under a lock that {@code record} only tries (a record that finds it taken leaves the
+ * key's promotion to its next record): no scan of the hot set per record, however many keys sit near
+ * the threshold. Once per tick the call that advances the window decays the sketch (O(depth × width))
+ * and ranks the hot keys (O(m log m) for m hot keys); a ranking is made again only after m steps
+ * through it (each an eviction or a key stepped past, at most 8 per candidate), so O(log m) amortised
+ * per candidate that reaches the lock. With {@code sampleOneIn(n)} only one record in n
+ * (chosen at random) is counted, and estimates are scaled by n. A demoted key's count goes back into
+ * the sketch. Memory: {@code 4 × depth × width} bytes for the sketch (512 KiB by default) plus the hot
+ * set (at most {@code maxHotKeys} entries with a counter each).
+ *
+ * <p>Listeners are called while the hot set's lock is held (so one key's promotions and demotions
+ * are heard in order), on the thread that recorded the access or advanced the window: keep them
+ * short.
  *
  * <p>Thread-safe. Ticks are advanced by whichever call notices one has passed ({@link #record},
  * {@link #hotKeys}, {@link #tick}); a key stops being hot only when some call advances the window.
  *
+ * <p>Past 400 lines because its public {@link Builder} is nested here; the sketch
+ * ({@code CountMinSketch}) and the hot set ({@code HotSet}) are package-private classes of their own.
+ *
  * @param <K> the key type
  */
 public final class HotKeyDetector<K> {
-
-  private static final int[] SEEDS = {0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646C,
-      0xFD7046C5, 0xB55A4F09};
 
   private static final int CLOCK_CHECK_MASK = 7;
 
@@ -72,23 +85,26 @@ public final class HotKeyDetector<K> {
   private final long absoluteThreshold; // 0 when share-based
   private final double shareThreshold; // 0 when absolute
   private final long minimumHotCount;
-  private final long floor; // no key below this count can be hot
   private final double coolRatio;
   private final int sampleMask;
   private final int sampleScale;
-  private final int depth;
-  private final int widthMask;
-  private final int maxHotKeys;
-  private final AtomicIntegerArray cells;
+  private final CountMinSketch sketch;
   private final LongAdder total = new LongAdder(); // decayed like the cells (approximately: see advance)
   private final AtomicLong nextTickAt;
-  // Hot keys' records since their promotion are counted here, not in the sketch: a striped counter per
-  // key, so the hottest keys do not make every thread fight over the same sketch cells. Counts are in
-  // sampled units, decayed with the sketch; a hot key's estimate is its sketch count plus its counter.
-  private final Map<K, LongAdder> hot = new ConcurrentHashMap<>();
+  // Hot keys' records since their promotion are counted in the hot set, not in the sketch: a striped
+  // counter per key, so the hottest keys do not make every thread fight over the same sketch cells.
+  // Counts are in sampled units, decayed with the sketch; a hot key's estimate is its sketch count plus
+  // its counter.
+  private final HotSet<K> hot;
   private final Listeners<HotKeyListener<K>> listeners = Listeners.create("HotKeyDetector");
   private final LongAdder promotions = new LongAdder();
   private final LongAdder demotions = new LongAdder();
+  // A lower bound of the threshold, so that most records of keys below it are judged without summing the
+  // total (which reads the other threads' cells of the LongAdder). The total only grows between ticks, so
+  // the threshold does too: a value computed in this tick stays a lower bound until the next, when
+  // advance() lowers it. Only a candidate racing the tick may leave a value of the previous tick (too high
+  // by the decay of the ticks passed), which delays promotions until the next tick at worst.
+  private volatile long thresholdAtLeast;
 
   private HotKeyDetector(Builder<K> b) {
     this.ticker = b.ticker;
@@ -98,15 +114,23 @@ public final class HotKeyDetector<K> {
     this.absoluteThreshold = b.absoluteThreshold;
     this.shareThreshold = b.shareThreshold;
     this.minimumHotCount = b.minimumHotCount;
-    this.floor = b.absoluteThreshold > 0 ? b.absoluteThreshold : b.minimumHotCount;
     this.coolRatio = b.coolRatio;
     this.sampleMask = b.sampleOneIn - 1;
     this.sampleScale = b.sampleOneIn;
-    this.depth = b.depth;
-    this.widthMask = b.width - 1;
-    this.maxHotKeys = b.maxHotKeys;
-    this.cells = new AtomicIntegerArray(b.depth * b.width);
+    this.sketch = new CountMinSketch(b.depth, b.width);
+    this.hot = new HotSet<>(b.maxHotKeys, this::estimate, new HotSet.Membership<>() {
+      @Override
+      public void promoted(K key, long estimate) {
+        onPromoted(key, estimate);
+      }
+
+      @Override
+      public void demoted(K key, long countSincePromotion) {
+        onDemoted(key, countSincePromotion);
+      }
+    });
     this.nextTickAt = new AtomicLong(b.ticker.read() + tickNanos);
+    this.thresholdAtLeast = threshold(0);
     b.listeners.forEach(listeners::add);
   }
 
@@ -121,7 +145,8 @@ public final class HotKeyDetector<K> {
   }
 
   /**
-   * Records one access to {@code key}.
+   * Records one access to {@code key}. O(1) whatever the number of keys, warm or hot (see the class
+   * description); never waits for a lock, except in the call that advances the window.
    *
    * @param key the key; not null
    */
@@ -140,20 +165,30 @@ public final class HotKeyDetector<K> {
       }
     }
     total.increment();
-    LongAdder hotCount = hot.get(key);
+    LongAdder hotCount = hot.counter(key);
     if (hotCount != null) {
       hotCount.increment();
       return;
     }
-    int h = spread(key.hashCode());
-    int min = Integer.MAX_VALUE;
-    for (int row = 0; row < depth; row++) {
-      min = Math.min(min, cells.incrementAndGet(index(h, row)));
+    long estimate = (long) sketch.increment(CountMinSketch.spread(key.hashCode())) * sampleScale;
+    // Cheapest tests first: most keys are below the threshold's lower bound, and when the hot set is
+    // full most of the others are refused by its bar; the total is summed only for the rest.
+    if (estimate >= thresholdAtLeast && estimate > hot.bar()) {
+      considerPromotion(key, estimate);
     }
-    long estimate = (long) min * sampleScale;
-    // Cheapest test first: most keys are cold, and the total is summed only for candidates.
-    if (estimate >= floor && estimate >= threshold(total.sum() * sampleScale)) {
-      promote(key, min);
+  }
+
+  private void considerPromotion(K key, long estimate) {
+    long threshold = thresholdAtLeast;
+    if (shareThreshold > 0) {
+      long tick = nextTickAt.get();
+      threshold = threshold(total.sum() * sampleScale);
+      if (threshold > thresholdAtLeast && nextTickAt.get() == tick) {
+        thresholdAtLeast = threshold; // racy but only ever a value of this tick (see the field)
+      }
+    }
+    if (estimate >= threshold) {
+      hot.offer(key, estimate);
     }
   }
 
@@ -164,7 +199,7 @@ public final class HotKeyDetector<K> {
    * @return whether it is in the hot set
    */
   public boolean isHot(K key) {
-    return hot.containsKey(key);
+    return hot.contains(key);
   }
 
   /**
@@ -178,7 +213,7 @@ public final class HotKeyDetector<K> {
     tick();
     coolDown();
     List<HotKey<K>> list = new ArrayList<>();
-    for (K key : hot.keySet()) {
+    for (K key : hot.keys()) {
       long count = estimate(key);
       list.add(new HotKey<>(key, count, count / windowSeconds));
     }
@@ -194,12 +229,8 @@ public final class HotKeyDetector<K> {
    * @return the estimate
    */
   public long estimate(K key) {
-    LongAdder sincePromotion = hot.get(Objects.requireNonNull(key, "key"));
-    int h = spread(key.hashCode());
-    long min = Integer.MAX_VALUE;
-    for (int row = 0; row < depth; row++) {
-      min = Math.min(min, cells.get(index(h, row)));
-    }
+    LongAdder sincePromotion = hot.counter(Objects.requireNonNull(key, "key"));
+    long min = sketch.estimate(CountMinSketch.spread(key.hashCode()));
     return (min + (sincePromotion == null ? 0 : sincePromotion.sum())) * sampleScale;
   }
 
@@ -213,9 +244,7 @@ public final class HotKeyDetector<K> {
    */
   public boolean clear(K key) {
     Checks.requireNonNull("key", key);
-    boolean was = hot.containsKey(key);
-    demote(key);
-    return was;
+    return hot.remove(key);
   }
 
   /** Advances the window if a tick has passed (for callers that want demotion without traffic). */
@@ -247,7 +276,7 @@ public final class HotKeyDetector<K> {
 
   /** @return the sketch's size in bytes (fixed at construction) */
   public long sketchBytes() {
-    return 4L * cells.length();
+    return sketch.bytes();
   }
 
   /** @return the decayed count of all records in the window */
@@ -262,55 +291,26 @@ public final class HotKeyDetector<K> {
   }
 
   /**
-   * Promotes a key whose sketch count (sampled units) reached the threshold. From now on its records
-   * go to a counter of its own; its estimate is the sketch's count plus that counter, so records that
-   * race the promotion into the sketch are not lost.
+   * A key whose estimate reached the threshold joined the hot set (under its lock). From now on its
+   * records go to a counter of its own; its estimate is the sketch's count plus that counter, so
+   * records that race the promotion into the sketch are not lost.
    */
-  private void promote(K key, int sketchCount) {
-    long estimate = (long) sketchCount * sampleScale;
-    if (hot.size() >= maxHotKeys && !evictColderThan(estimate)) {
-      return;
-    }
-    if (hot.putIfAbsent(key, new LongAdder()) == null) {
-      promotions.increment();
-      if (!listeners.isEmpty()) {
-        listeners.fire(l -> l.onHot(key, estimate));
-      }
+  private void onPromoted(K key, long estimate) {
+    promotions.increment();
+    if (!listeners.isEmpty()) {
+      listeners.fire(l -> l.onHot(key, estimate));
     }
   }
 
-  private boolean evictColderThan(long estimate) {
-    K coldest = null;
-    long coldestCount = Long.MAX_VALUE;
-    for (K k : hot.keySet()) {
-      long c = estimate(k);
-      if (c < coldestCount) {
-        coldest = k;
-        coldestCount = c;
-      }
-    }
-    // Only a clearly hotter key takes a place: among keys about as hot, swapping would churn.
-    if (coldest == null || coldestCount * 3 / 2 >= estimate) {
-      return false;
-    }
-    demote(coldest);
-    return true;
-  }
-
-  private void demote(K key) {
-    LongAdder count = hot.remove(key);
-    if (count != null) {
-      // Add what was counted apart while the key was hot back into the sketch, so a key that is still
-      // warm is not undercounted after its demotion.
-      int h = spread(key.hashCode());
-      int c = (int) Math.min(Integer.MAX_VALUE, count.sum());
-      for (int row = 0; row < depth; row++) {
-        cells.addAndGet(index(h, row), c);
-      }
-      demotions.increment();
-      if (!listeners.isEmpty()) {
-        listeners.fire(l -> l.onCooled(key));
-      }
+  /**
+   * A key left the hot set (under its lock). What was counted apart while it was hot goes back into the
+   * sketch, so a key that is still warm is not undercounted after its demotion.
+   */
+  private void onDemoted(K key, long countSincePromotion) {
+    sketch.add(CountMinSketch.spread(key.hashCode()), (int) Math.min(Integer.MAX_VALUE, countSincePromotion));
+    demotions.increment();
+    if (!listeners.isEmpty()) {
+      listeners.fire(l -> l.onCooled(key));
     }
   }
 
@@ -325,42 +325,20 @@ public final class HotKeyDetector<K> {
       return; // another caller advances
     }
     double factor = Math.pow(decay, Math.min(ticks, 1_000));
-    for (int i = 0; i < cells.length(); i++) {
-      int v = cells.get(i);
-      if (v != 0) {
-        cells.set(i, (int) (v * factor)); // an increment racing this may be lost: a count of one, once
-      }
-    }
+    sketch.decay(factor);
     long t = total.sumThenReset();
     total.add((long) (t * factor)); // records racing this reset may be lost from the total: a few, once per tick
-    for (LongAdder count : hot.values()) {
-      long v = count.sumThenReset();
-      count.add((long) (v * factor)); // as the total: a racing record may be lost, once per tick
-    }
+    hot.decay(factor); // as the total: a racing record may be lost, once per tick
+    thresholdAtLeast = threshold(total.sum() * sampleScale);
     coolDown();
   }
 
-  /** Demotes the hot keys whose estimate fell below {@code coolRatio} of the current threshold. */
+  /**
+   * Demotes the hot keys whose estimate fell below {@code coolRatio} of the current threshold and
+   * re-ranks the others for eviction: O(m log m) for m hot keys, once per tick.
+   */
   private void coolDown() {
-    long coolBelow = (long) Math.ceil(threshold(total.sum() * sampleScale) * coolRatio);
-    for (K key : hot.keySet()) {
-      if (estimate(key) < coolBelow) {
-        demote(key);
-      }
-    }
-  }
-
-  private int index(int h, int row) {
-    int mixed = h * SEEDS[row];
-    return row * (widthMask + 1) + ((mixed ^ (mixed >>> 16)) & widthMask);
-  }
-
-  private static int spread(int h) {
-    h ^= h >>> 16;
-    h *= 0x7feb352d;
-    h ^= h >>> 15;
-    h *= 0x846ca68b;
-    return h ^ (h >>> 16);
+    hot.refresh((long) Math.ceil(threshold(total.sum() * sampleScale) * coolRatio));
   }
 
   /**
@@ -468,7 +446,7 @@ public final class HotKeyDetector<K> {
      * @return this builder
      */
     public Builder<K> sketch(int depth, int width) {
-      this.depth = (int) Checks.requireInRange("depth", depth, 1, SEEDS.length);
+      this.depth = (int) Checks.requireInRange("depth", depth, 1, CountMinSketch.MAX_DEPTH);
       Checks.requireInRange("width", width, 64, 1 << 20);
       if (Integer.bitCount(width) != 1) {
         throw Checks.invalid("width", "must be a power of two", width);

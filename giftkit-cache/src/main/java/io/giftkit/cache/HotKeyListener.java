@@ -2,8 +2,10 @@ package io.giftkit.cache;
 
 /**
  * Hears keys becoming hot and cooling down. Called on the thread that recorded the access (for
- * became-hot) or that advanced the window (for cooled-down); keep it quick. A listener that throws
- * is logged and ignored.
+ * became-hot, and for cooled-down of the key it displaced from a full hot set), that advanced the
+ * window or that called {@link HotKeyDetector#clear} (for cooled-down), one call at a time, while the
+ * detector's hot set is locked, so one key's calls come in order: keep it quick. A listener that
+ * throws is logged and ignored.
  *
  * @param <K> the key type
  */

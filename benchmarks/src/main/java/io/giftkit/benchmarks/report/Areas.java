@@ -78,14 +78,17 @@ final class Areas {
                 new Row("giftkitRecordSampled4", "GiftKit HotKeyDetector.record, sampleOneIn(4)"),
                 new Row("giftkitRecordSampled8", "GiftKit HotKeyDetector.record, sampleOneIn(8)"),
                 new Row("exactCounting", "exact: ConcurrentHashMap<K, LongAdder> (memory grows with keys)")),
-            ">= 50M records/s in total (50 ops/us), in 512 KiB whatever the number of keys",
-            r -> {
-              double all = r.get("giftkitRecord").score;
-              double four = r.get("giftkitRecordSampled4").score;
-              double sampled = r.get("giftkitRecordSampled8").score;
-              return Verdict.of(Math.max(all, Math.max(four, sampled)) >= 50, String.format(
-                  "%.1f ops/us (every record), %.1f (1 in 4), %.1f (1 in 8)", all, four, sampled));
-            }),
+            ">= 50M records/s in total (50 ops/us) sampling 1 in 8, in 512 KiB whatever the number of keys",
+            r -> hotKeyVerdict(r)),
+        new Area("Cache: HotKeyDetector.record() on 2 threads, 10,000 uniformly warm keys over the threshold,"
+            + " maxHotKeys 1,000 (issue #17 item 9: no cliff)",
+            CACHE + "HotKeyWarmBenchmark", Kind.THROUGHPUT, "giftkitRecord", null,
+            List.of(new Row("giftkitRecord", "GiftKit HotKeyDetector.record (every record)"),
+                new Row("giftkitRecordSampled4", "GiftKit HotKeyDetector.record, sampleOneIn(4)"),
+                new Row("giftkitRecordSampled8", "GiftKit HotKeyDetector.record, sampleOneIn(8)"),
+                new Row("exactCounting", "exact: ConcurrentHashMap<K, LongAdder>")),
+            ">= 50M records/s in total (50 ops/us) sampling 1 in 8, as on the Zipf stream",
+            r -> hotKeyVerdict(r)),
         new Area("Cache: cross-instance invalidation, write on A until B's in-memory copy is gone (1 thread)",
             CACHE + "InvalidationLatencyBenchmark", Kind.LATENCY, "giftkitPubSub5ms", null,
             List.of(new Row("giftkitPubSub5ms", "GiftKit TieredCache pub/sub invalidation, 5 ms batches (default)"),
@@ -190,6 +193,16 @@ final class Areas {
                   "per record %.2fx, per-record claims %.2fx, batched claims %.2fx (batched, business key: %.2fx)",
                   plain, claims, batched, businessKey));
             }));
+  }
+
+  /** The hot-key goal (issue #17 item 9): sampling 1 in 8 reaches 50 ops/us; the other rows are shown. */
+  static Verdict hotKeyVerdict(Map<String, Result> r) {
+    double all = r.get("giftkitRecord").score;
+    double four = r.get("giftkitRecordSampled4").score;
+    double sampled = r.get("giftkitRecordSampled8").score;
+    return Verdict.of(sampled >= 50, String.format(
+        "%.1f ops/us (every record), %.1f (1 in 4), %.1f (1 in 8); exact counting %.1f", all, four, sampled,
+        r.get("exactCounting").score));
   }
 
   /** Met when GiftKit's score reaches the competitor's within the two errors. */
