@@ -1,0 +1,108 @@
+package io.giftkit.benchmarks.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The load generator against a small HTTP server on loopback that takes a fixed service time on one
+ * thread (a server with a known capacity): open-loop latencies include the queueing a saturated
+ * server causes, the sweep finds the rate it sustains, and sends carry unique request ids.
+ */
+class LoadGeneratorTest {
+
+  private static final Pattern REQUEST_ID = Pattern.compile("\"clientRequestId\":\"([^\"]+)\"");
+  private HttpServer server;
+  private final Set<String> ids = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger sends = new AtomicInteger();
+
+  /** One thread, 20 ms per request: 50 requests/s at most. */
+  @BeforeEach
+  void server() throws IOException {
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 100);
+    server.createContext("/", exchange -> {
+      try {
+        if (exchange.getRequestMethod().equals("POST")) {
+          String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          Matcher m = REQUEST_ID.matcher(body);
+          if (m.find()) {
+            ids.add(m.group(1));
+          }
+          sends.incrementAndGet();
+        }
+        Thread.sleep(20); // the server's service time (what is being measured), not synchronisation
+        byte[] ok = "{}".getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(200, ok.length);
+        exchange.getResponseBody().write(ok);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        exchange.close();
+      }
+    });
+    server.setExecutor(Executors.newSingleThreadExecutor());
+    server.start();
+  }
+
+  @AfterEach
+  void stop() {
+    server.stop(0);
+  }
+
+  @Test
+  void openLoopLatencyIncludesQueueingAndTheSweepFindsTheSustainedRate(@TempDir Path out) throws Exception {
+    String target = "http://127.0.0.1:" + server.getAddress().getPort();
+    LoadGenerator.Settings s = LoadGenerator.parse(new String[] {"--target", target, "--rates", "10,100",
+        "--warmup", "500ms", "--duration", "3s", "--budget", "100ms", "--label", "tiny", "--out", out.toString()});
+    List<LoadGenerator.Step> steps = LoadGenerator.sweep(s);
+    assertThat(steps).hasSize(2);
+    OpenLoopRun.Result slow = steps.get(0).result();
+    OpenLoopRun.Result overloaded = steps.get(1).result();
+    assertThat(steps.get(0).sustained()).as("10/s on a 50/s server").isTrue();
+    assertThat(slow.kinds().get(GiftMix.Kind.SEND).percentileMicros(50)).isGreaterThanOrEqualTo(20_000);
+    assertThat(steps.get(1).sustained()).as("100/s on a 50/s server").isFalse();
+    long p99 = 0;
+    for (OpenLoopRun.Kind k : overloaded.kinds().values()) {
+      p99 = Math.max(p99, k.percentileMicros(99));
+    }
+    assertThat(p99).as("queueing behind a saturated server is charged (open loop): far above the 20 ms service time")
+        .isGreaterThan(500_000);
+    assertThat(LoadGenerator.sustainable(steps)).isEqualTo(10);
+    assertThat(ids).as("every send has its own request id; a retry reuses it").hasSizeLessThanOrEqualTo(sends.get())
+        .hasSizeGreaterThan(sends.get() * 8 / 10);
+    Path report = LoadGenerator.write(s, steps);
+    assertThat(Files.readString(report)).contains("| 10 |", "| 100 |", "Sustainable rate: **10 ticks/s**");
+    assertThat(out.resolve("tiny-latency.png")).isRegularFile();
+  }
+
+  @Test
+  void badOptionsNameTheOptionAndTheValue() {
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--rates", "100,-5"}))
+        .hasMessage("--rates must be in (0, 1000000], but was -5.0");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--duration", "20 seconds"}))
+        .hasMessage("--duration must be like 500ms or 20s, but was '20 seconds'");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--label", "a b"}))
+        .hasMessageContaining("--label must be");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--speed", "1"})).hasMessageStartingWith("unknown option --speed");
+    assertThat(LoadGenerator.parse(new String[0]).rates()).containsExactly(100, 200, 400, 800, 1600);
+  }
+}
