@@ -25,6 +25,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,6 +178,27 @@ class TieredCacheClusterTest {
     a.put(putId, "written by a");
     await().atMost(Duration.ofSeconds(10)).until(() -> !b.inL1(putId));
     assertThat(b.get(putId)).as("read from Redis").isEqualTo("written by a");
+  }
+
+  /** The README's example, compiled and run on the test's cluster. */
+  @Test
+  void theReadmeExample() {
+    String node1 = cluster.urls().get(0);
+    String node2 = cluster.urls().get(1);
+    Function<Long, String> loadJson = id -> "{\"room\":" + id + "}";
+    // README begin
+    RedisClusterClient cluster = RedisClusterClient.create(List.of(RedisURI.create(node1), RedisURI.create(node2)));
+    TieredCache<Long, String> rooms = TieredCache.<Long, String>builder("rooms", cluster)
+        .keys(KeyCodec.longs()).values(ValueCodec.utf8()).loader(loadJson)
+        .build();
+    // README end
+    try {
+      assertThat(rooms.get(42L)).isEqualTo("{\"room\":42}");
+      assertThat(rooms.stats().redisErrors()).isZero();
+    } finally {
+      rooms.close();
+      cluster.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
   }
 
   @Test
