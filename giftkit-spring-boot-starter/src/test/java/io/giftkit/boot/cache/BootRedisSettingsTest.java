@@ -5,10 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import io.giftkit.boot.GiftkitAutoConfiguration;
 import io.giftkit.boot.GiftkitPropertyException;
+import io.giftkit.boot.mq.GiftkitMqAutoConfiguration;
 import io.giftkit.cache.KeyCodec;
 import io.giftkit.cache.TieredCache;
 import io.giftkit.cache.TieredCacheListener;
 import io.giftkit.cache.ValueCodec;
+import io.giftkit.mq.RedisIdempotencyStore;
 import io.giftkit.testing.process.ProcessRegistry;
 import io.giftkit.testing.process.RedisCluster;
 import io.giftkit.testing.process.RedisProcess;
@@ -50,7 +52,7 @@ class BootRedisSettingsTest {
 
   private final ApplicationContextRunner runner = new ApplicationContextRunner()
       .withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class, GiftkitAutoConfiguration.class,
-          GiftkitCacheAutoConfiguration.class));
+          GiftkitCacheAutoConfiguration.class, GiftkitMqAutoConfiguration.class));
 
   @BeforeAll
   static void startRedis() throws Exception {
@@ -65,7 +67,7 @@ class BootRedisSettingsTest {
       try (StatefulRedisConnection<String, String> c = admin.connect()) {
         // an ACL user that may use GiftKit's keys and channels only
         c.sync().aclSetuser(ACL_USER, io.lettuce.core.AclSetuserArgs.Builder.on().addPassword(ACL_PASSWORD)
-            .keyPattern("acl-rooms:*").channelPattern("giftkit:invalidate:*").allCommands());
+            .keyPattern("acl-rooms:*").keyPattern("giftkit:idem:*").channelPattern("giftkit:invalidate:*").allCommands());
       } finally {
         admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       }
@@ -125,6 +127,28 @@ class BootRedisSettingsTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> !b.inL1(7L));
       assertThat(b.get(7L)).isEqualTo("room-7");
       assertThat(loads).as("reloaded once after the invalidation").hasValue(31);
+
+      // the Redis idempotency store: lazy, then on the same cluster
+      assertThat(context.getBeanFactory().containsSingleton("giftkitRedisStoreConnection"))
+          .as("no connection until the store is asked for").isFalse();
+      RedisIdempotencyStore store = context.getBean(RedisIdempotencyStore.class);
+      List<String> orders = java.util.stream.IntStream.range(0, 30).mapToObj(i -> prefix + "-order-" + i).toList();
+      RedisIdempotencyStore.Claims claims = store.claimAll("settlement", orders);
+      assertThat(claims.fresh()).containsExactlyElementsOf(orders);
+      claims.complete();
+      assertThat(store.claimAll("settlement", orders).fresh()).as("duplicates").isEmpty();
+      RedisClusterClient idem = RedisClusterClient.create(cluster.urls().stream().map(RedisURI::create).toList());
+      try (StatefulRedisClusterConnection<String, String> c = idem.connect()) {
+        Set<Integer> masters = new HashSet<>();
+        for (String order : orders) {
+          String key = "giftkit:idem:settlement:" + order;
+          assertThat(c.sync().get(key)).isEqualTo("done");
+          masters.add(idem.getPartitions().getPartitionBySlot(SlotHash.getSlot(key)).getUri().getPort());
+        }
+        assertThat(masters).as("claims on every master").hasSize(3);
+      } finally {
+        idem.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      }
     });
   }
 
@@ -149,6 +173,11 @@ class BootRedisSettingsTest {
             assertThat(c.sync().exists("acl-rooms:1")).isEqualTo(1);
             assertThat(c.sync().clientList()).as("the cache's connections are the ACL user's")
                 .contains("user=" + ACL_USER);
+            RedisIdempotencyStore store = context.getBean(RedisIdempotencyStore.class);
+            assertThat(store.claimAll("g", List.of("acl-order")).fresh()).containsExactly("acl-order");
+            assertThat(c.sync().exists("giftkit:idem:g:acl-order")).isEqualTo(1);
+            assertThat(c.sync().clientList().lines().filter(l -> l.contains(" user=" + ACL_USER + " ")).count())
+                .as("the cache's command and pub/sub connections and the store's, all the ACL user's").isEqualTo(3);
           } finally {
             admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
           }
