@@ -1,4 +1,4 @@
 /**
- * Latency budget with cached fallback, failure-rate breaker, rate limiting and adaptive throttling. Filled in by the breaker issue.
+ * Latency budget with cached fallback, failure-rate breaker, rate limiting and adaptive throttling.
  */
 package io.giftkit.breaker;

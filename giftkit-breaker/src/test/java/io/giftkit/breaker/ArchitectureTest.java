@@ -9,4 +9,10 @@ class ArchitectureTest {
   void followsTheLibraryModuleRules() {
     GiftkitArchitecture.libraryModule("io.giftkit.breaker").check();
   }
+
+  /** The README's Public API section lists exactly the module's public types. */
+  @Test
+  void theReadmeListsExactlyThePublicTypes() {
+    GiftkitArchitecture.libraryModule("io.giftkit.breaker").publicApiIsListedIn(java.nio.file.Path.of("README.md"));
+  }
 }

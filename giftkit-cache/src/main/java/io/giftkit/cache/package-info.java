@@ -1,4 +1,4 @@
 /**
- * Single-flight, hot-key detection and a tiered Caffeine to Redis to loader cache. Filled in by the cache issue.
+ * Single-flight, hot-key detection and a tiered Caffeine to Redis to loader cache.
  */
 package io.giftkit.cache;

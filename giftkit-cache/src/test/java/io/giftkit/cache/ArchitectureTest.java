@@ -22,4 +22,10 @@ class ArchitectureTest {
         .check(new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
             .importPackages("io.giftkit.cache"));
   }
+
+  /** The README's Public API section lists exactly the module's public types. */
+  @Test
+  void theReadmeListsExactlyThePublicTypes() {
+    GiftkitArchitecture.libraryModule("io.giftkit.cache").publicApiIsListedIn(java.nio.file.Path.of("README.md"));
+  }
 }

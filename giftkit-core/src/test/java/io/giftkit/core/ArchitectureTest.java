@@ -9,4 +9,10 @@ class ArchitectureTest {
   void coreFollowsTheModuleRules() {
     GiftkitArchitecture.core().check();
   }
+
+  /** The README's Public API section lists exactly the module's public types. */
+  @Test
+  void theReadmeListsExactlyThePublicTypes() {
+    GiftkitArchitecture.core().publicApiIsListedIn(java.nio.file.Path.of("README.md"));
+  }
 }

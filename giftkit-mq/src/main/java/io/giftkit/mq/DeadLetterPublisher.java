@@ -46,6 +46,7 @@ final class DeadLetterPublisher implements AutoCloseable {
 
   private final String name;
   private final Producer<byte[], byte[]> producer;
+  private volatile Runnable afterClose = () -> { };
   private final String suffix;
   private final long timeoutMillis;
   private final int maxValueBytes;
@@ -155,9 +156,22 @@ final class DeadLetterPublisher implements AutoCloseable {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  /**
+   * @param action run once the producer is closed
+   * @return this publisher
+   */
+  DeadLetterPublisher afterClose(Runnable action) {
+    this.afterClose = action;
+    return this;
+  }
+
   /** Closes the producer, waiting up to 10 s for what it still sends. */
   @Override
   public void close() {
-    producer.close(Duration.ofSeconds(10));
+    try {
+      producer.close(Duration.ofSeconds(10));
+    } finally {
+      afterClose.run();
+    }
   }
 }

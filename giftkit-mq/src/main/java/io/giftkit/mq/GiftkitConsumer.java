@@ -235,6 +235,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
   private final RetryTopicRouter retryRouter;
   private final RetryTopics retryTopics;
   private final boolean syncCommits;
+  private final Listeners<KafkaClientListener> clientListeners;
   private final ConsumerCounters counters = new ConsumerCounters();
   private final PollLoops<K, V> loops;
 
@@ -276,7 +277,15 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
         new LagMonitor.Thresholds(b.maxLag, b.maxAge.toMillis(), b.sustain.toNanos()), lagListeners, b.ticker,
         retryRouter, b.syncCommits);
     Supervisor supervisor = new Supervisor(b.name, b.maxRestarts, b.firstRestartDelay, b.maxRestartDelay);
-    this.loops = new PollLoops<>(settings, supervisor, KafkaConsumer::new, counters);
+    Listeners<KafkaClientListener> clients = Listeners.create("consumer '" + b.name + "' Kafka clients");
+    b.clientListeners.forEach(clients::add);
+    this.clientListeners = clients;
+    String consumerName = b.name;
+    this.loops = new PollLoops<>(settings, supervisor, config -> {
+      KafkaConsumer<byte[], byte[]> kafka = new KafkaConsumer<>(config);
+      clients.fire(l -> l.consumerCreated(consumerName, kafka));
+      return kafka;
+    }, counters, closed -> clients.fire(l -> l.consumerClosed(consumerName, closed)));
   }
 
   /**
@@ -297,8 +306,12 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
    * @throws IllegalStateException if it was started before
    */
   public void start() {
-    loops.start(() -> new DeadLetterPublisher(name, new KafkaProducer<>(producerConfig), dltSuffix, dltTimeout,
-        dltMaxValueBytes, retryRouter));
+    loops.start(() -> {
+      KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig);
+      clientListeners.fire(l -> l.producerCreated(name, producer));
+      return new DeadLetterPublisher(name, producer, dltSuffix, dltTimeout, dltMaxValueBytes, retryRouter)
+          .afterClose(() -> clientListeners.fire(l -> l.producerClosed(name, producer)));
+    });
   }
 
   /** @return the lifecycle state */
@@ -445,6 +458,7 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
     private final Map<String, Object> kafka = new HashMap<>();
     private final List<String> topics = new ArrayList<>();
     private final List<LagListener> lagListeners = new ArrayList<>();
+    private final List<KafkaClientListener> clientListeners = new ArrayList<>();
     private Deserializer<K> keyDeserializer;
     private Deserializer<V> valueDeserializer;
     private Function<String, Dispatch<K, V>> dispatch; // by group id
@@ -796,6 +810,18 @@ public final class GiftkitConsumer<K, V> implements AutoCloseable {
      */
     public Builder<K, V> syncCommits(boolean sync) {
       this.syncCommits = sync;
+      return this;
+    }
+
+    /**
+     * Adds a listener for the Kafka clients this consumer creates and closes (e.g. to bind their
+     * metrics); see {@link KafkaClientListener}.
+     *
+     * @param listener the listener
+     * @return this builder
+     */
+    public Builder<K, V> clientListener(KafkaClientListener listener) {
+      clientListeners.add(Checks.requireNonNull("listener", listener));
       return this;
     }
 

@@ -31,6 +31,7 @@ final class PollLoops<K, V> implements PollLoop.Owner {
   private final ConsumerSettings<K, V> s;
   private final Supervisor supervisor;
   private final Function<Map<String, Object>, Consumer<byte[], byte[]>> consumers;
+  private final java.util.function.Consumer<Consumer<byte[], byte[]>> closed;
   private final ConsumerCounters counters;
   private final Map<TopicPartition, PartitionLag> lagView = new ConcurrentHashMap<>();
   private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
@@ -44,12 +45,15 @@ final class PollLoops<K, V> implements PollLoop.Owner {
 
   /**
    * @param consumers builds a Kafka consumer from {@link ConsumerSettings#consumerConfig}
+   * @param closed told of each Kafka consumer a loop has closed
    */
   PollLoops(ConsumerSettings<K, V> settings, Supervisor supervisor,
-      Function<Map<String, Object>, Consumer<byte[], byte[]>> consumers, ConsumerCounters counters) {
+      Function<Map<String, Object>, Consumer<byte[], byte[]>> consumers, ConsumerCounters counters,
+      java.util.function.Consumer<Consumer<byte[], byte[]>> closed) {
     this.s = settings;
     this.supervisor = supervisor;
     this.consumers = consumers;
+    this.closed = closed;
     this.counters = counters;
   }
 
@@ -142,6 +146,7 @@ final class PollLoops<K, V> implements PollLoop.Owner {
 
   @Override
   public void exited(PollLoop<?, ?> loop, Throwable died) {
+    closed.accept(loop.consumer);
     if (died != null) {
       slotDied(loop.slot, loop.inARow, s.ticker().read() - loop.startedNanos, loop.recovering, loop.thread.getName(),
           died);

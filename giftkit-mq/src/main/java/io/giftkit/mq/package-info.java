@@ -1,4 +1,4 @@
 /**
- * Idempotent Kafka consumption, retries and dead-letter topics, site-tag filtering, lag alerts and durable delayed re-checks. Filled in by the mq issue.
+ * Idempotent Kafka consumption, retries and dead-letter topics, site-tag filtering, lag alerts and durable delayed re-checks.
  */
 package io.giftkit.mq;

@@ -128,6 +128,62 @@ class GiftkitConsumerTest {
   }
 
   /** The consumer dies mid-stream without committing; a new one in the group loses and doubles nothing. */
+  /** The client listener hears each poll loop's Kafka consumer and the dead-letter producer, created and closed. */
+  @Test
+  void theClientListenerHearsEveryKafkaClientCreatedAndClosed() throws Exception {
+    String topic = KAFKA.createTopic("clients", 2);
+    try (KafkaProducer<String, String> p = producer()) {
+      p.send(new ProducerRecord<>(topic, "order-1", "1")).get();
+    }
+    List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.Set<Object> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    List<Boolean> withMetrics = new java.util.concurrent.CopyOnWriteArrayList<>(); // (a listener's own asserts are caught)
+    KafkaClientListener listener = new KafkaClientListener() {
+      @Override
+      public void consumerCreated(String name, org.apache.kafka.clients.consumer.Consumer<?, ?> c) {
+        events.add("consumer+ " + name);
+        open.add(c);
+        withMetrics.add(!c.metrics().isEmpty());
+      }
+
+      @Override
+      public void consumerClosed(String name, org.apache.kafka.clients.consumer.Consumer<?, ?> c) {
+        events.add("consumer- " + (open.remove(c) ? name : "never created"));
+      }
+
+      @Override
+      public void producerCreated(String name, org.apache.kafka.clients.producer.Producer<?, ?> p) {
+        events.add("producer+ " + name);
+        open.add(p);
+      }
+
+      @Override
+      public void producerClosed(String name, org.apache.kafka.clients.producer.Producer<?, ?> p) {
+        events.add("producer- " + (open.remove(p) ? name : "never created"));
+      }
+    };
+    java.util.concurrent.atomic.AtomicInteger handled = new java.util.concurrent.atomic.AtomicInteger();
+    GiftkitConsumer<String, String> c = running.start(GiftkitConsumer.<String, String>builder("observed")
+        .kafka(kafka("observed-" + topic)).topics(topic).concurrency(2)
+        .clientListener(listener)
+        .clientListener(new KafkaClientListener() {
+          @Override
+          public void consumerCreated(String name, org.apache.kafka.clients.consumer.Consumer<?, ?> consumer) {
+            throw new IllegalStateException("a broken listener does not stop the consumer");
+          }
+        })
+        .deserializers(new StringDeserializer(), new StringDeserializer())
+        .handler(r -> handled.incrementAndGet()).build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> handled.get() == 1);
+    assertThat(events).containsOnly("producer+ observed", "consumer+ observed").hasSize(3);
+    assertThat(withMetrics).as("real clients with their metrics").containsExactly(true, true);
+    c.close();
+    assertThat(open).as("every client created was closed").isEmpty();
+    assertThat(events).filteredOn(e -> e.startsWith("consumer- ")).containsExactly("consumer- observed",
+        "consumer- observed");
+    assertThat(events).endsWith("producer- observed");
+  }
+
   @Test
   void aCrashedConsumerIsReplacedWithNothingLostAndNothingAppliedTwice() throws Exception {
     String topic = KAFKA.createTopic("gifts-crash", 2);

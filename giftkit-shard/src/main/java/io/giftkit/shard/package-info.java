@@ -1,4 +1,4 @@
 /**
- * {@code uid % N} and monthly table routing over per-shard HikariCP pools, consistency-aware reads, failover and table lifecycle. Filled in by the shard issue.
+ * {@code uid % N} and monthly table routing over per-shard HikariCP pools, consistency-aware reads, failover and table lifecycle.
  */
 package io.giftkit.shard;

@@ -128,6 +128,50 @@ public final class GiftkitArchitecture {
   }
 
   /**
+   * Checks that the module README's {@code ## Public API} section lists exactly the module's public
+   * top-level types (main classes): the first column of its table rows, {@code | `Name` | …}. A type
+   * made public by accident, or one the README forgets or still lists after it went, fails the check.
+   *
+   * @param readme the module's README
+   * @throws AssertionError naming the types listed but not public, and public but not listed
+   */
+  public void publicApiIsListedIn(java.nio.file.Path readme) {
+    java.util.Set<String> listed = new java.util.TreeSet<>();
+    String text;
+    try {
+      text = java.nio.file.Files.readString(readme);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    int start = text.indexOf("\n## Public API");
+    if (start < 0) {
+      throw new AssertionError(readme + " has no '## Public API' section");
+    }
+    int end = text.indexOf("\n## ", start + 1);
+    java.util.regex.Matcher row = java.util.regex.Pattern.compile("(?m)^\\| `([A-Z][A-Za-z0-9]*)(<[^`]*>)?` \\|")
+        .matcher(end < 0 ? text.substring(start) : text.substring(start, end));
+    while (row.find()) {
+      listed.add(row.group(1));
+    }
+    java.util.Set<String> publicTypes = new java.util.TreeSet<>();
+    for (JavaClass c : new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages(basePackage)) {
+      if (c.isTopLevelClass() && c.getModifiers().contains(com.tngtech.archunit.core.domain.JavaModifier.PUBLIC)
+          && !c.getSimpleName().equals("package-info")) {
+        publicTypes.add(c.getSimpleName());
+      }
+    }
+    java.util.Set<String> notPublic = new java.util.TreeSet<>(listed);
+    notPublic.removeAll(publicTypes);
+    java.util.Set<String> notListed = new java.util.TreeSet<>(publicTypes);
+    notListed.removeAll(listed);
+    if (!notPublic.isEmpty() || !notListed.isEmpty()) {
+      throw new AssertionError(readme + "'s Public API section and the public types of " + basePackage
+          + " differ: listed but not public " + notPublic + ", public but not listed " + notListed);
+    }
+  }
+
+  /**
    * Returns the rules, for callers that evaluate them their own way.
    *
    * @return the rules

@@ -65,4 +65,21 @@ class GiftkitArchitectureTest {
     assertThatThrownBy(() -> GiftkitArchitecture.libraryModule("io.giftkit.nosuchmodule").check())
         .hasMessageContaining("no classes found in io.giftkit.nosuchmodule");
   }
+
+  /** A README that forgets a public type, or lists one that is not public, fails the check naming both. */
+  @Test
+  void aPublicApiSectionThatDiffersFromThePublicTypesFails(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.nio.file.Path readme = dir.resolve("README.md");
+    java.nio.file.Files.writeString(readme, "# m\n\n## Public API\n\n| type | what |\n|---|---|\n"
+        + "| `KafkaBroker` | a broker |\n| `NoSuchType` | gone |\n\n## Other\n\n| `MariaDbExtension` | not in the section |\n");
+    assertThatThrownBy(() -> GiftkitArchitecture.integrationModule("io.giftkit.testing").publicApiIsListedIn(readme))
+        .isInstanceOf(AssertionError.class)
+        .hasMessageContaining("listed but not public [NoSuchType]")
+        .hasMessageContaining("public but not listed [")
+        .hasMessageContaining("MariaDbExtension");
+    java.nio.file.Files.writeString(readme, "# m\n");
+    assertThatThrownBy(() -> GiftkitArchitecture.integrationModule("io.giftkit.testing").publicApiIsListedIn(readme))
+        .hasMessageContaining("has no '## Public API' section");
+  }
 }

@@ -144,6 +144,22 @@ final class Areas {
               double ratio = r.get("giftkitInsert").score / r.get("handWrittenJdbc").score;
               return Verdict.of(ratio >= 0.95, String.format("%.2fx", ratio));
             }),
+        new Area("MQ: durable re-checks, 10,000 due at once on one MariaDB, a handler that resolves at once"
+            + " (time per check)",
+            MQ + "RecheckThroughputBenchmark", Kind.TIME, "giftkitRecheckConcurrency16", null,
+            List.of(new Row("giftkitRecheckConcurrency16", "GiftKit DelayedRecheck, concurrency(16)"),
+                new Row("giftkitRecheckOneAtATime", "GiftKit DelayedRecheck, one check at a time (concurrency 1)"),
+                new Row("baselineTwoCommitsPerRow16Threads",
+                    "baseline: 16 threads, UPDATE … WHERE id = ? then DELETE, a commit each")),
+            ">= 5,000 executions/s with concurrency 16 (issue 15); the baseline's rate for comparison",
+            r -> {
+              double perSecond = 1e6 / r.get("giftkitRecheckConcurrency16").score;
+              double baseline = 1e6 / r.get("baselineTwoCommitsPerRow16Threads").score;
+              double single = 1e6 / r.get("giftkitRecheckOneAtATime").score;
+              return Verdict.of(perSecond >= 5_000, String.format(
+                  "%.0f checks/s (one at a time: %.0f/s; baseline %.0f rows/s, GiftKit %.2fx of it)",
+                  perSecond, single, baseline, perSecond / baseline));
+            }),
         new Area("MQ: consuming 20,000 gift events into a MariaDB ledger (time per record, group join included,"
             + " close excluded)",
             MQ + "ConsumerThroughputBenchmark", Kind.TIME, "giftkitConsumerPlain", null,

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Runs one check's handler on a helper thread for at most a given time, so a check never runs past
  * its lease. When the time is up the helper is interrupted; if it has not ended within a short
  * grace it is abandoned (a new helper thread takes the next check) — Java cannot stop a thread that
- * ignores interruption. Used by the poller's thread only; not thread-safe. Blocks the caller for at
- * most the bound plus the grace.
+ * ignores interruption. Used by one thread at a time (the poller hands a runner to one lane at a
+ * time); not thread-safe. Blocks the caller for at most the bound plus the grace.
  */
 final class CheckRunner implements AutoCloseable {
 

@@ -117,7 +117,7 @@ public final class DelayedRecheck implements AutoCloseable {
     Listeners<RecheckAlertListener> alertListeners = Listeners.create("re-check '" + name + "'");
     b.alertListeners.forEach(alertListeners::add);
     this.poller = new RecheckPoller(name, store, b.handler, b.backoff, b.maxAttempts, b.pollInterval, b.lease,
-        checkTimeout, b.batchSize, clock, owner, counters, alertListeners);
+        checkTimeout, b.batchSize, b.concurrency, clock, owner, counters, alertListeners);
   }
 
   /**
@@ -338,6 +338,7 @@ public final class DelayedRecheck implements AutoCloseable {
     private Duration lease = DEFAULT_LEASE;
     private Duration checkTimeout;
     private int batchSize = DEFAULT_BATCH_SIZE;
+    private int concurrency = 1;
     private Clock clock = Clock.systemUTC();
 
     private Builder(String name, DataSource dataSource) {
@@ -443,6 +444,20 @@ public final class DelayedRecheck implements AutoCloseable {
      */
     public Builder batchSize(int batchSize) {
       this.batchSize = (int) Checks.requireInRange("batchSize", batchSize, 1, 1_000);
+      return this;
+    }
+
+    /**
+     * How many checks this scheduler runs at once. Each still has its own claim, lease and bound, and
+     * the guarantees are the same; side by side, their commits share the database's log flushes (one
+     * at a time, a check costs two commits and the handler's time). Needs that many connections from
+     * the data source, plus one for looking.
+     *
+     * @param concurrency checks run at once; in [1, 256]; default 1
+     * @return this builder
+     */
+    public Builder concurrency(int concurrency) {
+      this.concurrency = (int) Checks.requireInRange("concurrency", concurrency, 1, 256);
       return this;
     }
 

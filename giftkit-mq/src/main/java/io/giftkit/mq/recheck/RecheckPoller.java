@@ -14,11 +14,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The scheduler's loop: looks for due checks every poll interval and runs them one at a time, each
- * claimed just before it runs and run for at most {@code checkTimeout} (below the lease), so no
- * check runs outside its lease; then writes the outcome with the claim's owner and attempt in the
- * condition. Owns its thread; {@link #start()} and {@link #close()} are called by the facade.
- * Thread-safe for start/close; everything else runs on its own thread.
+ * The scheduler's loop: looks for due checks every poll interval and runs them, up to
+ * {@code concurrency} at once (one at a time on the loop's thread when it is 1), each claimed just
+ * before it runs and run for at most {@code checkTimeout} (below the lease), so no check runs outside
+ * its lease; then writes the outcome with the claim's owner and attempt in the condition. With more
+ * than one lane, checks of one look run side by side on lane threads, each with its own
+ * {@link CheckRunner} (handed over through a queue, so one lane uses a runner at a time); their
+ * commits share the database's log flushes. A row read while an earlier copy of it is still being
+ * claimed is claimed by one of them only (the claim is conditional). Owns its threads;
+ * {@link #start()} and {@link #close()} are called by the facade.
  */
 final class RecheckPoller {
 
@@ -26,7 +30,12 @@ final class RecheckPoller {
 
   private final String name;
   private final RecheckStore store;
-  private final CheckRunner runner;
+  private final int concurrency;
+  private final java.util.concurrent.BlockingQueue<CheckRunner> idle;
+  private final List<CheckRunner> runners = new java.util.ArrayList<>();
+  private java.util.concurrent.ExecutorService lanes; // null with one lane
+  private OutcomeWriter outcomes; // null with one lane: each outcome is written before the next check
+  private volatile long nextErrorLog;
   private final RetryBackoff backoff;
   private final int maxAttempts;
   private final long pollIntervalNanos;
@@ -42,11 +51,17 @@ final class RecheckPoller {
   private volatile Thread thread;
 
   RecheckPoller(String name, RecheckStore store, RecheckHandler handler, RetryBackoff backoff, int maxAttempts,
-      Duration pollInterval, Duration lease, Duration checkTimeout, int batchSize, Clock clock, String owner,
-      RecheckCounters counters, Listeners<RecheckAlertListener> alertListeners) {
+      Duration pollInterval, Duration lease, Duration checkTimeout, int batchSize, int concurrency, Clock clock,
+      String owner, RecheckCounters counters, Listeners<RecheckAlertListener> alertListeners) {
     this.name = name;
     this.store = store;
-    this.runner = new CheckRunner(name, handler, counters);
+    this.concurrency = concurrency;
+    this.idle = new java.util.concurrent.ArrayBlockingQueue<>(concurrency);
+    for (int i = 0; i < concurrency; i++) {
+      CheckRunner r = new CheckRunner(name, handler, counters);
+      runners.add(r);
+      idle.add(r);
+    }
     this.backoff = backoff;
     this.maxAttempts = maxAttempts;
     this.pollIntervalNanos = pollInterval.toNanos();
@@ -63,13 +78,23 @@ final class RecheckPoller {
 
   void start() {
     running = true;
+    if (concurrency > 1) {
+      java.util.concurrent.atomic.AtomicInteger lane = new java.util.concurrent.atomic.AtomicInteger();
+      outcomes = new OutcomeWriter(name, store, owner, this::recorded,
+          e -> databaseError("writing a group of outcomes (their checks come due again when their leases end)", e));
+      lanes = java.util.concurrent.Executors.newFixedThreadPool(concurrency, r -> {
+        Thread t = new Thread(r, "giftkit-recheck-" + name + "-lane-" + lane.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+    }
     Thread t = new Thread(this::loop, "giftkit-recheck-" + name);
     t.setDaemon(true);
     thread = t;
     t.start();
   }
 
-  /** Stops after the check in hand (its outcome is written); waits up to 30 s for it. */
+  /** Stops after the checks in hand (their outcomes are written); waits up to 30 s for them. */
   void close() {
     running = false;
     Thread t = thread;
@@ -86,7 +111,6 @@ final class RecheckPoller {
   }
 
   private void loop() {
-    long nextErrorLog = 0;
     try {
       while (running) {
         int looked = batchSize;
@@ -94,19 +118,22 @@ final class RecheckPoller {
           List<Check> due = store.due(clock.millis(), batchSize);
           looked = due.size();
           for (Check read : due) {
-            if (!running) {
-              break; // unclaimed: nothing to give back
+            CheckRunner runner = nextIdleRunner();
+            if (runner == null) {
+              break; // closing: unclaimed, nothing to give back
             }
-            claimAndRun(read);
+            if (lanes == null) {
+              try {
+                claimAndRun(read, runner);
+              } finally {
+                idle.add(runner);
+              }
+            } else {
+              lanes.execute(() -> runOnLane(read, runner));
+            }
           }
         } catch (SQLException | RuntimeException e) {
-          counters.databaseErrors.increment();
-          long now = System.nanoTime();
-          if (now - nextErrorLog >= 0) { // at most one line every 10 s while the database is down
-            LOG.warn("re-check '{}': looking for due checks failed; trying again in {} ms", name,
-                TimeUnit.NANOSECONDS.toMillis(pollIntervalNanos), e);
-            nextErrorLog = now + TimeUnit.SECONDS.toNanos(10);
-          }
+          databaseError("looking for due checks", e);
           looked = 0;
         }
         if (looked < batchSize && running) {
@@ -116,12 +143,57 @@ final class RecheckPoller {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt(); // only close() of a JVM shutting down gets here
     } finally {
-      runner.close();
+      if (lanes != null) {
+        lanes.shutdown(); // the lanes finish the checks in hand and write their outcomes
+        try {
+          if (!lanes.awaitTermination(30, TimeUnit.SECONDS)) {
+            lanes.shutdownNow();
+          }
+        } catch (InterruptedException e) {
+          lanes.shutdownNow();
+          Thread.currentThread().interrupt();
+        }
+        outcomes.close(); // after the lanes: their last outcomes are queued
+      }
+      runners.forEach(CheckRunner::close);
+    }
+  }
+
+  /** @return a runner no lane is using, or null once closing */
+  private CheckRunner nextIdleRunner() throws InterruptedException {
+    while (running) {
+      CheckRunner r = idle.poll(pollIntervalNanos, TimeUnit.NANOSECONDS);
+      if (r != null) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  private void runOnLane(Check read, CheckRunner runner) {
+    try {
+      claimAndRun(read, runner);
+    } catch (SQLException | RuntimeException e) {
+      databaseError("claiming '" + read.key() + "'", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // closing at JVM shutdown: the claim's lease ends, it is due again
+    } finally {
+      idle.add(runner);
+    }
+  }
+
+  private void databaseError(String doing, Exception e) {
+    counters.databaseErrors.increment();
+    long now = System.nanoTime();
+    if (now - nextErrorLog >= 0) { // at most one line every 10 s while the database is down
+      LOG.warn("re-check '{}': {} failed; trying again in {} ms", name, doing,
+          TimeUnit.NANOSECONDS.toMillis(pollIntervalNanos), e);
+      nextErrorLog = now + TimeUnit.SECONDS.toNanos(10);
     }
   }
 
   /** Claims one check (its lease starts now) and runs it within the lease. */
-  private void claimAndRun(Check read) throws SQLException, InterruptedException {
+  private void claimAndRun(Check read, CheckRunner runner) throws SQLException, InterruptedException {
     long startedNanos = System.nanoTime();
     long now = clock.millis();
     Check claimed = store.claim(read, owner, now, now + leaseMillis);
@@ -165,32 +237,42 @@ final class RecheckPoller {
   private void finish(Check claimed, RecheckResult result) {
     long now = clock.millis();
     String reason = RecheckStore.truncate(result.reason());
+    long at = switch (result.outcome()) {
+      case RESOLVED -> 0;
+      case RETRY_LATER -> now + backoff.delayMillis(claimed.attempts());
+      default -> now;
+    };
+    RecheckStore.Outcome outcome = new RecheckStore.Outcome(claimed, result.outcome(), reason, at);
+    if (outcomes != null) {
+      outcomes.submit(outcome); // written with others in one transaction; the lane takes the next check
+      return;
+    }
     boolean written;
     try {
-      switch (result.outcome()) {
-        case RESOLVED:
-          written = store.resolve(claimed, owner);
-          break;
-        case RETRY_LATER:
-          written = store.retryAt(claimed, owner, now + backoff.delayMillis(claimed.attempts()), reason);
-          break;
-        default:
-          written = store.alert(claimed, owner, now, reason);
-          break;
-      }
+      written = switch (result.outcome()) {
+        case RESOLVED -> store.resolve(claimed, owner);
+        case RETRY_LATER -> store.retryAt(claimed, owner, at, reason);
+        default -> store.alert(claimed, owner, at, reason);
+      };
     } catch (SQLException | RuntimeException e) {
       counters.databaseErrors.increment();
       LOG.warn("re-check '{}': writing the outcome {} of '{}' failed; the check comes due again when its lease"
           + " ends", name, result, claimed.key(), e);
       return;
     }
+    recorded(outcome, written);
+  }
+
+  /** Counts a written outcome (or a lost lease) and raises its alert. */
+  private void recorded(RecheckStore.Outcome outcome, boolean written) {
+    Check claimed = outcome.claimed();
     if (!written) {
       counters.lostLeases.increment();
       LOG.warn("re-check '{}': '{}' was taken over by another scheduler after this one's lease ({} ms) ran out;"
-          + " outcome {} discarded", name, claimed.key(), leaseMillis, result);
+          + " outcome {} discarded", name, claimed.key(), leaseMillis, outcome.kind());
       return;
     }
-    switch (result.outcome()) {
+    switch (outcome.kind()) {
       case RESOLVED:
         counters.resolved.increment();
         break;
@@ -199,7 +281,8 @@ final class RecheckPoller {
         break;
       default:
         counters.alerted.increment();
-        RecheckAlert alert = new RecheckAlert(name, claimed.key(), claimed.attempts(), reason, Instant.ofEpochMilli(now));
+        RecheckAlert alert = new RecheckAlert(name, claimed.key(), claimed.attempts(), outcome.reason(),
+            Instant.ofEpochMilli(outcome.at()));
         LOG.warn("re-check '{}': ALERT for '{}' after {} attempt(s): {}", name, claimed.key(), claimed.attempts(),
             alert.reason());
         alertListeners.fire(l -> l.onAlert(alert));

@@ -193,6 +193,57 @@ final class RecheckStore {
         + ", reason = ? WHERE scheduler = ? AND check_key = ? AND owner = ? AND attempts = ?", reason, claimed, owner);
   }
 
+  /** An outcome to write: the check as claimed, what to do, and for a retry its new due time. */
+  record Outcome(Check claimed, RecheckResult.Outcome kind, String reason, long at) {}
+
+  /**
+   * Writes many outcomes in one transaction (one commit for all), each with the same condition as
+   * {@link #resolve}, {@link #retryAt} and {@link #alert}.
+   *
+   * @return for each outcome, in order, whether this owner still held the attempt (it was written)
+   * @throws SQLException if the transaction failed: nothing was written
+   */
+  boolean[] finishAll(List<Outcome> outcomes, String owner) throws SQLException {
+    boolean[] written = new boolean[outcomes.size()];
+    try (Connection c = dataSource.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        for (int i = 0; i < outcomes.size(); i++) {
+          Outcome o = outcomes.get(i);
+          String sql = switch (o.kind()) {
+            case RESOLVED -> "DELETE FROM " + table + " WHERE scheduler = ? AND check_key = ? AND owner = ? AND attempts = ?";
+            case RETRY_LATER -> "UPDATE " + table + " SET owner = NULL, due_at = " + o.at()
+                + ", reason = ? WHERE scheduler = ? AND check_key = ? AND owner = ? AND attempts = ?";
+            default -> "UPDATE " + table + " SET owner = NULL, status = '" + ALERTED + "', due_at = " + o.at()
+                + ", reason = ? WHERE scheduler = ? AND check_key = ? AND owner = ? AND attempts = ?";
+          };
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int p = 1;
+            if (o.kind() != RecheckResult.Outcome.RESOLVED) {
+              ps.setString(p++, o.reason());
+            }
+            ps.setString(p++, scheduler);
+            ps.setString(p++, o.claimed().key());
+            ps.setString(p++, owner);
+            ps.setInt(p, o.claimed().attempts());
+            written[i] = ps.executeUpdate() == 1;
+          }
+        }
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        try {
+          c.rollback();
+        } catch (SQLException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+    return written;
+  }
+
   private boolean finish(String sql, String reason, Check claimed, String owner) throws SQLException {
     try (Connection c = autoCommit(dataSource.getConnection()); PreparedStatement ps = c.prepareStatement(sql)) {
       int i = 1;

@@ -120,6 +120,93 @@ class DelayedRecheckTest {
     assertThat(a.pending()).isZero();
   }
 
+  /**
+   * concurrency(n): n checks of one scheduler run at once (the first n handler calls meet at a barrier
+   * that only n parties can pass), never more; two such schedulers on one table still run each
+   * check once, and the rows are gone.
+   */
+  @Test
+  void checksRunSideBySideUpToTheConcurrencyAndEachStillOnce() throws Exception {
+    int lanes = 4;
+    java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(lanes);
+    AtomicInteger metAtBarrier = new AtomicInteger();
+    AtomicInteger inFlightA = new AtomicInteger();
+    AtomicInteger maxInFlightA = new AtomicInteger();
+    Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
+    RecheckHandler a = (key, attempt) -> {
+      int now = inFlightA.incrementAndGet();
+      maxInFlightA.accumulateAndGet(now, Math::max);
+      try {
+        if (key.equals("lanes-0") || key.equals("lanes-1") || key.equals("lanes-2") || key.equals("lanes-3")) {
+          together.await(20, java.util.concurrent.TimeUnit.SECONDS); // needs 4 running at once
+          metAtBarrier.incrementAndGet();
+        }
+        runs.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+        return RecheckResult.resolved();
+      } finally {
+        inFlightA.decrementAndGet();
+      }
+    };
+    RecheckHandler b = (key, attempt) -> {
+      runs.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+      return RecheckResult.resolved();
+    };
+    DelayedRecheck first = builder("lanes", a).concurrency(lanes).batchSize(50).build();
+    schedulers.add(first);
+    for (int i = 0; i < 4; i++) {
+      first.schedule("lanes-" + i, Duration.ZERO);
+    }
+    first.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> first.resolved() == 4);
+    assertThat(metAtBarrier.get()).as("four handler calls at once").isEqualTo(4);
+    DelayedRecheck second = started(builder("lanes", b).concurrency(3).batchSize(20));
+    for (int i = 4; i < 600; i++) {
+      first.schedule("lanes-" + i, Duration.ofMillis(800)); // both schedulers are polling when these come due
+    }
+    await().atMost(Duration.ofSeconds(60)).until(() -> first.resolved() + second.resolved() == 600);
+    assertThat(runs).hasSize(600).allSatisfy((k, n) -> assertThat(n.get()).as(k).isEqualTo(1));
+    assertThat(maxInFlightA.get()).as("never more than its concurrency").isBetween(1, lanes);
+    assertThat(second.resolved()).as("both took part").isPositive();
+    assertThat(first.lostLeases() + second.lostLeases()).isZero();
+    assertThat(first.pending()).isZero();
+    assertThatThrownBy(() -> builder("x", a).concurrency(0)).hasMessage("concurrency must be in [1, 256], but was 0");
+  }
+
+  /** With lanes, outcomes are written in groups: retries, alerts and resolutions all land, each once. */
+  @Test
+  void groupedOutcomesRetryAlertAndResolveAsOneAtATimeDoes() throws Exception {
+    List<RecheckAlert> heard = new CopyOnWriteArrayList<>();
+    Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    DelayedRecheck recheck = started(builder("grouped", (key, attempt) -> {
+      calls.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+      if (key.startsWith("pending-")) {
+        return RecheckResult.retryLater("payment still pending");
+      }
+      if (key.startsWith("paid-no-order-")) {
+        return RecheckResult.alert("paid at the provider, no order");
+      }
+      if (key.startsWith("throws-")) {
+        throw new IllegalStateException("provider unreachable");
+      }
+      return RecheckResult.resolved();
+    }).concurrency(4).maxAttempts(2).retryDelay(Duration.ofMillis(50)).alertListener(heard::add));
+    for (int i = 0; i < 10; i++) {
+      recheck.schedule("pending-" + i, Duration.ZERO);
+      recheck.schedule("paid-no-order-" + i, Duration.ZERO);
+      recheck.schedule("throws-" + i, Duration.ZERO);
+      recheck.schedule("settled-" + i, Duration.ZERO);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> heard.size() == 30 && recheck.resolved() == 10);
+    assertThat(calls).hasSize(40);
+    assertThat(calls).allSatisfy((k, n) -> assertThat(n.get()).as(k).isEqualTo(k.startsWith("pending-")
+        || k.startsWith("throws-") ? 2 : 1));
+    assertThat(recheck.retried()).as("first attempts of pending and throwing checks").isEqualTo(20);
+    assertThat(recheck.alerted()).isEqualTo(30);
+    assertThat(recheck.alerts()).hasSize(30);
+    assertThat(recheck.pending()).isZero();
+    assertThat(recheck.lostLeases()).isZero();
+  }
+
   @Test
   void anUnsettledCheckIsRetriedAFixedNumberOfTimesThenAlerted() throws Exception {
     List<RecheckAlert> heard = new CopyOnWriteArrayList<>();

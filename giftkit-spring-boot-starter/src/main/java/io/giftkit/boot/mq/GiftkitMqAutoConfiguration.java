@@ -137,7 +137,7 @@ public final class GiftkitMqAutoConfiguration {
     try {
       DelayedRecheck.Builder b = DelayedRecheck.builder(p.getName(), dataSource).handler(handler).table(p.getTable())
           .maxAttempts(p.getMaxAttempts()).retryDelay(p.getRetryDelay()).pollInterval(p.getPollInterval())
-          .lease(p.getLease()).batchSize(p.getBatchSize());
+          .lease(p.getLease()).batchSize(p.getBatchSize()).concurrency(p.getConcurrency());
       alertListeners.orderedStream().forEach(b::alertListener);
       customizers.orderedStream().forEach(c -> c.customize(b));
       recheck = b.build();
@@ -258,6 +258,24 @@ public final class GiftkitMqAutoConfiguration {
     @ConditionalOnMissingBean
     GiftkitMqMetrics giftkitMqMetrics(GiftkitConsumers consumers, ObjectProvider<DelayedRecheck> rechecks) {
       return new GiftkitMqMetrics(consumers, rechecks.orderedStream().toList());
+    }
+
+    /**
+     * The Kafka clients' own metrics through Micrometer's {@code KafkaClientMetrics} ({@code kafka.consumer.*},
+     * {@code kafka.producer.*}, tagged with the GiftKit consumer's {@code name}), bound when a poll loop's
+     * consumer or the dead-letter producer is created and released when it is closed.
+     *
+     * @param registry the application's meter registry (used when there is a single or primary one)
+     * @return the customizer adding the client listener to every consumer
+     */
+    @Bean
+    GiftkitConsumerCustomizer giftkitKafkaClientMetrics(ObjectProvider<io.micrometer.core.instrument.MeterRegistry> registry) {
+      return (name, builder) -> {
+        io.micrometer.core.instrument.MeterRegistry r = registry.getIfUnique();
+        if (r != null) {
+          builder.clientListener(new KafkaClientMetricsBinder(r));
+        }
+      };
     }
   }
 }

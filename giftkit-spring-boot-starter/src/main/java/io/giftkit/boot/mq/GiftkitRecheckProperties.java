@@ -32,6 +32,9 @@ public class GiftkitRecheckProperties {
   /** Checks claimed per look; 1 to 1000. */
   private int batchSize = DelayedRecheck.DEFAULT_BATCH_SIZE;
 
+  /** Checks run at once by this instance (each with its own claim and lease); 1 to 256; needs as many connections. */
+  private int concurrency = 1;
+
   public String getName() {
     return name;
   }
@@ -86,6 +89,14 @@ public class GiftkitRecheckProperties {
 
   public void setLease(Duration lease) {
     this.lease = lease;
+  }
+
+  public int getConcurrency() {
+    return concurrency;
+  }
+
+  public void setConcurrency(int concurrency) {
+    this.concurrency = concurrency;
   }
 
   public int getBatchSize() {

@@ -157,6 +157,9 @@ class StarterSmokeTest {
         "giftkit.recheck.pending", "giftkit.recheck.checks");
     assertThat(meters.get("giftkit.mq.records").tags("name", "settlement", "outcome", "duplicate")
         .functionCounter().count()).isEqualTo(20);
+    assertThat(meters.getMeters()).as("Micrometer's KafkaClientMetrics on the consumer's clients")
+        .anyMatch(m -> m.getId().getName().startsWith("kafka.consumer.") && "settlement".equals(m.getId().getTag("name")))
+        .anyMatch(m -> m.getId().getName().startsWith("kafka.producer.") && "settlement".equals(m.getId().getTag("name")));
 
     var components = ((org.springframework.boot.health.actuate.endpoint.CompositeHealthDescriptor) health.health())
         .getComponents();
