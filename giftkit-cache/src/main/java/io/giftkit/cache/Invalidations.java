@@ -2,7 +2,7 @@ package io.giftkit.cache;
 
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -83,7 +83,7 @@ final class Invalidations {
 
   /** Replaces the key's Redis value with a new tombstone now if Redis answers, else queues it. */
   void writeTombstone(String keyText) {
-    RedisAsyncCommands<String, byte[]> c = link.commandsIfUsable();
+    RedisClusterAsyncCommands<String, byte[]> c = link.commandsIfUsable();
     if (c != null) {
       try {
         c.set(redisKey(keyText), entries.newTombstone(), SetArgs.Builder.px(tombstoneTtlMillis))
@@ -138,7 +138,7 @@ final class Invalidations {
 
   /** Writes queued tombstones, then publishes pending keys; on the background thread. */
   void flush() {
-    RedisAsyncCommands<String, byte[]> c = link.commandsIfUsable();
+    RedisClusterAsyncCommands<String, byte[]> c = link.commandsIfUsable();
     if (c == null || (pendingTombstones.isEmpty() && toPublish.isEmpty() && !publishAll.get())) {
       return;
     }
@@ -176,7 +176,7 @@ final class Invalidations {
     }
   }
 
-  private void writeQueuedTombstones(RedisAsyncCommands<String, byte[]> c) throws Exception {
+  private void writeQueuedTombstones(RedisClusterAsyncCommands<String, byte[]> c) throws Exception {
     List<Map.Entry<String, Long>> batch = new ArrayList<>();
     for (Iterator<Map.Entry<String, Long>> it = pendingTombstones.entrySet().iterator();
         it.hasNext() && batch.size() < MAX_KEYS_PER_FLUSH; ) {
@@ -199,7 +199,7 @@ final class Invalidations {
     }
   }
 
-  private void publishBatch(RedisAsyncCommands<String, byte[]> c) throws Exception {
+  private void publishBatch(RedisClusterAsyncCommands<String, byte[]> c) throws Exception {
     List<String> batch = new ArrayList<>();
     StringBuilder message = new StringBuilder(instanceId);
     for (Iterator<String> it = toPublish.iterator(); it.hasNext() && batch.size() < MAX_KEYS_PER_FLUSH; ) {

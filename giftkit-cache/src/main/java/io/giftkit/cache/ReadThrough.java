@@ -1,7 +1,7 @@
 package io.giftkit.cache;
 
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,7 +82,7 @@ final class ReadThrough<K, V> {
     long generation = l1.generation(key);
     String text = keys.format(key);
     L2Seen seen = L2Seen.UNKNOWN;
-    RedisAsyncCommands<String, byte[]> c = invalidations.pending(text) ? null : link.commandsIfUsable();
+    RedisClusterAsyncCommands<String, byte[]> c = invalidations.pending(text) ? null : link.commandsIfUsable();
     if (c != null) {
       try {
         byte[] bytes = c.get(invalidations.redisKey(text)).get(redisTimeoutNanos, TimeUnit.NANOSECONDS);
@@ -135,7 +135,7 @@ final class ReadThrough<K, V> {
    */
   boolean write(String text, V value) {
     byte[] bytes = RedisEntries.present(values.encode(value));
-    RedisAsyncCommands<String, byte[]> c = link.commandsIfUsable();
+    RedisClusterAsyncCommands<String, byte[]> c = link.commandsIfUsable();
     if (c == null) {
       return false;
     }
@@ -162,7 +162,7 @@ final class ReadThrough<K, V> {
     long deadline = System.nanoTime() + loadLockWaitNanos;
     while (System.nanoTime() - deadline < 0) {
       LockSupport.parkNanos(Math.min(10_000_000L, loadLockWaitNanos / 10 + 1));
-      RedisAsyncCommands<String, byte[]> c = link.commands();
+      RedisClusterAsyncCommands<String, byte[]> c = link.commands();
       if (c == null) {
         return null;
       }
@@ -209,7 +209,7 @@ final class ReadThrough<K, V> {
 
   /** Writes a loaded value only if the key still holds {@code expected} (null: nothing). */
   private void compareAndSet(String text, byte[] expected, byte[] bytes, long ttlMillis) {
-    RedisAsyncCommands<String, byte[]> c = link.commandsIfUsable();
+    RedisClusterAsyncCommands<String, byte[]> c = link.commandsIfUsable();
     if (c == null) {
       return;
     }

@@ -2,11 +2,15 @@ package io.giftkit.cache;
 
 import io.giftkit.core.Listeners;
 import io.giftkit.core.Ticker;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisConnectionStateListener;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
@@ -39,6 +43,12 @@ import org.slf4j.LoggerFactory;
  * tracking on again (Redis forgot it with the old connection; Lettuce does not restore it), retried
  * every {@code retryAfter} until Redis takes it, and then {@code onSubscribed} runs.
  *
+ * <p>The client is a {@link RedisClient} (one server, or Sentinel through its URI) or a
+ * {@link RedisClusterClient}: then the command connection routes each command by its key's slot
+ * (every command the cache sends names one key, a Lua script included), and the pub/sub connection
+ * subscribes on one node, which hears what is published on any node (classic pub/sub is
+ * cluster-wide). Client tracking needs a {@link RedisClient} (checked by the builder).
+ *
  * <p>A command that fails or times out ({@link #failed}) marks Redis down for {@code retryAfter}
  * (reported once); one that answers ({@link #answered}) marks it up. Thread-safe.
  */
@@ -49,7 +59,7 @@ final class RedisLink implements AutoCloseable {
   private static final long MIN_SETUP_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   private final String name;
-  private final RedisClient client;
+  private final AbstractRedisClient client; // RedisClient or RedisClusterClient
   private final String channel;
   private final Ticker ticker;
   private final long retryAfterNanos;
@@ -64,12 +74,12 @@ final class RedisLink implements AutoCloseable {
   private final LongAdder errors = new LongAdder();
   private final LongAdder connectFailures = new LongAdder();
   private volatile long retryAt;
-  private volatile RedisAsyncCommands<String, byte[]> commands; // null until both connections are up
-  private StatefulRedisConnection<String, byte[]> connection; // guarded by this
+  private volatile RedisClusterAsyncCommands<String, byte[]> commands; // null until both connections are up
+  private StatefulConnection<String, byte[]> connection; // guarded by this
   private StatefulRedisPubSubConnection<String, String> pubSub; // guarded by this
   private boolean closed; // guarded by this
 
-  RedisLink(String name, RedisClient client, String channel, Ticker ticker, long timeoutNanos, long retryAfterNanos,
+  RedisLink(String name, AbstractRedisClient client, String channel, Ticker ticker, long timeoutNanos, long retryAfterNanos,
       ScheduledExecutorService background, Listeners<TieredCacheListener> listeners, Consumer<String> onMessage,
       Runnable onSubscribed, ClientTracking tracking) {
     this.name = name;
@@ -93,7 +103,7 @@ final class RedisLink implements AutoCloseable {
   }
 
   /** @return the command connection's async commands, or null while never connected */
-  RedisAsyncCommands<String, byte[]> commands() {
+  RedisClusterAsyncCommands<String, byte[]> commands() {
     return commands;
   }
 
@@ -103,8 +113,8 @@ final class RedisLink implements AutoCloseable {
   }
 
   /** @return the commands if Redis may be asked now ({@link #usable()}), else null */
-  RedisAsyncCommands<String, byte[]> commandsIfUsable() {
-    RedisAsyncCommands<String, byte[]> c = commands;
+  RedisClusterAsyncCommands<String, byte[]> commandsIfUsable() {
+    RedisClusterAsyncCommands<String, byte[]> c = commands;
     return c != null && (!down.get() || ticker.read() - retryAt >= 0) ? c : null;
   }
 
@@ -151,7 +161,7 @@ final class RedisLink implements AutoCloseable {
     }
     try {
       if (connection == null) {
-        connection = tracking == null ? client.connect(CODEC) : connectTracked();
+        connection = tracking == null ? connectPlain() : connectTracked();
       }
       if (tracking == null && pubSub == null) {
         pubSub = subscribe();
@@ -167,13 +177,18 @@ final class RedisLink implements AutoCloseable {
       return false;
     }
     onSubscribed.run();
-    commands = connection.async();
+    commands = connection instanceof StatefulRedisClusterConnection<String, byte[]> cluster ? cluster.async()
+        : ((StatefulRedisConnection<String, byte[]>) connection).async();
     answered();
     return true;
   }
 
+  private StatefulConnection<String, byte[]> connectPlain() {
+    return client instanceof RedisClusterClient cluster ? cluster.connect(CODEC) : ((RedisClient) client).connect(CODEC);
+  }
+
   private StatefulRedisConnection<String, byte[]> connectTracked() throws Exception {
-    StatefulRedisConnection<String, byte[]> c = client.connect(CODEC);
+    StatefulRedisConnection<String, byte[]> c = ((RedisClient) client).connect(CODEC); // the builder checked
     try {
       c.addListener(tracking);
       c.addListener(new RedisConnectionStateListener() { // before enable: a reconnect from now on is seen
@@ -221,7 +236,8 @@ final class RedisLink implements AutoCloseable {
   }
 
   private StatefulRedisPubSubConnection<String, String> subscribe() throws Exception {
-    StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub();
+    StatefulRedisPubSubConnection<String, String> ps = client instanceof RedisClusterClient cluster
+        ? cluster.connectPubSub() : ((RedisClient) client).connectPubSub();
     try {
       ps.addListener(new RedisPubSubAdapter<>() {
         @Override

@@ -4,7 +4,8 @@ import io.giftkit.core.Checks;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -43,7 +44,7 @@ public final class RedisLock {
   private static final String RENEW =
       "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
-  private final RedisCommands<String, String> redis;
+  private final RedisClusterCommands<String, String> redis;
   private final String prefix;
 
   /**
@@ -53,6 +54,18 @@ public final class RedisLock {
    * @param keyPrefix prepended to every lock name (e.g. {@code "gk:lock:"})
    */
   public RedisLock(StatefulRedisConnection<String, String> connection, String keyPrefix) {
+    this.redis = Checks.requireNonNull("connection", connection).sync();
+    this.prefix = Checks.requireNonNull("keyPrefix", keyPrefix);
+  }
+
+  /**
+   * Creates a lock factory on a Redis Cluster (each lock's commands go to the master of its key's
+   * slot; the same single-primary limit applies per slot).
+   *
+   * @param connection a string cluster connection; the caller keeps owning it
+   * @param keyPrefix prepended to every lock name (e.g. {@code "gk:lock:"})
+   */
+  public RedisLock(StatefulRedisClusterConnection<String, String> connection, String keyPrefix) {
     this.redis = Checks.requireNonNull("connection", connection).sync();
     this.prefix = Checks.requireNonNull("keyPrefix", keyPrefix);
   }

@@ -3,7 +3,9 @@ package io.giftkit.cache;
 import io.giftkit.core.Checks;
 import io.giftkit.core.Listeners;
 import io.giftkit.core.Ticker;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.protocol.ProtocolVersion;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,6 +51,13 @@ import org.slf4j.LoggerFactory;
  * (advancing its generation, as for a pub/sub message). A {@code FLUSHALL} or {@code FLUSHDB} drops
  * all of L1. A reconnect loses the tracking: it is turned on again on the new connection and then L1
  * is cleared. See {@link InvalidationMode#CLIENT_TRACKING} for its needs and costs.
+ *
+ * <p><b>Redis Cluster.</b> Built with a {@link RedisClusterClient} ({@link #builder(String,
+ * RedisClusterClient)}), the cache sends each command to the master that owns its key's slot (every
+ * command names one key, the compare-and-set script included) and publishes invalidations with a
+ * classic {@code PUBLISH}, which every node of the cluster delivers to its subscribers; the pub/sub
+ * connection subscribes on one node. {@link InvalidationMode#CLIENT_TRACKING} is refused with a
+ * cluster client (tracking is per node: one connection would hear of its own node's keys only).
  *
  * <p><b>Invalidation against a racing load.</b> A load that started before an invalidation of its
  * key (on this instance, or received from another) writes nothing to L1 after it (a per-key
@@ -175,6 +184,23 @@ public final class TieredCache<K, V> implements AutoCloseable {
    * @return a new builder
    */
   public static <K, V> Builder<K, V> builder(String name, RedisClient client) {
+    return new Builder<>(Checks.requireNonBlank("name", name), Checks.requireNonNull("client", client));
+  }
+
+  /**
+   * Starts a builder for a cache on a Redis Cluster: commands go to the master of each key's slot,
+   * invalidations are published cluster-wide (see the class javadoc). Under
+   * {@link InvalidationMode#PUB_SUB} only.
+   *
+   * @param <K> the key type
+   * @param <V> the value type
+   * @param name names the cache in logs, threads and Redis keys ({@code <name>:<key>}); not blank
+   * @param client the Redis Cluster client; the cache opens a cluster connection (commands) and a
+   *     pub/sub connection on it and closes them on {@link #close()}; the client itself stays the
+   *     caller's. The cluster need not be up when the cache is built.
+   * @return a new builder
+   */
+  public static <K, V> Builder<K, V> builder(String name, RedisClusterClient client) {
     return new Builder<>(Checks.requireNonBlank("name", name), Checks.requireNonNull("client", client));
   }
 
@@ -385,7 +411,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
    */
   public static final class Builder<K, V> {
     final String name;
-    final RedisClient client;
+    final AbstractRedisClient client; // RedisClient or RedisClusterClient
     String keyPrefix;
     KeyCodec<K> keys;
     ValueCodec<V> values;
@@ -411,7 +437,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
     Ticker ticker = Ticker.system();
     final List<TieredCacheListener> listeners = new ArrayList<>();
 
-    private Builder(String name, RedisClient client) {
+    private Builder(String name, AbstractRedisClient client) {
       this.name = name;
       this.client = client;
       this.keyPrefix = name;
@@ -642,8 +668,8 @@ public final class TieredCache<K, V> implements AutoCloseable {
      *
      * @return the cache
      * @throws io.giftkit.core.InvalidConfigException if keys, values or loader is missing, or
-     *     HOT_ONLY has no detector, or CLIENT_TRACKING is chosen with an invalidation channel or with
-     *     a client configured for RESP2
+     *     HOT_ONLY has no detector, or CLIENT_TRACKING is chosen with an invalidation channel, with
+     *     a client configured for RESP2 or with a {@link RedisClusterClient}
      */
     public TieredCache<K, V> build() {
       Checks.requireNonNull("keys", keys);
@@ -656,6 +682,10 @@ public final class TieredCache<K, V> implements AutoCloseable {
         if (channel != null) {
           throw Checks.invalid("invalidationChannel", "must not be set with invalidation CLIENT_TRACKING (nothing is"
               + " published)", channel);
+        }
+        if (client instanceof RedisClusterClient) {
+          throw Checks.invalid("client", "must be a RedisClient, not a RedisClusterClient, with invalidation"
+              + " CLIENT_TRACKING (tracking is per node; use PUB_SUB on a cluster)", "RedisClusterClient");
         }
         ProtocolVersion protocol = client.getOptions().getConfiguredProtocolVersion();
         if (protocol != null && protocol != ProtocolVersion.RESP3) {

@@ -6,7 +6,8 @@ import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -53,7 +54,13 @@ import org.slf4j.LoggerFactory;
  * in the handler's transaction. A Redis failover that loses writes can also let a duplicate through.
  * While Redis cannot be reached, attempts fail and are retried (then dead-lettered): nothing is lost.
  *
- * <p>Thread-safe (Lettuce connections are).
+ * <p><b>Redis Cluster.</b> {@link #create(StatefulRedisClusterConnection, String, Duration, Duration,
+ * Duration)} takes a cluster connection: each key's commands go to the master of its slot (the Lua
+ * scripts name one key), pipelined per node; commands on one key still run in order, as they go over
+ * that node's one connection.
+ *
+ * <p>Thread-safe (Lettuce connections are). Over 400 lines because {@link Claims}, which shares the
+ * store's remembered tokens and fault hook, is nested in it.
  */
 public final class RedisIdempotencyStore {
 
@@ -83,7 +90,7 @@ public final class RedisIdempotencyStore {
     TIME_OUT_UNSENT
   }
 
-  private final StatefulRedisConnection<String, String> connection;
+  private final RedisClusterAsyncCommands<String, String> redis; // a connection's, or a cluster connection's
   private final String prefix;
   private final long leaseMillis;
   private final long doneTtlMillis;
@@ -101,9 +108,9 @@ public final class RedisIdempotencyStore {
   };
   private volatile Function<String, Fault> faults = roundTrip -> Fault.NONE;
 
-  private RedisIdempotencyStore(StatefulRedisConnection<String, String> connection, String prefix, Duration lease,
+  private RedisIdempotencyStore(RedisClusterAsyncCommands<String, String> redis, String prefix, Duration lease,
       Duration doneTtl, Duration timeout) {
-    this.connection = connection;
+    this.redis = redis;
     this.prefix = prefix;
     this.leaseMillis = lease.toMillis();
     this.doneTtlMillis = doneTtl.toMillis();
@@ -132,6 +139,28 @@ public final class RedisIdempotencyStore {
   public static RedisIdempotencyStore create(StatefulRedisConnection<String, String> connection, String prefix,
       Duration lease, Duration doneTtl, Duration timeout) {
     Checks.requireNonNull("connection", connection);
+    return create(connection.async(), prefix, lease, doneTtl, timeout);
+  }
+
+  /**
+   * A store on a Redis Cluster (see the class javadoc).
+   *
+   * @param connection a Lettuce cluster connection (shared; not closed by the store)
+   * @param prefix the Redis key prefix; not blank
+   * @param lease how long a claim is held while its handler runs; longer than the consumer's max
+   *     processing time; at least 1 s
+   * @param doneTtl how long a done key is remembered; at least the lease
+   * @param timeout how long a round trip may take; positive
+   * @return the store
+   */
+  public static RedisIdempotencyStore create(StatefulRedisClusterConnection<String, String> connection, String prefix,
+      Duration lease, Duration doneTtl, Duration timeout) {
+    Checks.requireNonNull("connection", connection);
+    return create(connection.async(), prefix, lease, doneTtl, timeout);
+  }
+
+  private static RedisIdempotencyStore create(RedisClusterAsyncCommands<String, String> redis, String prefix,
+      Duration lease, Duration doneTtl, Duration timeout) {
     Checks.requireNonBlank("prefix", prefix);
     Checks.requirePositive("lease", lease);
     if (lease.toMillis() < 1_000) {
@@ -142,7 +171,7 @@ public final class RedisIdempotencyStore {
       throw Checks.invalid("doneTtl", "must be at least the lease (" + Checks.describe(lease) + ")", doneTtl);
     }
     Checks.requirePositive("timeout", timeout);
-    return new RedisIdempotencyStore(connection, prefix, lease, doneTtl, timeout);
+    return new RedisIdempotencyStore(redis, prefix, lease, doneTtl, timeout);
   }
 
   /** @return keys whose handler succeeded but could not be marked done (their claims expire after the lease) */
@@ -179,7 +208,6 @@ public final class RedisIdempotencyStore {
    */
   public Claims claimAll(String group, Collection<String> keys) throws Exception {
     String token = "pending:" + UUID.randomUUID();
-    RedisAsyncCommands<String, String> redis = connection.async();
     List<String> all = new ArrayList<>(keys);
     Set<String> won = new LinkedHashSet<>();
     String heldElsewhere = null;
@@ -341,8 +369,7 @@ public final class RedisIdempotencyStore {
       if (fresh.isEmpty()) {
         return;
       }
-      RedisAsyncCommands<String, String> redis = connection.async();
-      List<RedisFuture<String>> sets = new ArrayList<>(fresh.size());
+        List<RedisFuture<String>> sets = new ArrayList<>(fresh.size());
       SetArgs px = SetArgs.Builder.px(doneTtlMillis);
       for (String key : fresh) {
         sets.add(redis.set(redisKey(group, key), DONE, px));
@@ -372,8 +399,7 @@ public final class RedisIdempotencyStore {
       if (fresh.isEmpty()) {
         return;
       }
-      RedisAsyncCommands<String, String> redis = connection.async();
-      List<String> keys = new ArrayList<>(fresh.size());
+        List<String> keys = new ArrayList<>(fresh.size());
       for (String key : fresh) {
         keys.add(redisKey(group, key));
         remember(redisKey(group, key), token); // until the release is confirmed

@@ -9,6 +9,7 @@ import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -19,22 +20,55 @@ import org.springframework.core.env.Environment;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Tiered caches ({@link GiftkitCaches}, from {@code giftkit.cache.*}) on a Lettuce client for
- * {@code giftkit.cache.redis-url} or Boot's {@code spring.data.redis.*} settings; with Jackson 3,
+ * Tiered caches ({@link GiftkitCaches}, from {@code giftkit.cache.*}) on a Lettuce client made from
+ * a {@link GiftkitRedisConnection}: {@code giftkit.cache.redis-url} when set, else Boot's Redis
+ * settings (with {@code spring-boot-data-redis}: its connection details, so Sentinel, Cluster, ACL
+ * users and SSL bundles are honoured; without it: {@code spring.data.redis.url}, host, port,
+ * credentials, database, {@code ssl.enabled}); with Jackson 3,
  * {@link GiftkitCodecs} on Boot's {@code JsonMapper}; with Micrometer, their metrics; with the
  * endpoint, their stats and hot keys. No connection is opened until a cache is made.
  */
-@AutoConfiguration(after = GiftkitAutoConfiguration.class)
+@AutoConfiguration(after = GiftkitAutoConfiguration.class,
+    afterName = "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration")
 @ConditionalOnClass({TieredCache.class, RedisClient.class})
 @EnableConfigurationProperties(GiftkitCacheProperties.class)
 public final class GiftkitCacheAutoConfiguration {
 
+  /**
+   * Boot's Redis settings, when Boot's Redis support is present and has made its connection details:
+   * standalone, Sentinel or Cluster, username, password, SSL (bundles too), timeouts. Replaced by
+   * {@code giftkit.cache.redis-url} when that is set.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails")
+  @ConditionalOnBean(type = {"org.springframework.boot.data.redis.autoconfigure.DataRedisProperties",
+      "org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails"})
+  static class BootRedisConfiguration {
+
+    @Bean
+    @ConditionalOnMissingBean
+    GiftkitRedisConnection giftkitRedisConnection(GiftkitCacheProperties properties,
+        org.springframework.boot.data.redis.autoconfigure.DataRedisProperties redis,
+        org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails details) {
+      if (properties.getRedisUrl() != null && !properties.getRedisUrl().isBlank()) {
+        return GiftkitRedisConnection.of(parseUrl(properties.getRedisUrl(), "giftkit.cache.redis-url"), null);
+      }
+      return BootRedisConnection.of(redis, details);
+    }
+  }
+
+  /** Without Boot's Redis support: {@link #redisUri}. */
   @Bean
   @ConditionalOnMissingBean
-  GiftkitCaches giftkitCaches(GiftkitCacheProperties properties, Environment environment,
+  GiftkitRedisConnection giftkitRedisConnection(GiftkitCacheProperties properties, Environment environment) {
+    return GiftkitRedisConnection.of(redisUri(properties, environment), null);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  GiftkitCaches giftkitCaches(GiftkitCacheProperties properties, GiftkitRedisConnection connection,
       ObjectProvider<TieredCacheCustomizer> customizers) {
-    return new GiftkitCaches(properties, RedisClient.create(redisUri(properties, environment)),
-        customizers.orderedStream().toList());
+    return new GiftkitCaches(properties, connection.createClient(), customizers.orderedStream().toList());
   }
 
   /** {@code giftkit.cache.redis-url}, else {@code spring.data.redis.url}, else its host, port and credentials. */
@@ -47,13 +81,7 @@ public final class GiftkitCacheAutoConfiguration {
       property = "spring.data.redis.url";
     }
     if (url != null && !url.isBlank()) {
-      try {
-        return RedisURI.create(url);
-      } catch (IllegalArgumentException e) {
-        // Never echo the URL itself: it may carry a password.
-        throw GiftkitPropertyException.invalid(property, "must be a redis:// or rediss:// URL",
-            "a value not shown (it may hold a password)");
-      }
+      return parseUrl(url, property);
     }
     RedisURI.Builder b = RedisURI.builder()
         .withHost(binder.bind("spring.data.redis.host", String.class).orElse("localhost"))
@@ -70,6 +98,16 @@ public final class GiftkitCacheAutoConfiguration {
       }
     }
     return b.build();
+  }
+
+  private static RedisURI parseUrl(String url, String property) {
+    try {
+      return RedisURI.create(url);
+    } catch (IllegalArgumentException e) {
+      // Never echo the URL itself: it may carry a password.
+      throw GiftkitPropertyException.invalid(property, "must be a redis:// or rediss:// URL",
+          "a value not shown (it may hold a password)");
+    }
   }
 
   @Bean

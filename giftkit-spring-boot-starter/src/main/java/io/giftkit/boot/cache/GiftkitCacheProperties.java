@@ -10,8 +10,10 @@ import org.springframework.boot.context.properties.NestedConfigurationProperty;
 public class GiftkitCacheProperties {
 
   /**
-   * The Redis server, e.g. redis://127.0.0.1:6379/0; default: Boot's spring.data.redis.url, or its
-   * host, port, username, password, database and ssl.enabled.
+   * The Redis server, e.g. redis://127.0.0.1:6379/0; when set it replaces Boot's settings. Default:
+   * Boot's spring.data.redis.* (with spring-boot-data-redis: its connection details, so Sentinel,
+   * Cluster, username, SSL bundles and timeouts apply; without it: url, or host, port, username,
+   * password, database and ssl.enabled).
    */
   private String redisUrl;
 

@@ -6,7 +6,9 @@ import io.giftkit.cache.InvalidationMode;
 import io.giftkit.cache.TieredCache;
 import io.giftkit.core.Checks;
 import io.giftkit.core.InvalidConfigException;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.cluster.RedisClusterClient;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,8 +19,9 @@ import java.util.function.UnaryOperator;
 import org.springframework.beans.factory.DisposableBean;
 
 /**
- * Makes {@link TieredCache}s from {@code giftkit.cache.*} on one Lettuce client (from
- * {@code giftkit.cache.redis-url} or Boot's {@code spring.data.redis.*}), keeps them for metrics and
+ * Makes {@link TieredCache}s from {@code giftkit.cache.*} on one Lettuce client (a
+ * {@link RedisClient}, or a {@link RedisClusterClient} for a Redis Cluster; see
+ * {@link GiftkitRedisConnection}), keeps them for metrics and
  * the endpoint, and closes them and the client with the application.
  *
  * <pre>{@code
@@ -38,17 +41,24 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
   public record Entry(String name, TieredCache<?, ?> cache, HotKeyDetector<?> detector) {}
 
   private final GiftkitCacheProperties properties;
-  private final RedisClient client;
+  private final AbstractRedisClient client;
   private final List<TieredCacheCustomizer> customizers;
   private final List<Entry> entries = new CopyOnWriteArrayList<>();
   private final List<Consumer<Entry>> creationListeners = new CopyOnWriteArrayList<>();
 
   /**
    * @param properties {@code giftkit.cache.*}
-   * @param client the Lettuce client the caches use (shut down with this factory)
+   * @param client the Lettuce client the caches use, a {@link RedisClient} or a
+   *     {@link RedisClusterClient} (shut down with this factory)
    * @param customizers applied to every builder after the properties, in order
+   * @throws IllegalArgumentException if the client is of another kind
    */
-  public GiftkitCaches(GiftkitCacheProperties properties, RedisClient client, List<TieredCacheCustomizer> customizers) {
+  public GiftkitCaches(GiftkitCacheProperties properties, AbstractRedisClient client,
+      List<TieredCacheCustomizer> customizers) {
+    if (!(client instanceof RedisClient) && !(client instanceof RedisClusterClient)) {
+      throw new IllegalArgumentException("client must be a RedisClient or a RedisClusterClient, but was "
+          + (client == null ? null : client.getClass().getName()));
+    }
     this.properties = properties;
     this.client = client;
     this.customizers = List.copyOf(customizers);
@@ -69,7 +79,8 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
     String prefix = "giftkit.cache.caches." + name;
     CacheSettings own = properties.getCaches().getOrDefault(name, new CacheSettings());
     CacheSettings d = properties.getDefaults();
-    TieredCache.Builder<K, V> b = TieredCache.builder(name, client);
+    TieredCache.Builder<K, V> b = client instanceof RedisClusterClient cluster ? TieredCache.builder(name, cluster)
+        : TieredCache.builder(name, (RedisClient) client);
     HotKeyDetector<K> detector = null;
     try {
       Long l1Size = pick(own.getL1MaxSize(), d.getL1MaxSize());
@@ -144,6 +155,11 @@ public final class GiftkitCaches implements DisposableBean, io.giftkit.boot.Gift
   /** @param listener hears every cache made from now on (metrics bind this way) */
   public void onCreate(Consumer<Entry> listener) {
     creationListeners.add(listener);
+  }
+
+  /** @return whether the caches use a Redis Cluster */
+  public boolean usesCluster() {
+    return client instanceof RedisClusterClient;
   }
 
   /** @return every cache made here */

@@ -33,13 +33,16 @@ import org.springframework.core.env.Environment;
 
 /**
  * Managed Kafka consumers ({@link GiftkitConsumers}, from {@code giftkit.mq.*} over Boot's Kafka
- * settings, see {@link GiftkitKafkaClients}), the {@link JdbcIdempotencyStore}, and, when a
+ * settings, see {@link GiftkitKafkaClients}), the {@link JdbcIdempotencyStore}, with Lettuce and the
+ * caches' {@code GiftkitRedisConnection} a lazy {@code RedisIdempotencyStore} on the same Redis
+ * settings (Boot's: standalone, Sentinel or Cluster, ACL user, SSL), and, when a
  * {@link RecheckHandler} bean and a {@link DataSource} exist, the {@link DelayedRecheck} from
  * {@code giftkit.recheck.*}; with Micrometer, their metrics; with the endpoint, their state.
  */
 @AutoConfiguration(after = GiftkitAutoConfiguration.class,
     afterName = {"org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
-        "org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration"})
+        "org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration",
+        "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration"})
 @ConditionalOnClass(GiftkitConsumer.class)
 @EnableConfigurationProperties({GiftkitMqProperties.class, GiftkitRecheckProperties.class})
 public final class GiftkitMqAutoConfiguration {
@@ -86,6 +89,32 @@ public final class GiftkitMqAutoConfiguration {
       ObjectProvider<GiftkitConsumerCustomizer> customizers) {
     return new GiftkitConsumers(properties, clients, site.getIfAvailable(), lagListeners.orderedStream().toList(),
         customizers.orderedStream().toList());
+  }
+
+  /**
+   * A {@code RedisIdempotencyStore} (defaults: prefix {@code giftkit:idem:}, lease 2 min, done keys
+   * kept 7 days, 1 s timeout) on the caches' Redis settings ({@code GiftkitRedisConnection}: Boot's
+   * {@code spring.data.redis.*}, a Cluster included). Lazy: its client and connection are made when
+   * the store is first injected or looked up, not before; Redis must answer then.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = "io.lettuce.core.RedisClient")
+  @ConditionalOnBean(type = "io.giftkit.boot.cache.GiftkitRedisConnection")
+  static class RedisStoreConfiguration {
+
+    @Bean
+    @org.springframework.context.annotation.Lazy
+    @ConditionalOnMissingBean
+    RedisStoreConnection giftkitRedisStoreConnection(io.giftkit.boot.cache.GiftkitRedisConnection settings) {
+      return new RedisStoreConnection(settings);
+    }
+
+    @Bean
+    @org.springframework.context.annotation.Lazy
+    @ConditionalOnMissingBean
+    io.giftkit.mq.RedisIdempotencyStore giftkitRedisIdempotencyStore(RedisStoreConnection connection) {
+      return connection.store();
+    }
   }
 
   @Bean

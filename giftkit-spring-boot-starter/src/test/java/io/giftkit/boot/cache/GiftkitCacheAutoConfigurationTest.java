@@ -203,6 +203,25 @@ class GiftkitCacheAutoConfigurationTest {
         .hasMessageNotContaining("s3cret");
   }
 
+  /** Without Boot's Redis support (spring-boot-data-redis is optional): spring.data.redis.* read by hand, as before. */
+  @Test
+  void withoutBootsRedisSupportTheSettingsAreReadByHand() {
+    RedisURI shared = RedisURI.create(REDIS.url());
+    runner.withClassLoader(new FilteredClassLoader("org.springframework.boot.data.redis"))
+        .withPropertyValues("spring.data.redis.host=" + shared.getHost(), "spring.data.redis.port=" + shared.getPort())
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          GiftkitRedisConnection connection = context.getBean(GiftkitRedisConnection.class);
+          assertThat(connection.isCluster()).isFalse();
+          assertThat(connection.uris().get(0).getPort()).isEqualTo(shared.getPort());
+          TieredCache<Long, String> rooms = context.getBean(GiftkitCaches.class).create("rooms", b -> b
+              .keyPrefix(REDIS.key("rooms-by-hand")).keys(KeyCodec.longs()).values(ValueCodec.utf8())
+              .loader(id -> "room-" + id));
+          assertThat(rooms.get(5L)).isEqualTo("room-5");
+          assertThat(rooms.isRedisConnected()).isTrue();
+        });
+  }
+
   @Test
   void aBadCacheSettingNamesTheProperty() {
     runner.withPropertyValues("giftkit.cache.redis-url=" + REDIS.url(), "giftkit.cache.caches.rooms.l2-ttl=-1s")
