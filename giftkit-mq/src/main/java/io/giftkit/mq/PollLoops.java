@@ -164,11 +164,15 @@ final class PollLoops<K, V> implements PollLoop.Owner {
       if (!recovering) {
         restarting.incrementAndGet();
       }
-      state.compareAndSet(State.RUNNING, State.RESTARTING);
       long delayMs = TimeUnit.NANOSECONDS.toMillis(supervisor.delayNanos(inARow));
+      synchronized (this) {
+        // counted before RESTARTING shows (a reader never sees RESTARTING with the restart uncounted);
+        // restart() takes this lock too, so it cannot set RUNNING before this sets RESTARTING
+        supervisor.schedule(inARow, () -> restart(slot, inARow));
+        state.compareAndSet(State.RUNNING, State.RESTARTING);
+      }
       LOG.error("GiftKit consumer '{}': the poll loop {} died; restarting it in {} ms (restart {} in a row)", s.name(),
           thread, delayMs, inARow, died);
-      supervisor.schedule(inARow, () -> restart(slot, inARow));
       return; // the slot stays alive
     }
     if (recovering) {
