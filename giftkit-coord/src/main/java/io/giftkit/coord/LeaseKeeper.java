@@ -1,6 +1,8 @@
 package io.giftkit.coord;
 
 import io.etcd.jetcd.Lease;
+import io.etcd.jetcd.common.exception.ErrorCode;
+import io.etcd.jetcd.common.exception.EtcdException;
 import io.giftkit.core.Ticker;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,9 +17,9 @@ import org.slf4j.LoggerFactory;
  * valid. Every {@code ttl / 3} it sends one keep-alive ({@code keepAliveOnce}) and notes when it was
  * sent; an answer with a positive TTL extends the validity to that send time plus the TTL (etcd
  * starts the new TTL when it receives the request, which is after it was sent). An answer with TTL 0
- * (the lease expired or was revoked) or reaching the validity's end without a renewal (etcd
- * unreachable, this process paused) is a loss: reported once, the lease revoked best-effort, nothing
- * more sent.
+ * (the lease expired or was revoked; jetcd reports it as a {@code NOT_FOUND} error) or reaching the
+ * validity's end without a renewal (etcd unreachable, this process paused) is a loss: reported
+ * once, the lease revoked best-effort, nothing more sent.
  *
  * <p>Thread-safe: the state is guarded by {@code this}; the loss is reported outside the lock.
  */
@@ -80,7 +82,12 @@ final class LeaseKeeper {
     }
     long sent = sentAt;
     leases.keepAliveOnce(leaseId).whenComplete((response, error) -> {
-      if (error != null) {
+      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+          ? error.getCause() : error;
+      if (cause instanceof EtcdException e && e.getErrorCode() == ErrorCode.NOT_FOUND) {
+        // jetcd's keepAliveOnce turns etcd's "TTL 0" answer into this
+        lost("lease " + Long.toHexString(leaseId) + " expired or was revoked (etcd: " + e.getMessage() + ")");
+      } else if (error != null) {
         LOG.debug("keep-alive of lease {} failed; retrying on the next tick", Long.toHexString(leaseId), error);
       } else if (response.getTTL() <= 0) {
         lost("lease " + Long.toHexString(leaseId) + " expired or was revoked (etcd answered TTL "
