@@ -10,6 +10,7 @@ import io.giftkit.core.Ticker;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -123,16 +124,25 @@ public final class EtcdLocks implements AutoCloseable {
     LeaseGrantResponse grant = Etcd.await(client.getLeaseClient().grant(leaseTtl.toSeconds()), timeout,
         "granting the lease of " + what);
     AtomicReference<EtcdLock> holder = new AtomicReference<>();
+    CompletableFuture<LockResponse> granted = new CompletableFuture<>();
     LeaseKeeper keeper = new LeaseKeeper(client.getLeaseClient(), grant.getID(), Duration.ofSeconds(grant.getTTL()),
         start + TimeUnit.SECONDS.toNanos(grant.getTTL()), ticker, reason -> {
           EtcdLock lock = holder.get();
           if (lock != null) {
             held.remove(lock);
             lock.lost(reason);
+          } else {
+            granted.cancel(false); // still waiting: stop, the lease that would hold the lock is gone
           }
         });
     keeper.start(scheduler);
-    CompletableFuture<LockResponse> granted = client.getLockClient().lock(Etcd.bytes(keyPrefix + name), grant.getID());
+    client.getLockClient().lock(Etcd.bytes(keyPrefix + name), grant.getID()).whenComplete((r, e) -> {
+      if (e != null) {
+        granted.completeExceptionally(e);
+      } else {
+        granted.complete(r);
+      }
+    });
     LockResponse response;
     try {
       response = wait == null ? granted.get()
@@ -140,6 +150,9 @@ public final class EtcdLocks implements AutoCloseable {
     } catch (TimeoutException e) {
       abandon(granted, keeper);
       return Optional.empty();
+    } catch (CancellationException e) {
+      abandon(granted, keeper);
+      throw new GiftkitException(what + ": the lease ran out while waiting for the lock (etcd unreachable?)");
     } catch (ExecutionException e) {
       abandon(granted, keeper);
       throw new GiftkitException(what + ": etcd refused the lock: " + e.getCause(), e.getCause());

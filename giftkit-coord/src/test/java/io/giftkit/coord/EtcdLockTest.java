@@ -2,6 +2,7 @@ package io.giftkit.coord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -225,6 +227,75 @@ class EtcdLockTest {
         long keys = clientA.getKVClient().get(Etcd.bytes(EtcdLocks.DEFAULT_KEY_PREFIX + "busy/"),
             GetOption.builder().isPrefix(true).withCountOnly(true).build()).get(5, TimeUnit.SECONDS).getCount();
         assertThat(keys).isEqualTo(1);
+      }
+    }
+  }
+
+  /** {@code lock(name)} waits for as long as the holder keeps the lock, then gets it with a higher token. */
+  @Test
+  void lockWaitsUntilTheHolderReleases() throws Exception {
+    try (EtcdLocks a = locks(clientA); EtcdLocks b = locks(clientB)) {
+      EtcdLock first = a.lock("queue");
+      CompletableFuture<EtcdLock> next = CompletableFuture.supplyAsync(() -> b.lock("queue"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> clientA.getKVClient()
+          .get(Etcd.bytes(EtcdLocks.DEFAULT_KEY_PREFIX + "queue/"),
+              GetOption.builder().isPrefix(true).withCountOnly(true).build()).get(2, TimeUnit.SECONDS).getCount() == 2);
+      assertThat(next).isNotDone();
+      assertThat(first.isHeld()).isTrue();
+      first.close();
+      try (EtcdLock second = next.get(10, TimeUnit.SECONDS)) {
+        assertThat(second.isHeld()).isTrue();
+        assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+      }
+    }
+  }
+
+  /** Closing {@link EtcdLocks} releases what it still holds at once (not after the 60 s lease). */
+  @Test
+  void closingTheLocksReleasesTheLocksStillHeld() throws Exception {
+    EtcdLock forgotten;
+    try (EtcdLocks a = EtcdLocks.builder(clientA).leaseTtl(Duration.ofSeconds(60)).build()) {
+      forgotten = a.tryLock("forgotten", Duration.ofSeconds(5)).orElseThrow();
+    }
+    assertThat(forgotten.isHeld()).isFalse();
+    assertThat(forgotten.lostReason()).isEmpty();
+    try (EtcdLocks b = locks(clientB); EtcdLock next = b.tryLock("forgotten", Duration.ofSeconds(5)).orElseThrow()) {
+      assertThat(next.fencingToken()).isGreaterThan(forgotten.fencingToken());
+    }
+  }
+
+  /** The README's lock example, compiled and run. */
+  @Test
+  void theReadmeExample() throws Exception {
+    Client client = clientA;
+    try (Connection connection = MARIADB.newConnection(); Statement s = connection.createStatement()) {
+      s.execute("CREATE TABLE monthly_settlement (month VARCHAR(7) PRIMARY KEY, total BIGINT NOT NULL,"
+          + " fence BIGINT NOT NULL DEFAULT 0)");
+      s.execute("INSERT INTO monthly_settlement (month, total) VALUES ('2026-12', 0)");
+      long total = 1234;
+      String month = "2026-12";
+      AtomicReference<String> stopped = new AtomicReference<>();
+      Runnable stopWork = () -> stopped.set("stopped");
+      // README: lock
+      EtcdLocks locks = EtcdLocks.builder(client).leaseTtl(Duration.ofSeconds(10)).build();
+      Optional<EtcdLock> held = locks.tryLock("settlement:2026-12", Duration.ofSeconds(2));
+      if (held.isPresent()) {
+        try (EtcdLock lock = held.get().whenLost((l, why) -> stopWork.run())) {
+          int rows = FencedWrite.update(connection, "monthly_settlement", "fence", "total = ?", "month = ?", lock,
+              total, month);
+          if (rows == 0) {
+            throw new IllegalStateException("a later holder settled " + month + "; this one stops");
+          }
+        }
+      }
+      locks.close();
+      // end README
+      assertThat(held).isPresent();
+      assertThat(stopped.get()).isNull();
+      try (ResultSet r = s.executeQuery("SELECT total, fence FROM monthly_settlement")) {
+        assertThat(r.next()).isTrue();
+        assertThat(r.getLong("total")).isEqualTo(1234);
+        assertThat(r.getLong("fence")).isEqualTo(held.get().fencingToken());
       }
     }
   }
