@@ -107,6 +107,26 @@ class ThreeMemberClusterTest {
     }
   }
 
+  /** The README's key-value example, compiled and run. */
+  @Test
+  @Order(2)
+  void theReadmeExample() {
+    try (Client client = Client.builder().endpoints(etcd.clientUrls().toArray(String[]::new)).build()) {
+      // README: kv
+      ConsistentKv kv = ConsistentKv.builder(client).keyPrefix("gift/").build();
+      long rev = kv.put("room:42:owner", "site-a");
+      KvRead read = kv.get("room:42:owner", Consistency.LINEARIZABLE);   // sees the put, from any member
+      boolean moved = kv.compareAndSet("room:42:owner", read.entry().orElseThrow().modRevision(), "site-b");
+      kv.put("session:7", "token", Duration.ofSeconds(30));                // gone after ~30 s (its own lease)
+      kv.delete("room:42:owner");
+      // end README
+      assertThat(read.entry().orElseThrow().modRevision()).isEqualTo(rev);
+      assertThat(moved).isTrue();
+      assertThat(kv.get("room:42:owner", Consistency.LINEARIZABLE).entry()).isEmpty();
+      assertThat(kv.get("session:7", Consistency.SERIALIZABLE).entry()).isPresent();
+    }
+  }
+
   /**
    * Member 3 is frozen while a write goes through the other two, then those two are killed and member 3
    * resumed: alone, without a leader, it still answers a serializable read with the old value (and the
