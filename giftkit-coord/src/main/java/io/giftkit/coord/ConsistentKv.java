@@ -77,6 +77,8 @@ public final class ConsistentKv {
   /**
    * Writes a key, without expiry.
    *
+   * @param key not blank
+   * @param value not null
    * @return the revision of the write (the entry's new {@code modRevision})
    */
   public long put(String key, String value) {
@@ -90,6 +92,8 @@ public final class ConsistentKv {
    * Writes a key that etcd deletes after {@code ttl} (through a lease of its own that nobody renews;
    * etcd rounds the TTL up to whole seconds and to its minimum, about 2 s).
    *
+   * @param key not blank
+   * @param value not null
    * @param ttl positive
    * @return the revision of the write
    */
@@ -108,7 +112,9 @@ public final class ConsistentKv {
   /**
    * Writes {@code newValue} only if the key's last write is still the one the caller read.
    *
+   * @param key not blank
    * @param expectedModRevision the {@link KvEntry#modRevision()} read before, or 0 for "the key must not exist"
+   * @param newValue not null
    * @return whether it was written (false: another write came first, or the key's existence differs)
    */
   public boolean compareAndSet(String key, long expectedModRevision, String newValue) {
@@ -126,6 +132,7 @@ public final class ConsistentKv {
   /**
    * Deletes a key.
    *
+   * @param key not blank
    * @return whether it existed
    */
   public boolean delete(String key) {

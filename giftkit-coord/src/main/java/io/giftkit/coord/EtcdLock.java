@@ -1,8 +1,10 @@
 package io.giftkit.coord;
 
+import io.giftkit.core.Checks;
 import io.giftkit.core.Listeners;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,12 +30,12 @@ public final class EtcdLock implements AutoCloseable {
   private final LeaseKeeper keeper;
   private final Duration timeout;
   private final Listeners<LockLostListener> listeners;
-  private final java.util.function.Consumer<EtcdLock> onRelease;
+  private final Consumer<EtcdLock> onRelease;
   private String lostReason;
   private boolean released;
 
   EtcdLock(String name, String key, long fencingToken, LeaseKeeper keeper, Duration timeout,
-      java.util.function.Consumer<EtcdLock> onRelease) {
+      Consumer<EtcdLock> onRelease) {
     this.onRelease = onRelease;
     this.name = name;
     this.key = key;
@@ -87,7 +89,7 @@ public final class EtcdLock implements AutoCloseable {
    * @return this lock
    */
   public EtcdLock whenLost(LockLostListener listener) {
-    io.giftkit.core.Checks.requireNonNull("listener", listener);
+    Checks.requireNonNull("listener", listener);
     String reason;
     synchronized (this) {
       reason = lostReason;

@@ -58,6 +58,13 @@ public final class FencedWrite {
   /**
    * Runs the fenced update for {@code lock}'s token on {@code connection} (in its transaction, if any).
    *
+   * @param connection the connection; the caller keeps owning it
+   * @param table the table, {@code name} or {@code schema.name}
+   * @param fenceColumn the column that keeps the highest token that wrote the row
+   * @param setClause the assignments, e.g. {@code "total = ?"}
+   * @param whereClause the row condition, e.g. {@code "month = ?"}
+   * @param lock the lock whose {@link EtcdLock#fencingToken()} guards the write (held or not: the
+   *     database decides)
    * @param parameters bound to the placeholders of {@code setClause}, then {@code whereClause}
    * @return the rows updated: 0 if a later holder wrote the row, or none matched
    * @throws SQLException as the driver throws it

@@ -14,7 +14,15 @@ import io.giftkit.core.Checks;
  * @param version its write count since creation, from 1
  */
 public record KvEntry(String key, String value, long createRevision, long modRevision, long version) {
-  /** Checks the components. */
+  /**
+   * Checks the components.
+   *
+   * @param key the key, without the store's prefix; not null
+   * @param value the value; not null
+   * @param createRevision the revision that created it
+   * @param modRevision the revision of its last write
+   * @param version its write count since creation
+   */
   public KvEntry {
     Checks.requireNonNull("key", key);
     Checks.requireNonNull("value", value);

@@ -12,7 +12,13 @@ import java.util.Optional;
  * @param consistency how the read was served
  */
 public record KvRead(Optional<KvEntry> entry, long revision, Consistency consistency) {
-  /** Checks the components. */
+  /**
+   * Checks the components.
+   *
+   * @param entry the entry or empty; not null
+   * @param revision the store revision read
+   * @param consistency how it was served; not null
+   */
   public KvRead {
     Checks.requireNonNull("entry", entry);
     Checks.requireNonNull("consistency", consistency);

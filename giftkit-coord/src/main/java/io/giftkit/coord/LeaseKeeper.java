@@ -5,6 +5,8 @@ import io.etcd.jetcd.common.exception.ErrorCode;
 import io.etcd.jetcd.common.exception.EtcdException;
 import io.giftkit.core.Ticker;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -82,7 +84,7 @@ final class LeaseKeeper {
     }
     long sent = sentAt;
     leases.keepAliveOnce(leaseId).whenComplete((response, error) -> {
-      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+      Throwable cause = error instanceof CompletionException && error.getCause() != null
           ? error.getCause() : error;
       if (cause instanceof EtcdException e && e.getErrorCode() == ErrorCode.NOT_FOUND) {
         // jetcd's keepAliveOnce turns etcd's "TTL 0" answer into this
@@ -126,7 +128,7 @@ final class LeaseKeeper {
   }
 
   /** Revokes the lease; etcd then deletes the keys attached to it. */
-  java.util.concurrent.CompletableFuture<?> revokeAsync() {
+  CompletableFuture<?> revokeAsync() {
     return leases.revoke(leaseId);
   }
 

@@ -75,6 +75,7 @@ public final class EtcdCluster implements AutoCloseable {
   /**
    * Starts every member and waits until each reports health (the cluster has a leader).
    *
+   * @param timeout how long each member may take
    * @throws ProcessStartException if a member exits or is not healthy within {@code timeout}
    */
   public void start(Duration timeout) {
@@ -86,13 +87,24 @@ public final class EtcdCluster implements AutoCloseable {
     }
   }
 
-  /** Starts member {@code i} again (after a kill), on its data, and waits until it reports health. */
+  /**
+   * Starts member {@code i} again (after a kill), on its data, and waits until it reports health.
+   *
+   * @param i the member's index, from 0
+   * @param timeout how long it may take
+   */
   public void restart(int i, Duration timeout) {
     members.get(i).start();
     awaitHealthy(i, timeout);
   }
 
-  /** Waits until member {@code i} answers {@code /health} with true. */
+  /**
+   * Waits until member {@code i} answers {@code /health} with true.
+   *
+   * @param i the member's index, from 0
+   * @param timeout how long it may take
+   * @throws ProcessStartException if it exits or is not healthy in time, quoting its log
+   */
   public void awaitHealthy(int i, Duration timeout) {
     members.get(i).awaitReady(timeout, () -> healthy(i));
   }
@@ -102,12 +114,18 @@ public final class EtcdCluster implements AutoCloseable {
     return members.size();
   }
 
-  /** @return member {@code i}'s process (kill, suspend, resume) */
+  /**
+   * @param i the member's index, from 0
+   * @return member {@code i}'s process (kill, suspend, resume)
+   */
   public ManagedProcess member(int i) {
     return members.get(i);
   }
 
-  /** @return member {@code i}'s client URL, {@code http://127.0.0.1:port} */
+  /**
+   * @param i the member's index, from 0
+   * @return member {@code i}'s client URL, {@code http://127.0.0.1:port}
+   */
   public String clientUrl(int i) {
     return "http://127.0.0.1:" + clientPorts.get(i);
   }
@@ -146,7 +164,11 @@ public final class EtcdCluster implements AutoCloseable {
     return -1;
   }
 
-  /** @return whether member {@code i} answers {@code GET /health} with true within a second */
+  /**
+   * @param i the member's index, from 0
+   * @return whether member {@code i} answers {@code GET /health} with true within a second
+   * @throws IOException if it does not answer
+   */
   public boolean healthy(int i) throws IOException {
     HttpURLConnection c = open(i, "/health");
     try (InputStream in = c.getInputStream()) {
