@@ -125,6 +125,7 @@ public final class EtcdLocks implements AutoCloseable {
         "granting the lease of " + what);
     AtomicReference<EtcdLock> holder = new AtomicReference<>();
     CompletableFuture<LockResponse> granted = new CompletableFuture<>();
+    AtomicReference<String> lostWhileWaiting = new AtomicReference<>();
     LeaseKeeper keeper = new LeaseKeeper(client.getLeaseClient(), grant.getID(), Duration.ofSeconds(grant.getTTL()),
         start + TimeUnit.SECONDS.toNanos(grant.getTTL()), ticker, reason -> {
           EtcdLock lock = holder.get();
@@ -132,6 +133,7 @@ public final class EtcdLocks implements AutoCloseable {
             held.remove(lock);
             lock.lost(reason);
           } else {
+            lostWhileWaiting.set(reason);
             granted.cancel(false); // still waiting: stop, the lease that would hold the lock is gone
           }
         });
@@ -152,7 +154,7 @@ public final class EtcdLocks implements AutoCloseable {
       return Optional.empty();
     } catch (CancellationException e) {
       abandon(granted, keeper);
-      throw new GiftkitException(what + ": the lease ran out while waiting for the lock (etcd unreachable?)");
+      throw new GiftkitException(what + ": gave up waiting for the lock: " + lostWhileWaiting.get());
     } catch (ExecutionException e) {
       abandon(granted, keeper);
       throw new GiftkitException(what + ": etcd refused the lock: " + e.getCause(), e.getCause());

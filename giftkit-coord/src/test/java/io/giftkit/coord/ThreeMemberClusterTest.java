@@ -128,8 +128,8 @@ class ThreeMemberClusterTest {
   }
 
   /**
-   * Member 3 is frozen ({@code SIGSTOP}) while writes go through the other two, then those two are
-   * killed and member 3 resumed: alone, without a leader, it still answers a serializable read with the
+   * A follower is frozen ({@code SIGSTOP}) while writes go through the other two, then those two are
+   * killed and the follower resumed: alone, without a leader, it still answers a serializable read with the
    * old value (and the read says it may be stale), while a linearizable read through it fails rather
    * than answer stale. A frozen process's kernel still accepts what its peers send until its socket
    * buffers are full, and it would apply that on resuming; so 10 MB of other writes go first, and the
@@ -138,23 +138,27 @@ class ThreeMemberClusterTest {
   @Test
   @Order(3)
   void aSerializableReadCanBeStaleAndSaysSoWhereALinearizableOneFails() {
-    try (Client c0 = client(0); Client c2 = client(2)) {
-      ConsistentKv writer = ConsistentKv.builder(c0).keyPrefix("three/").timeout(Duration.ofSeconds(20)).build();
-      ConsistentKv isolated = kv(c2);
+    await().atMost(START).until(() -> etcd.leader() >= 0);
+    int leader = etcd.leader();
+    int cutOff = (leader + 1) % 3; // a follower: freezing the leader would stall the writes until an election
+    int third = (leader + 2) % 3;
+    try (Client toLeader = client(leader); Client toCutOff = client(cutOff)) {
+      ConsistentKv writer = ConsistentKv.builder(toLeader).keyPrefix("three/").timeout(Duration.ofSeconds(20)).build();
+      ConsistentKv isolated = kv(toCutOff);
       writer.put("balance", "old");
       await().atMost(Duration.ofSeconds(10)).until(() -> isolated.get("balance", Consistency.SERIALIZABLE)
           .entry().map(KvEntry::value).orElse("").equals("old"));
       try {
-        etcd.member(2).suspend();
+        etcd.member(cutOff).suspend();
         String oneMegabyte = "x".repeat(1_000_000);
         for (int i = 0; i < 10; i++) {
           writer.put("padding-" + i, oneMegabyte);
         }
         writer.put("balance", "new");
         assertThat(writer.get("balance", Consistency.LINEARIZABLE).entry().orElseThrow().value()).isEqualTo("new");
-        etcd.member(0).kill();
-        etcd.member(1).kill();
-        etcd.member(2).resume();
+        etcd.member(leader).kill();
+        etcd.member(third).kill();
+        etcd.member(cutOff).resume();
 
         KvRead stale = isolated.get("balance", Consistency.SERIALIZABLE);
         assertThat(stale.entry().orElseThrow().value()).isEqualTo("old");
@@ -163,10 +167,10 @@ class ThreeMemberClusterTest {
         assertThatThrownBy(() -> isolated.get("balance", Consistency.LINEARIZABLE))
             .isInstanceOf(GiftkitException.class);
       } finally {
-        if (etcd.member(2).isSuspended()) {
-          etcd.member(2).resume();
+        if (etcd.member(cutOff).isSuspended()) {
+          etcd.member(cutOff).resume();
         }
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 3; i++) {
           if (!etcd.member(i).isAlive()) {
             etcd.member(i).start();
           }
@@ -193,7 +197,8 @@ class ThreeMemberClusterTest {
     try (Client onLeader = client(leader); Client onFollower = client(follower);
         EtcdLocks holderLocks = EtcdLocks.builder(onLeader).leaseTtl(Duration.ofSeconds(3))
             .timeout(Duration.ofSeconds(2)).build();
-        EtcdLocks waiterLocks = EtcdLocks.builder(onFollower).leaseTtl(Duration.ofSeconds(3)).build()) {
+        // the waiter's lease must outlast the election (no renewal succeeds until there is a new leader)
+        EtcdLocks waiterLocks = EtcdLocks.builder(onFollower).leaseTtl(Duration.ofSeconds(10)).build()) {
       EtcdLock first = holderLocks.tryLock("leader-kill", Duration.ofSeconds(5)).orElseThrow();
       CountDownLatch lost = new CountDownLatch(1);
       first.whenLost((l, why) -> lost.countDown());
