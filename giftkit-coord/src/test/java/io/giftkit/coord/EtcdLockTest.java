@@ -9,7 +9,9 @@ import io.etcd.jetcd.options.GetOption;
 import io.giftkit.core.FakeTicker;
 import io.giftkit.testing.MariaDbExtension;
 import io.giftkit.testing.process.EtcdCluster;
+import io.giftkit.testing.process.ManagedProcess;
 import io.giftkit.testing.process.ProcessRegistry;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -17,6 +19,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -186,6 +189,51 @@ class EtcdLockTest {
         assertThat(second.isHeld()).isTrue();
       }
     }
+  }
+
+  /**
+   * The holder is a process of its own, frozen with {@code SIGSTOP} past its 2 s lease while it keeps
+   * writing a fenced row: another contender gets the lock with a higher token and writes; once the
+   * holder runs again, its next write is refused by MariaDB, so the row holds the new holder's write.
+   */
+  @Test
+  void aHolderProcessPausedPastItsLeaseCannotOverwriteTheNextHolder() throws Exception {
+    try (Connection db = MARIADB.newConnection(); Statement s = db.createStatement(); EtcdLocks b = locks(clientB)) {
+      s.execute("CREATE TABLE ledger (id INT PRIMARY KEY, writer VARCHAR(20) NOT NULL, seq BIGINT NOT NULL,"
+          + " fence BIGINT NOT NULL DEFAULT 0)");
+      s.execute("INSERT INTO ledger (id, writer, seq) VALUES (1, 'nobody', 0)");
+      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      ManagedProcess holder = new ManagedProcess(registry, "paused-holder",
+          List.of(java, "-cp", System.getProperty("java.class.path"), PausedHolder.class.getName(), etcd.clientUrl(0),
+              MARIADB.jdbcUrl(), MARIADB.user()),
+          Map.of("GIFTKIT_MYSQL_PASSWORD", MARIADB.password()), dir.resolve("paused-holder.log"));
+      holder.start();
+      try {
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(holder.log()).contains("WROTE 3 rows=1"));
+        long holderToken = Long.parseLong(line(holder.log(), "HOLDING ").substring("HOLDING ".length()));
+
+        holder.suspend();
+        try (EtcdLock next = b.tryLock("paused-process", Duration.ofSeconds(20)).orElseThrow()) {
+          assertThat(next.fencingToken()).isGreaterThan(holderToken);
+          assertThat(FencedWrite.update(db, "ledger", "fence", "writer = ?, seq = ?", "id = 1", next, "next", 1))
+              .isEqualTo(1);
+          holder.resume();
+          await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(holder.log()).contains("REFUSED"));
+        }
+        try (ResultSet r = s.executeQuery("SELECT writer, seq FROM ledger WHERE id = 1")) {
+          assertThat(r.next()).isTrue();
+          assertThat(r.getString("writer")).isEqualTo("next");
+          assertThat(r.getLong("seq")).isEqualTo(1);
+        }
+      } finally {
+        holder.kill();
+        System.out.println("paused holder's log:" + System.lineSeparator() + ManagedProcess.tail(holder.log(), 12));
+      }
+    }
+  }
+
+  private static String line(Path log, String prefix) throws java.io.IOException {
+    return Files.readAllLines(log).stream().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow();
   }
 
   /**
