@@ -10,6 +10,7 @@
  *       {@code java kafka.Kafka server.properties} from Apache Kafka's Maven artifacts.
  *   <li>{@link io.giftkit.testing.process.MariaDbProcess}: {@code mariadbd} with its own datadir.
  *   <li>{@link io.giftkit.testing.process.RedisProcess}: {@code redis-server}, no persistence.
+ *   <li>{@link io.giftkit.testing.process.EtcdCluster}: one or three {@code etcd} members on loopback.
  * </ul>
  */
 package io.giftkit.testing.process;

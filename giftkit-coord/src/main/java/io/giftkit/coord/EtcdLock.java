@@ -1,0 +1,144 @@
+package io.giftkit.coord;
+
+import io.giftkit.core.Checks;
+import io.giftkit.core.Listeners;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A held etcd lock, from {@link EtcdLocks#tryLock} or {@link EtcdLocks#lock}: its fencing token, whether
+ * it is still held, a way to hear that it was lost, and {@link #close()} to release it.
+ *
+ * <p><b>The fencing token</b> is the create revision of the lock's key in etcd. Every later holder of
+ * the same lock name gets a strictly higher token (etcd grants the lock in create-revision order and
+ * revisions only grow), so a resource that remembers the highest token it accepted can refuse a
+ * write from a holder that lost the lock without knowing it ({@link FencedWrite}). {@link #isHeld()}
+ * alone cannot give that: between the check and the write the lease may expire.
+ *
+ * <p>Thread-safe. {@link #close()} blocks for one etcd round trip at most the locks' timeout.
+ */
+public final class EtcdLock implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(EtcdLock.class);
+
+  private final String name;
+  private final String key;
+  private final long fencingToken;
+  private final LeaseKeeper keeper;
+  private final Duration timeout;
+  private final Listeners<LockLostListener> listeners;
+  private final Consumer<EtcdLock> onRelease;
+  private String lostReason;
+  private boolean released;
+
+  EtcdLock(String name, String key, long fencingToken, LeaseKeeper keeper, Duration timeout,
+      Consumer<EtcdLock> onRelease) {
+    this.onRelease = onRelease;
+    this.name = name;
+    this.key = key;
+    this.fencingToken = fencingToken;
+    this.keeper = keeper;
+    this.timeout = timeout;
+    this.listeners = Listeners.create("etcd lock '" + name + "'");
+  }
+
+  /** @return the lock's name, as passed to {@link EtcdLocks} */
+  public String name() {
+    return name;
+  }
+
+  /** @return the etcd key this holder created (prefix, name, lease id) */
+  public String key() {
+    return key;
+  }
+
+  /** @return the fencing token: the create revision of {@link #key()}; higher for every later holder */
+  public long fencingToken() {
+    return fencingToken;
+  }
+
+  /**
+   * Whether this process can still count on holding the lock: not released, not lost, and the lease
+   * renewed recently enough that by this process's clock it has not run out. A true answer can be
+   * stale by the time the caller acts on it; guard writes with the {@link #fencingToken()}.
+   *
+   * @return whether the lock is held
+   */
+  public boolean isHeld() {
+    synchronized (this) {
+      if (released || lostReason != null) {
+        return false;
+      }
+    }
+    return keeper.valid();
+  }
+
+  /** @return why the lock was lost, or empty while held or after a plain release */
+  public synchronized Optional<String> lostReason() {
+    return Optional.ofNullable(lostReason);
+  }
+
+  /**
+   * Adds a listener told once if the lock is lost (not when it is released by {@link #close()}). If
+   * it was lost already, the listener is told at once, on this thread.
+   *
+   * @param listener the listener; a throwing listener is logged and ignored
+   * @return this lock
+   */
+  public EtcdLock whenLost(LockLostListener listener) {
+    Checks.requireNonNull("listener", listener);
+    String reason;
+    synchronized (this) {
+      reason = lostReason;
+      if (reason == null) {
+        listeners.add(listener);
+        return this;
+      }
+    }
+    Listeners<LockLostListener> once = Listeners.create("etcd lock '" + name + "'");
+    once.add(listener);
+    once.fire(l -> l.onLost(this, reason));
+    return this;
+  }
+
+  void lost(String reason) {
+    synchronized (this) {
+      if (released || lostReason != null) {
+        return;
+      }
+      lostReason = reason;
+    }
+    LOG.warn("etcd lock '{}' (fencing token {}) lost: {}", name, fencingToken, reason);
+    listeners.fire(l -> l.onLost(this, reason));
+  }
+
+  /**
+   * Releases the lock: stops renewing and revokes the lease, which deletes the key so the next
+   * contender gets the lock. Does nothing the second time. Never throws: if etcd does not answer
+   * within the timeout, this is logged and the lease runs out by its TTL.
+   */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (released) {
+        return;
+      }
+      released = true;
+    }
+    onRelease.accept(this);
+    keeper.stop();
+    try {
+      Etcd.await(keeper.revokeAsync(), timeout, "releasing etcd lock '" + name + "'");
+    } catch (RuntimeException e) {
+      LOG.warn("etcd lock '{}': release failed, the lease expires by its TTL: {}", name, e.getMessage());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EtcdLock[" + name + ", token " + fencingToken + (isHeld() ? ", held]" : ", not held]");
+  }
+}
