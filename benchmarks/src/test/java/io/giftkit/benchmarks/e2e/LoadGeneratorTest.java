@@ -72,7 +72,7 @@ class LoadGeneratorTest {
   void openLoopLatencyIncludesQueueingAndTheSweepFindsTheSustainedRate(@TempDir Path out) throws Exception {
     String target = "http://127.0.0.1:" + server.getAddress().getPort();
     LoadGenerator.Settings s = LoadGenerator.parse(new String[] {"--target", target, "--rates", "10,100",
-        "--warmup", "500ms", "--duration", "3s", "--budget", "100ms", "--label", "tiny", "--out", out.toString()});
+        "--warmup", "500ms", "--duration", "3s", "--budget", "250ms", "--label", "tiny", "--out", out.toString()});
     List<LoadGenerator.Step> steps = LoadGenerator.sweep(s);
     assertThat(steps).hasSize(2);
     OpenLoopRun.Result slow = steps.get(0).result();
