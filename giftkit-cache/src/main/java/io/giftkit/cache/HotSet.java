@@ -1,7 +1,8 @@
 package io.giftkit.cache;
 
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Set;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -110,9 +111,19 @@ final class HotSet<K> {
     return counts.containsKey(key);
   }
 
-  /** @return the hot keys now (a live view; weakly consistent) */
-  Set<K> keys() {
-    return counts.keySet();
+  /**
+   * The hot keys at one instant: copied under the lock, so never more than {@code max} of them. A live
+   * view of the map would not do: iterated while a newcomer replaces a key, it can show both.
+   *
+   * @return a new list
+   */
+  List<K> keys() {
+    lock.lock();
+    try {
+      return new ArrayList<>(counts.keySet());
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**

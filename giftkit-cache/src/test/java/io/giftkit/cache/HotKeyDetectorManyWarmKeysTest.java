@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -162,6 +163,54 @@ class HotKeyDetectorManyWarmKeysTest {
     assertThat(detector.isHot("room:hottest")).isTrue();
     assertThat(detector.promotions() - detector.demotions()).isEqualTo(hot.size());
     log.assertConsistentWith(hot.stream().map(HotKey::key).collect(Collectors.toSet()));
+  }
+
+  /**
+   * {@code hotKeys()} read while keys are replaced: 3 threads record 20,000 keys all over the threshold
+   * with room for 500, one thread clears hot keys so that others take their places, and one reads the
+   * list 5,000 times. No list ever has more than 500 keys. The list is copied under the set's lock: the
+   * live view it was built from before, iterated while a key was replaced, could show the leaving and
+   * the arriving key together (lists of 507 to 522 keys in three runs).
+   */
+  @Test
+  void hotKeysNeverListsMoreThanTheBoundWhileKeysAreReplaced() throws Exception {
+    HotKeyDetector<Integer> detector = HotKeyDetector.<Integer>builder().window(Duration.ofSeconds(1), 10)
+        .hotWhenCountAtLeast(2).maxHotKeys(500).ticker(ticker).build();
+    AtomicBoolean done = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    List<Future<?>> churn = new ArrayList<>();
+    try {
+      for (int t = 0; t < 3; t++) {
+        int seed = t;
+        churn.add(pool.submit(() -> {
+          SplittableRandom random = new SplittableRandom(seed);
+          while (!done.get()) {
+            detector.record(random.nextInt(20_000));
+          }
+          return null;
+        }));
+      }
+      churn.add(pool.submit(() -> {
+        while (!done.get()) {
+          for (HotKey<Integer> k : detector.hotKeys()) {
+            detector.clear(k.key());
+          }
+        }
+        return null;
+      }));
+      int largest = 0;
+      for (int i = 0; i < 5_000; i++) {
+        largest = Math.max(largest, detector.hotKeys().size());
+      }
+      assertThat(largest).isBetween(1, 500);
+      assertThat(detector.promotions()).as("keys were replaced meanwhile").isGreaterThan(1_000);
+    } finally {
+      done.set(true);
+      pool.shutdown();
+    }
+    for (Future<?> f : churn) {
+      f.get(60, TimeUnit.SECONDS);
+    }
   }
 
   private static void recordTimes(HotKeyDetector<String> detector, String key, int times) {
