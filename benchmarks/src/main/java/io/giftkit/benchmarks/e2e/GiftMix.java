@@ -22,10 +22,15 @@ final class GiftMix {
   private static final int USERS = 20_000;
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
-  private final String base;
+  private final String[] bases;
 
-  GiftMix(String base) {
-    this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+  /**
+   * @param targets one base URL, or several separated by commas (each request goes to one of them at
+   *     random: instances behind a client-side balancer)
+   */
+  GiftMix(String targets) {
+    this.bases = java.util.Arrays.stream(targets.split(",")).map(String::strip)
+        .map(b -> b.endsWith("/") ? b.substring(0, b.length() - 1) : b).toArray(String[]::new);
   }
 
   /**
@@ -33,14 +38,15 @@ final class GiftMix {
    */
   Request[] next() {
     ThreadLocalRandom r = ThreadLocalRandom.current();
+    String base = bases[r.nextInt(bases.length)];
     long uid = 1 + r.nextInt(USERS);
     long room = r.nextBoolean() ? 1 : 2 + r.nextInt(500);
     int action = r.nextInt(100);
     if (action < 45) {
-      return new Request[] {new Request(Kind.PANEL, get("/api/rooms/" + room + "/panel?uid=" + uid))};
+      return new Request[] {new Request(Kind.PANEL, get(base, "/api/rooms/" + room + "/panel?uid=" + uid))};
     }
     if (action < 70) {
-      return new Request[] {new Request(Kind.ROOM, get("/api/rooms/" + room))};
+      return new Request[] {new Request(Kind.ROOM, get(base, "/api/rooms/" + room))};
     }
     String body = "{\"uid\":" + uid + ",\"roomId\":" + room + ",\"giftId\":" + (1 + r.nextInt(5))
         + ",\"count\":" + (1 + r.nextInt(3)) + ",\"clientRequestId\":\"" + UUID.randomUUID() + "\"}";
@@ -49,7 +55,7 @@ final class GiftMix {
     return r.nextInt(20) == 0 ? new Request[] {send, send} : new Request[] {send};
   }
 
-  private HttpRequest get(String path) {
+  private static HttpRequest get(String base, String path) {
     return HttpRequest.newBuilder(URI.create(base + path)).timeout(TIMEOUT).GET().build();
   }
 }

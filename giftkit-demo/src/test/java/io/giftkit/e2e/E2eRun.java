@@ -1,0 +1,293 @@
+package io.giftkit.e2e;
+
+import io.giftkit.testing.process.KafkaProcess;
+import io.giftkit.testing.process.ManagedProcess;
+import io.giftkit.testing.process.ProcessRegistry;
+import io.giftkit.testing.process.ProcessStartException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code scripts/bench e2e}: the end-to-end throughput run of issue #15. Starts a Kafka broker as its
+ * own process, then for each side in turn — the demo (GiftKit, real profile), the bare baseline
+ * ({@link io.giftkit.e2e.baseline.BaselineApplication}), and the demo with two instances — fresh
+ * databases on the shared MariaDB, the application process(es), the open-loop sweep of
+ * {@code io.giftkit.benchmarks.e2e.LoadGenerator} as a process of its own, and the books checked by
+ * SQL afterwards (ledger rows against PAID orders). Writes {@code REPORT.md} with each side's
+ * sustainable rate and GiftKit's as a ratio of the baseline's. Every process it started is killed at
+ * the end, whatever happens.
+ *
+ * <pre>
+ * java -cp &lt;demo test classpath&gt; io.giftkit.e2e.E2eRun --benchmarks-jar benchmarks/target/benchmarks.jar \
+ *     --out benchmarks/results/2026-12-01-e2e --rates 300,600,900 --warmup 5s --duration 15s \
+ *     --sides giftkit,baseline,giftkit-x2
+ * </pre>
+ */
+public final class E2eRun {
+
+  static final String SHARED_URL = "jdbc:mariadb://127.0.0.1:3306/";
+  private static final Duration START = Duration.ofSeconds(120);
+  private static final Duration SETTLE = Duration.ofSeconds(180);
+  private static final Pattern SUSTAINABLE = Pattern.compile("Sustainable rate: \\*\\*(\\d+) ticks/s\\*\\*");
+
+  private E2eRun() {}
+
+  /** One side's outcome. */
+  record Side(String name, String what, int instances, double sustainableTicks, long paid, long ledger,
+      long unknown, long failed, String note) {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> o = options(args);
+    Path out = Path.of(o.getOrDefault("--out", "benchmarks/results/e2e"));
+    String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
+    List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
+    List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "200,400,600,800,1000,1200"),
+        "--warmup", o.getOrDefault("--warmup", "5s"), "--duration", o.getOrDefault("--duration", "15s"),
+        "--budget", o.getOrDefault("--budget", "50ms"), "--out", out.toString()));
+    Files.createDirectories(out);
+    // the broker's data and the processes' logs: a fresh directory each run, never under the results
+    Path work = Path.of(o.getOrDefault("--work", "giftkit-demo/target/e2e"));
+    wipe(work);
+    Files.createDirectories(work);
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String classpath = System.getProperty("java.class.path");
+    List<Side> results = new ArrayList<>();
+    int code = 0;
+    try (ProcessRegistry registry = new ProcessRegistry()) {
+      KafkaProcess kafka = new KafkaProcess(registry, work.resolve("kafka"), java, classpath, 3);
+      try {
+        kafka.start(START);
+        for (String side : sides) {
+          kafka.createTopics(List.of(topic(side), topic(side) + ".DLT"), 3);
+          results.add(runSide(side, registry, kafka, java, classpath, jar, load, out, work));
+          System.out.println("e2e: " + results.get(results.size() - 1));
+        }
+      } finally {
+        kafka.close();
+      }
+      if (!registry.survivors().isEmpty()) {
+        System.err.println("e2e: processes left alive: " + registry.survivors());
+        code = 2;
+      }
+    } catch (ProcessStartException | IllegalStateException e) {
+      System.err.println("e2e: harness error: " + e.getMessage());
+      code = 2;
+    }
+    if (!results.isEmpty()) {
+      Path report = writeReport(out, results, String.join(" ", args));
+      System.out.println("e2e: report " + report);
+      if (results.stream().anyMatch(r -> r.paid() != r.ledger())) {
+        code = Math.max(code, 1);
+      }
+    }
+    System.exit(code);
+  }
+
+  static String topic(String side) {
+    return "e2e-" + side;
+  }
+
+  private static Side runSide(String side, ProcessRegistry registry, KafkaProcess kafka, String java, String classpath,
+      String jar, List<String> load, Path out, Path work) throws Exception {
+    String db = "e2e_" + side.replace('-', '_');
+    resetDatabases(db);
+    Map<String, String> env = new LinkedHashMap<>();
+    for (int s = 0; s < 10; s++) {
+      env.put("GIFTKIT_SHARD_" + s + "_URL", SHARED_URL + db + "_shard_" + s);
+    }
+    env.put("GIFTKIT_CONTROL_URL", SHARED_URL + db + "_control");
+    env.put("GIFTKIT_PAYMENT_URL", SHARED_URL + db + "_payments");
+    env.put("GIFTKIT_DB_USER", "root");
+    env.put("GIFTKIT_DB_PASSWORD", "");
+    env.put("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379");
+    env.put("KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.put("BASELINE_TOPIC", topic(side));
+    boolean baseline = side.startsWith("baseline");
+    int instances = side.endsWith("-x2") ? 2 : 1;
+    List<String> targets = new ArrayList<>();
+    List<ManagedProcess> apps = new ArrayList<>();
+    for (int i = 0; i < instances; i++) {
+      int port = ManagedProcess.freePort();
+      List<String> command = new ArrayList<>(List.of(java, "-Xms1g", "-Xmx1g", "-cp", classpath));
+      if (baseline) {
+        command.add("io.giftkit.e2e.baseline.BaselineApplication");
+      } else {
+        command.addAll(List.of("io.giftkit.demo.GiftDemoApplication", "--spring.profiles.active=real",
+            "--giftkit.demo.admin-enabled=false", "--giftkit.demo.gift-topic=" + topic(side),
+            "--giftkit.mq.consumers.settlement.topics=" + topic(side),
+            // the sweep compares providers, orders and ledger; the baseline has no such sweep
+            "--giftkit.demo.reconcile.interval=1h"));
+      }
+      command.addAll(List.of("--server.port=" + port, "--spring.main.banner-mode=off"));
+      ManagedProcess app = new ManagedProcess(registry, side + "-" + (i + 1), command, env,
+          work.resolve(side + "-" + (i + 1) + ".log"));
+      apps.add(app);
+      targets.add("http://127.0.0.1:" + port);
+    }
+    apps.forEach(ManagedProcess::start);
+    HttpClient probe = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+    for (int i = 0; i < apps.size(); i++) {
+      URI ready = URI.create(targets.get(i) + (baseline ? "/api/rooms/1/panel?uid=1" : "/actuator/health/readiness"));
+      apps.get(i).awaitReady(START, () -> probe.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(2)).build(),
+          HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+    }
+    System.out.println("e2e: " + side + " ready at " + targets);
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-cp", jar, "io.giftkit.benchmarks.e2e.LoadGenerator",
+        "--target", String.join(",", targets), "--label", side));
+    command.addAll(load);
+    Process gen = new ProcessBuilder(command).inheritIO().start();
+    int exit = gen.waitFor();
+    if (exit != 0) {
+      throw new IllegalStateException("the load generator exited with " + exit + " for " + side);
+    }
+    long[] books = settle(db);
+    apps.forEach(ManagedProcess::kill);
+    String md = Files.readString(out.resolve(side + ".md"));
+    Matcher m = SUSTAINABLE.matcher(md);
+    double ticks = m.find() ? Double.parseDouble(m.group(1)) : 0;
+    String what = baseline ? "bare baseline (hand-written JDBC, KafkaProducer, consumer loop)"
+        : "GiftKit demo, real profile";
+    return new Side(side, what, instances, ticks, books[0], books[1], books[2], books[3],
+        books[0] == books[1] ? "" : "ledger did not reach the PAID orders within " + SETTLE.toSeconds() + " s");
+  }
+
+  private static void wipe(Path dir) throws IOException {
+    if (Files.exists(dir)) {
+      try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+        for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+
+  private static void resetDatabases(String db) throws SQLException {
+    try (Connection c = DriverManager.getConnection(SHARED_URL, "root", ""); Statement st = c.createStatement()) {
+      List<String> names = new ArrayList<>();
+      for (int s = 0; s < 10; s++) {
+        names.add(db + "_shard_" + s);
+      }
+      names.add(db + "_control");
+      names.add(db + "_payments");
+      for (String n : names) {
+        st.execute("DROP DATABASE IF EXISTS `" + n + "`");
+        st.execute("CREATE DATABASE `" + n + "`");
+      }
+    }
+  }
+
+  /**
+   * Waits until the ledger holds one row per PAID order (or {@link #SETTLE} passes).
+   *
+   * @return PAID orders, ledger rows, PAYMENT_UNKNOWN orders, FAILED orders
+   */
+  static long[] settle(String db) throws Exception {
+    long deadline = System.nanoTime() + SETTLE.toNanos();
+    long[] books;
+    do {
+      books = books(db);
+      if (books[0] == books[1] && books[2] == 0) {
+        return books;
+      }
+      Thread.sleep(1_000); // polling the databases for settlement to finish: no event to wait on across processes
+    } while (System.nanoTime() < deadline);
+    return books;
+  }
+
+  static long[] books(String db) throws SQLException {
+    long paid = 0;
+    long unknown = 0;
+    long failed = 0;
+    long ledger;
+    try (Connection c = DriverManager.getConnection(SHARED_URL, "root", ""); Statement st = c.createStatement()) {
+      for (int s = 0; s < 10; s++) {
+        List<String> tables = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT table_name FROM information_schema.tables WHERE table_schema = '"
+            + db + "_shard_" + s + "' AND table_name LIKE 'gift\\_order\\_%'")) {
+          while (rs.next()) {
+            tables.add(rs.getString(1));
+          }
+        }
+        for (String t : tables) {
+          try (ResultSet rs = st.executeQuery("SELECT status, COUNT(*) FROM `" + db + "_shard_" + s + "`.`" + t
+              + "` GROUP BY status")) {
+            while (rs.next()) {
+              switch (rs.getString(1)) {
+                case "PAID" -> paid += rs.getLong(2);
+                case "FAILED" -> failed += rs.getLong(2);
+                default -> unknown += rs.getLong(2);
+              }
+            }
+          }
+        }
+      }
+      try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM `" + db + "_control`.gift_ledger")) {
+        rs.next();
+        ledger = rs.getLong(1);
+      }
+    }
+    return new long[] {paid, ledger, unknown, failed};
+  }
+
+  private static Path writeReport(Path out, List<Side> sides, String args) throws IOException {
+    StringBuilder md = new StringBuilder("# End-to-end throughput: GiftKit against the bare baseline\n\n");
+    md.append(String.format(Locale.ROOT, "Run %s on %d cores, %d MiB heap limit per application. Command: "
+        + "`scripts/bench e2e %s`. Each side ran alone, on fresh databases on the shared MariaDB, with one Kafka broker "
+        + "process and Redis; the load generator is a process of its own on the same machine. A tick is one draw of the "
+        + "mix (45 %% panels, 25 %% room reads, 30 %% sends, 5 %% of sends retried with the same request id): "
+        + "orders/s = 0.3 × ticks/s.%n%n", Instant.now(), Runtime.getRuntime().availableProcessors(), 1024, args));
+    md.append("| side | what | instances | sustainable (send p99 ≤ budget) | orders/s | PAID | ledger rows | unknown | failed |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|\n");
+    for (Side s : sides) {
+      md.append(String.format(Locale.ROOT, "| [%s](%s.md) | %s | %d | %.0f ticks/s | %.0f | %d | %d | %d | %d |%n",
+          s.name(), s.name(), s.what(), s.instances(), s.sustainableTicks(), 0.3 * s.sustainableTicks(), s.paid(),
+          s.ledger(), s.unknown(), s.failed()));
+    }
+    Side gk = sides.stream().filter(s -> s.name().equals("giftkit")).findFirst().orElse(null);
+    Side base = sides.stream().filter(s -> s.name().equals("baseline")).findFirst().orElse(null);
+    if (gk != null && base != null && base.sustainableTicks() > 0) {
+      md.append(String.format(Locale.ROOT, "%nGiftKit's sustainable rate is **%.2f×** the bare baseline's (same run).%n",
+          gk.sustainableTicks() / base.sustainableTicks()));
+    }
+    for (Side s : sides) {
+      if (!s.note().isEmpty()) {
+        md.append("\n**").append(s.name()).append("**: ").append(s.note()).append('\n');
+      }
+    }
+    md.append("\nBooks: after each side's sweep the harness waits until every order is settled and the ledger holds one "
+        + "row per PAID order, then counts both by SQL (`E2eRun.books`).\n");
+    Path report = out.resolve("REPORT.md");
+    Files.writeString(report, md);
+    return report;
+  }
+
+  private static Map<String, String> options(String[] args) {
+    Map<String, String> o = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--") || i + 1 >= args.length) {
+        throw new IllegalArgumentException("expected --option value pairs, but got '" + args[i] + "'");
+      }
+      o.put(args[i], args[++i]);
+    }
+    return o;
+  }
+}

@@ -1,0 +1,120 @@
+package io.giftkit.e2e.baseline;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * The bare baseline application (see the package documentation). Configured through the same
+ * environment variables as the demo's real profile: {@code GIFTKIT_SHARD_<n>_URL},
+ * {@code GIFTKIT_CONTROL_URL}, {@code GIFTKIT_PAYMENT_URL}, {@code GIFTKIT_DB_USER},
+ * {@code GIFTKIT_DB_PASSWORD}, {@code GIFTKIT_REDIS_URL}, {@code KAFKA_BOOTSTRAP}; its topic is
+ * {@code BASELINE_TOPIC} (default {@code baseline-gift-events}).
+ */
+@SpringBootApplication(excludeName = {"io.giftkit.boot.GiftkitAutoConfiguration",
+    "io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration", "io.giftkit.boot.shard.GiftkitShardAutoConfiguration",
+    "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration", "io.giftkit.boot.mq.GiftkitMqAutoConfiguration",
+    "io.giftkit.boot.GiftkitEndpointAutoConfiguration"})
+public class BaselineApplication {
+
+  static final int SHARDS = 10;
+
+  public static void main(String[] args) {
+    // the demo's application.yml is on the same classpath: its readiness group names GiftKit's consumers
+    String[] all = java.util.Arrays.copyOf(args, args.length + 1);
+    all[args.length] = "--management.endpoint.health.group.readiness.include=readinessState";
+    SpringApplication.run(BaselineApplication.class, all);
+  }
+
+  static String env(String name, String otherwise) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? otherwise : v;
+  }
+
+  static HikariDataSource pool(String name, String url, int max) {
+    HikariConfig c = new HikariConfig();
+    c.setPoolName(name);
+    c.setJdbcUrl(url);
+    c.setUsername(env("GIFTKIT_DB_USER", "root"));
+    c.setPassword(env("GIFTKIT_DB_PASSWORD", ""));
+    c.setMaximumPoolSize(max); // the demo's shard pools: 10, minimum idle 2
+    c.setMinimumIdle(2);
+    c.setConnectionTimeout(1_000);
+    return c.getJdbcUrl() == null ? null : new HikariDataSource(c);
+  }
+
+  /** The ten shard pools, routed by {@code uid % 10}. */
+  record Shards(List<HikariDataSource> pools) implements AutoCloseable {
+    DataSource of(long uid) {
+      return pools.get((int) (uid % SHARDS));
+    }
+
+    @Override
+    public void close() {
+      pools.forEach(HikariDataSource::close);
+    }
+  }
+
+  @Bean(destroyMethod = "close")
+  Shards shards() {
+    List<HikariDataSource> pools = new ArrayList<>();
+    for (int s = 0; s < SHARDS; s++) {
+      pools.add(pool("shard-" + s, env("GIFTKIT_SHARD_" + s + "_URL", null), 10));
+    }
+    return new Shards(pools);
+  }
+
+  /** The control database (ledger, income, rankings). */
+  record Control(HikariDataSource ds) implements AutoCloseable {
+    @Override
+    public void close() {
+      ds.close();
+    }
+  }
+
+  @Bean(destroyMethod = "close")
+  Control control() {
+    return new Control(pool("control", env("GIFTKIT_CONTROL_URL", null), 10));
+  }
+
+  /** The simulated payment provider's database. */
+  record Payments(HikariDataSource ds) implements AutoCloseable {
+    @Override
+    public void close() {
+      ds.close();
+    }
+  }
+
+  @Bean(destroyMethod = "close")
+  Payments payments() {
+    return new Payments(pool("payment-provider", env("GIFTKIT_PAYMENT_URL", null), 16));
+  }
+
+  @Bean(destroyMethod = "shutdown")
+  RedisClient redisClient() {
+    return RedisClient.create(env("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379"));
+  }
+
+  @Bean(destroyMethod = "close")
+  StatefulRedisConnection<String, String> redis(RedisClient client) {
+    StatefulRedisConnection<String, String> c = client.connect();
+    c.setTimeout(Duration.ofSeconds(1));
+    return c;
+  }
+
+  /** The rooms' in-process copies (the demo's l1-ttl, 5 s), in front of Redis (l2-ttl, 1 min). */
+  @Bean
+  Cache<Long, io.giftkit.demo.rooms.RoomInfo> roomMemory() {
+    return Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(Duration.ofSeconds(5)).build();
+  }
+}
