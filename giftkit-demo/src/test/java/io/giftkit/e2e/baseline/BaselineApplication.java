@@ -13,6 +13,7 @@ import javax.sql.DataSource;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /**
  * The bare baseline application (see the package documentation). Configured through the same
@@ -36,21 +37,36 @@ public class BaselineApplication {
     SpringApplication.run(BaselineApplication.class, all);
   }
 
-  static String env(String name, String otherwise) {
-    String v = System.getenv(name);
+  /** A setting by its environment variable's name (Spring's environment: variables, arguments, test properties). */
+  static String env(Environment env, String name, String otherwise) {
+    String v = env.getProperty(name);
     return v == null || v.isBlank() ? otherwise : v;
   }
 
-  static HikariDataSource pool(String name, String url, int max) {
+  static String required(Environment env, String name) {
+    String v = env(env, name, null);
+    if (v == null) {
+      throw new IllegalStateException("the baseline needs " + name + " (a JDBC URL), but it is not set");
+    }
+    return v;
+  }
+
+  private final Environment env;
+
+  public BaselineApplication(Environment env) {
+    this.env = env;
+  }
+
+  HikariDataSource pool(String name, String url, int max) {
     HikariConfig c = new HikariConfig();
     c.setPoolName(name);
     c.setJdbcUrl(url);
-    c.setUsername(env("GIFTKIT_DB_USER", "root"));
-    c.setPassword(env("GIFTKIT_DB_PASSWORD", ""));
+    c.setUsername(env(env, "GIFTKIT_DB_USER", "root"));
+    c.setPassword(env(env, "GIFTKIT_DB_PASSWORD", ""));
     c.setMaximumPoolSize(max); // the demo's shard pools: 10, minimum idle 2
     c.setMinimumIdle(2);
     c.setConnectionTimeout(1_000);
-    return c.getJdbcUrl() == null ? null : new HikariDataSource(c);
+    return new HikariDataSource(c);
   }
 
   /** The ten shard pools, routed by {@code uid % 10}. */
@@ -69,7 +85,7 @@ public class BaselineApplication {
   Shards shards() {
     List<HikariDataSource> pools = new ArrayList<>();
     for (int s = 0; s < SHARDS; s++) {
-      pools.add(pool("shard-" + s, env("GIFTKIT_SHARD_" + s + "_URL", null), 10));
+      pools.add(pool("shard-" + s, required(env, "GIFTKIT_SHARD_" + s + "_URL"), 10));
     }
     return new Shards(pools);
   }
@@ -84,7 +100,7 @@ public class BaselineApplication {
 
   @Bean(destroyMethod = "close")
   Control control() {
-    return new Control(pool("control", env("GIFTKIT_CONTROL_URL", null), 10));
+    return new Control(pool("control", required(env, "GIFTKIT_CONTROL_URL"), 10));
   }
 
   /** The simulated payment provider's database. */
@@ -97,12 +113,12 @@ public class BaselineApplication {
 
   @Bean(destroyMethod = "close")
   Payments payments() {
-    return new Payments(pool("payment-provider", env("GIFTKIT_PAYMENT_URL", null), 16));
+    return new Payments(pool("payment-provider", required(env, "GIFTKIT_PAYMENT_URL"), 16));
   }
 
   @Bean(destroyMethod = "shutdown")
   RedisClient redisClient() {
-    return RedisClient.create(env("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379"));
+    return RedisClient.create(env(env, "GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379"));
   }
 
   @Bean(destroyMethod = "close")

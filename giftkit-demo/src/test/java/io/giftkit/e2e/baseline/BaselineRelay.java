@@ -19,6 +19,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 
 /**
@@ -37,15 +38,16 @@ public class BaselineRelay implements DisposableBean {
   private final BaselineApplication.Shards shards;
   private final BaselineApplication.Payments payments;
   private final KafkaProducer<String, byte[]> producer;
-  private final String topic = BaselineApplication.env("BASELINE_TOPIC", "baseline-gift-events");
+  private final String topic;
   private final Thread thread;
   private volatile boolean running = true;
 
-  public BaselineRelay(BaselineApplication.Shards shards, BaselineApplication.Payments payments) {
+  public BaselineRelay(BaselineApplication.Shards shards, BaselineApplication.Payments payments, Environment env) {
+    this.topic = BaselineApplication.env(env, "BASELINE_TOPIC", "baseline-gift-events");
     this.shards = shards;
     this.payments = payments;
     this.producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-        BaselineApplication.env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"), ProducerConfig.ACKS_CONFIG, "all",
+        BaselineApplication.env(env, "KAFKA_BOOTSTRAP", "127.0.0.1:9092"), ProducerConfig.ACKS_CONFIG, "all",
         ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.LINGER_MS_CONFIG, 2),
         new StringSerializer(), new ByteArraySerializer());
     this.thread = new Thread(this::loop, "baseline-relay");

@@ -21,6 +21,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.core.env.Environment;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -45,7 +46,8 @@ public class BaselineSettlement implements DisposableBean {
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean running = true;
 
-  public BaselineSettlement(BaselineApplication.Control control, BaselineRelay relay) throws SQLException {
+  public BaselineSettlement(BaselineApplication.Control control, BaselineRelay relay, Environment env)
+      throws SQLException {
     this.control = control;
     try (Connection c = control.ds().getConnection(); Statement st = c.createStatement()) {
       st.execute("CREATE TABLE IF NOT EXISTS gift_ledger (order_id BIGINT PRIMARY KEY, uid BIGINT NOT NULL,"
@@ -56,8 +58,8 @@ public class BaselineSettlement implements DisposableBean {
     }
     for (int i = 0; i < 2; i++) {
       Map<String, Object> config = new HashMap<>();
-      config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BaselineApplication.env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"));
-      config.put(ConsumerConfig.GROUP_ID_CONFIG, "baseline-settlement");
+      config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BaselineApplication.env(env, "KAFKA_BOOTSTRAP", "127.0.0.1:9092"));
+      config.put(ConsumerConfig.GROUP_ID_CONFIG, "baseline-settlement-" + relay.topic());
       config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
       config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
       KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config, new StringDeserializer(),
