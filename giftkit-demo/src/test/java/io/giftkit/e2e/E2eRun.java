@@ -127,7 +127,8 @@ public final class E2eRun {
     List<ManagedProcess> apps = new ArrayList<>();
     for (int i = 0; i < instances; i++) {
       int port = ManagedProcess.freePort();
-      List<String> command = new ArrayList<>(List.of(java, "-Xms1g", "-Xmx1g", "-cp", classpath));
+      List<String> command = new ArrayList<>(List.of(java, "-Xms1g", "-Xmx1g",
+          "-Xlog:gc:file=" + work.resolve(side + "-" + (i + 1) + "-gc.log"), "-cp", classpath));
       if (baseline) {
         command.add("io.giftkit.e2e.baseline.BaselineApplication");
       } else {
@@ -151,13 +152,19 @@ public final class E2eRun {
           HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
     }
     System.out.println("e2e: " + side + " ready at " + targets);
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-cp", jar, "io.giftkit.benchmarks.e2e.LoadGenerator",
+    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-Xlog:gc:file=" + work.resolve(side + "-load-gc.log"),
+        "-cp", jar, "io.giftkit.benchmarks.e2e.LoadGenerator",
         "--target", String.join(",", targets), "--label", side));
     command.addAll(load);
     Process gen = new ProcessBuilder(command).inheritIO().start();
     int exit = gen.waitFor();
     if (exit != 0) {
       throw new IllegalStateException("the load generator exited with " + exit + " for " + side);
+    }
+    for (int i = 0; i < apps.size(); i++) { // the server's own view of the sweep, for the report's analysis
+      HttpResponse<String> metrics = probe.send(HttpRequest.newBuilder(URI.create(targets.get(i) + "/actuator/prometheus"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      Files.writeString(work.resolve(side + "-" + (i + 1) + "-metrics.txt"), metrics.body());
     }
     long[] books = settle(db);
     apps.forEach(ManagedProcess::kill);
