@@ -233,4 +233,33 @@ class EtcdElectionTest {
     assertThatThrownBy(() -> EtcdElections.builder(clientA).leaseTtl(Duration.ofMillis(1500)))
         .hasMessage("leaseTtl must be whole seconds, at least 2s, but was 1500ms");
   }
+
+  /** The README's election example, compiled and run (against MariaDB). */
+  @Test
+  void theReadmeExample() throws Exception {
+    Client client = clientA;
+    List<String> log = new ArrayList<>();
+    AtomicReference<String> stopped = new AtomicReference<>();
+    Runnable stopRunning = () -> stopped.set("stopped");
+    try (Connection connection = MARIADB.newConnection(); Statement s = connection.createStatement()) {
+      s.execute("CREATE TABLE readme_runner (id INT PRIMARY KEY, owner VARCHAR(20) NOT NULL,"
+          + " fence BIGINT NOT NULL DEFAULT 0)");
+      s.execute("INSERT INTO readme_runner (id, owner) VALUES (1, 'nobody')");
+      // README: election
+      EtcdElections elections = EtcdElections.builder(client).leaseTtl(Duration.ofSeconds(10)).build();
+      KvWatch following = elections.observe("settlement-runner", (name, leader) ->
+          log.add(name + " is led by " + leader.map(Leader::value).orElse("nobody")));
+      Leadership lead = elections.campaign("settlement-runner", "node-1:8080");   // blocks until it leads
+      lead.whenLost((l, why) -> stopRunning.run());
+      int rows = FencedWrite.update(connection, "readme_runner", "fence", "owner = ?", "id = 1", lead.token(),
+          "node-1");
+      lead.resign();
+      following.close();
+      elections.close();
+      // end README
+      assertThat(rows).isOne();
+      assertThat(stopped.get()).isNull();
+      assertThat(log).startsWith("settlement-runner is led by nobody");
+    }
+  }
 }

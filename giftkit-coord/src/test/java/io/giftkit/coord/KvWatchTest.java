@@ -2,6 +2,7 @@ package io.giftkit.coord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.etcd.jetcd.Client;
 import io.giftkit.testing.process.EtcdCluster;
@@ -10,7 +11,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -184,5 +187,32 @@ class KvWatchTest {
     assertThatThrownBy(() -> kv.watch("k", -1, e -> { })).hasMessage("fromRevision must be >= 0, but was -1");
     assertThatThrownBy(() -> kv.watch("k", 0, null)).hasMessage("listener must not be null, but was null");
     assertThatThrownBy(() -> kv.watchPrefix(null, 0, e -> { })).hasMessage("prefix must not be null, but was null");
+  }
+
+  /** The README's watch example, compiled and run. */
+  @Test
+  void theReadmeExample() throws Exception {
+    Client client = watcherClient;
+    Map<Long, String> owners = new ConcurrentHashMap<>();
+    ConsistentKv writer = kv(writerClient, "gift/");
+    writer.put("room:42:owner", "site-a");
+    // README: watch
+    ConsistentKv kv = ConsistentKv.builder(client).keyPrefix("gift/").build();
+    KvRead now = kv.get("room:42:owner", Consistency.LINEARIZABLE);
+    now.entry().ifPresent(e -> owners.put(42L, e.value()));
+    KvWatch watch = kv.watch("room:42:owner", now.revision() + 1, event -> {
+      if (event.type() == KvEvent.Type.PUT) {
+        owners.put(42L, event.value());      // every change after the read, in order, each once
+      } else {
+        owners.remove(42L);
+      }
+    });
+    // end README
+    assertThat(owners).containsEntry(42L, "site-a");
+    writer.put("room:42:owner", "site-b");
+    await().atMost(Duration.ofSeconds(10)).until(() -> "site-b".equals(owners.get(42L)));
+    writer.delete("room:42:owner");
+    await().atMost(Duration.ofSeconds(10)).until(() -> !owners.containsKey(42L));
+    watch.close();
   }
 }

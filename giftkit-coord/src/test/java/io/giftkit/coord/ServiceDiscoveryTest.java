@@ -335,4 +335,24 @@ class ServiceDiscoveryTest {
     assertThatThrownBy(() -> InstanceCodec.decode("svc", "a/i1", "address=x")).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> InstanceCodec.decode("svc", "a/i1", "v=1\naddress=x%4")).isInstanceOf(IllegalArgumentException.class);
   }
+
+  /** The README's discovery example, compiled and run. */
+  @Test
+  void theReadmeExample() {
+    Client client = clientA;
+    // README: discovery
+    ServiceRegistry registry = ServiceRegistry.builder(client).leaseTtl(Duration.ofSeconds(10)).build();
+    ServiceRegistration me = registry.register(
+        ServiceInstance.of("gift-api", "a", "10.0.0.7:8080", "10.0.0.7:8080", Map.of("version", "1.4")));
+
+    ServiceResolver giftApi = ServiceResolver.builder(client, "gift-api", Site.of("a")).start();
+    ServiceInstance target = giftApi.choose().orElseThrow(); // site a's instances in turn; others only if a has none
+
+    giftApi.close();
+    me.close();                                              // deregisters at once
+    registry.close();
+    // end README
+    assertThat(target.instanceId()).isEqualTo("10.0.0.7:8080");
+    assertThat(target.metadata()).containsEntry("version", "1.4");
+  }
 }

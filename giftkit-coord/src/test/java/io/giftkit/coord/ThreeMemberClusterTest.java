@@ -26,7 +26,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link ConsistentKv} and {@link EtcdLocks} on a real three-member etcd cluster of the test's own,
+ * {@link ConsistentKv} (reads and a watch) and {@link EtcdLocks} on a real three-member etcd cluster of the test's own,
  * with members killed and frozen. Each client talks to one member only, so "another member" is
  * exactly that. The fault tests put the cluster back before they end.
  */
