@@ -125,14 +125,17 @@ public final class KvWatch implements AutoCloseable {
           deliver(gen, response);
         }
 
+        // jetcd calls these two holding its watch client's lock; handled on another thread, so that
+        // this watch's lock is never wanted under jetcd's (a listener closing a watch takes them the
+        // other way round)
         @Override
         public void onError(Throwable error) {
-          failed(gen, error);
+          CompletableFuture.runAsync(() -> failed(gen, error));
         }
 
         @Override
         public void onCompleted() {
-          failed(gen, null);
+          CompletableFuture.runAsync(() -> failed(gen, null));
         }
       });
     } catch (ClosedClientException e) {

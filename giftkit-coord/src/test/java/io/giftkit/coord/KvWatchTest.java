@@ -180,6 +180,32 @@ class KvWatchTest {
     }
   }
 
+  /** A listener may close its own watch: the call in progress finishes, nothing follows. */
+  @Test
+  void aListenerMayCloseItsOwnWatch() throws Exception {
+    ConsistentKv writer = kv(writerClient, "w6/");
+    BlockingQueue<KvEvent> events = new LinkedBlockingQueue<>();
+    BlockingQueue<KvEvent> witness = new LinkedBlockingQueue<>();
+    KvWatch[] self = new KvWatch[1];
+    try (KvWatch other = kv(watcherClient, "w6/").watch("k", 0, witness::add)) {
+      synchronized (self) {
+        self[0] = kv(watcherClient, "w6/").watch("k", 0, e -> {
+          events.add(e);
+          synchronized (self) {
+            self[0].close();
+          }
+        });
+      }
+      long r1 = writer.put("k", "1");
+      long r2 = writer.put("k", "2");
+      assertThat(next(events).revision()).isEqualTo(r1);
+      assertThat(next(witness).revision()).isEqualTo(r1);
+      assertThat(next(witness).revision()).isEqualTo(r2);
+      assertThat(events).isEmpty();
+      assertThat(self[0].isClosed()).isTrue();
+    }
+  }
+
   @Test
   void badArgumentsAreNamedWithTheirValue() {
     ConsistentKv kv = kv(watcherClient, "w5/");
