@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * {@link ConsistentKv#watchPrefix}: its listener hears every put and delete in revision order, until
  * {@link #close()}.
  *
- * <p><b>Surviving failures.</b> The watch remembers the revision after the last change it delivered.
+ * <p><b>Surviving failures.</b> The watch remembers the revision after the last change it delivered
+ * (advanced also by etcd's progress notices on a quiet key, every 10 minutes by default).
  * When its stream fails (the member it talks to is restarted or killed, it loses its Raft leader, the
  * stream is cancelled) it opens a new one from that revision, after a back-off of 250 ms doubling to
  * 2 s, through whichever member the client reaches; so no change is lost and none is delivered twice
@@ -117,7 +118,7 @@ public final class KvWatch implements AutoCloseable {
   private void open() {
     int gen = ++generation;
     WatchOption option = WatchOption.builder().withRevision(nextRevision).isPrefix(prefix)
-        .withRequireLeader(true).withCreateNotify(true).build();
+        .withRequireLeader(true).withCreateNotify(true).withProgressNotify(true).build();
     try {
       current = client.getWatchClient().watch(watched, option, new Watch.Listener() {
         @Override
@@ -154,6 +155,11 @@ public final class KvWatch implements AutoCloseable {
       backoffMillis = FIRST_BACKOFF_MILLIS;
       List<WatchEvent> events = response.getEvents();
       if (events.isEmpty()) {
+        if (response.isProgressNotify()) {
+          // every change up to the header's revision has been sent: a reconnect may start after it
+          // (so a quiet watch does not fall behind the compaction)
+          nextRevision = Math.max(nextRevision, response.getHeader().getRevision() + 1);
+        }
         return; // created or progress notice
       }
       long from = nextRevision;
