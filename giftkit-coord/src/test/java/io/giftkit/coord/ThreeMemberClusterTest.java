@@ -7,10 +7,14 @@ import static org.awaitility.Awaitility.await;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
 import io.giftkit.core.GiftkitException;
+import io.giftkit.core.Site;
 import io.giftkit.testing.process.EtcdCluster;
 import io.giftkit.testing.process.ProcessRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.BlockingQueue;
@@ -266,6 +270,53 @@ class ThreeMemberClusterTest {
         etcd.restart(watched, START);
       }
     }
+  }
+
+  /**
+   * A resolver talks to a member that is killed; meanwhile, through the leader, one instance
+   * deregisters, two register (one in another site), and the history is compacted. Once the member is
+   * back, the resolver shows exactly the live instances (its watch either replays the changes or,
+   * when the member already applied the compaction, re-reads the list).
+   */
+  @Test
+  @Order(6)
+  void aResolverWhoseMemberWasDownWhileInstancesChangedShowsExactlyTheLiveOnes() throws Exception {
+    await().atMost(START).until(() -> etcd.leader() >= 0);
+    int leader = etcd.leader();
+    int watched = (leader + 1) % 3;
+    Site a = Site.of("a");
+    try (Client toLeader = client(leader); Client toWatched = client(watched);
+        ServiceRegistry registry = ServiceRegistry.builder(toLeader).build()) {
+      ServiceRegistration x1 = registry.register(ServiceInstance.of("three-svc", "a", "x1", "10.0.0.1:1", Map.of()));
+      registry.register(ServiceInstance.of("three-svc", "a", "x2", "10.0.0.2:1", Map.of()));
+      try (ServiceResolver resolver = ServiceResolver.builder(toWatched, "three-svc", a).start()) {
+        assertThat(resolver.instances().get(a)).extracting(ServiceInstance::instanceId).containsExactly("x1", "x2");
+
+        etcd.member(watched).kill();
+        x1.close();
+        registry.register(ServiceInstance.of("three-svc", "a", "x3", "10.0.0.3:1", Map.of()));
+        registry.register(ServiceInstance.of("three-svc", "b", "y1", "10.0.1.1:1", Map.of()));
+        long revision = kv(toLeader).get("any", Consistency.LINEARIZABLE).revision();
+        toLeader.getKVClient().compact(revision).get(10, TimeUnit.SECONDS);
+        etcd.restart(watched, START);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> resolver.instances().equals(Map.of(
+            a, instancesInA("x2", "x3"), Site.of("b"), List.of(ServiceInstance.of("three-svc", "b", "y1",
+                "10.0.1.1:1", Map.of())))));
+        assertThat(resolver.instances().keySet()).containsExactly(a, Site.of("b"));
+        assertThat(resolver.choose().orElseThrow().site()).isEqualTo(a);
+        assertThat(resolver.watchErrors()).isPositive();
+      }
+    } finally {
+      if (!etcd.member(watched).isAlive()) {
+        etcd.restart(watched, START);
+      }
+    }
+  }
+
+  private static List<ServiceInstance> instancesInA(String... ids) {
+    return Arrays.stream(ids)
+        .map(id -> ServiceInstance.of("three-svc", "a", id, "10.0.0." + id.substring(1) + ":1", Map.of())).toList();
   }
 
   private static KvEvent poll(BlockingQueue<KvEvent> events) throws InterruptedException {
