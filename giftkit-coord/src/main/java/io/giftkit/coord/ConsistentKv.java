@@ -29,6 +29,8 @@ import java.util.Optional;
  * boolean moved = kv.compareAndSet("room:42:owner", read.entry().orElseThrow().modRevision(), "site-b");
  * }</pre>
  *
+ * <p>{@link #watch} and {@link #watchPrefix} follow a key or a prefix as it changes.
+ *
  * <p>Values are UTF-8 text. Thread-safe; every call blocks for one etcd round trip, bounded by the
  * timeout ({@link io.giftkit.core.GiftkitTimeoutException}); other etcd failures are
  * {@link io.giftkit.core.GiftkitException}s. The {@link Client} stays the caller's.
@@ -41,6 +43,7 @@ public final class ConsistentKv {
   private final Client client;
   private final String keyPrefix;
   private final Duration timeout;
+  private final KvWatch.Counters watchCounters = new KvWatch.Counters();
 
   private ConsistentKv(Builder b) {
     this.client = b.client;
@@ -139,6 +142,74 @@ public final class ConsistentKv {
     ByteSequence k = key(key);
     DeleteResponse r = Etcd.await(client.getKVClient().delete(k), timeout, "etcd delete '" + key + "'");
     return r.getDeleted() > 0;
+  }
+
+  /**
+   * Watches one key: {@code listener} hears each put and delete of it, in revision order, until the
+   * returned watch is closed. The watch survives member restarts and compaction (see {@link KvWatch}).
+   *
+   * <pre>{@code
+   * try (KvWatch watch = kv.watch("room:42:owner", 0, event -> moveRoom(event.value(), event.revision()))) {
+   *   ...
+   * }
+   * }</pre>
+   *
+   * @param key not blank
+   * @param fromRevision the first revision to deliver, replaying the history from there (for example
+   *     a {@link KvRead#revision()} plus one, so nothing after the read is missed); 0 for "every change
+   *     after this call": one round trip reads the current revision first
+   * @param listener hears the changes; must not block
+   * @return the running watch; close it to stop
+   * @throws io.giftkit.core.InvalidConfigException naming the bad argument
+   * @throws io.giftkit.core.GiftkitTimeoutException if etcd does not answer the read for {@code fromRevision} 0
+   */
+  public KvWatch watch(String key, long fromRevision, KvWatchListener listener) {
+    key(key);
+    return startWatch(key, false, fromRevision, listener);
+  }
+
+  /**
+   * Watches every key that starts with {@code prefix} (below this store's key prefix), as
+   * {@link #watch} does one key.
+   *
+   * @param prefix the keys' common start; empty watches every key of this store
+   * @param fromRevision the first revision to deliver; 0 for every change after this call
+   * @param listener hears the changes, with keys relative to this store (the prefix included); must not block
+   * @return the running watch; close it to stop
+   * @throws io.giftkit.core.InvalidConfigException naming the bad argument
+   * @throws io.giftkit.core.GiftkitTimeoutException if etcd does not answer the read for {@code fromRevision} 0
+   */
+  public KvWatch watchPrefix(String prefix, long fromRevision, KvWatchListener listener) {
+    Checks.requireNonNull("prefix", prefix);
+    return startWatch(prefix, true, fromRevision, listener);
+  }
+
+  private KvWatch startWatch(String key, boolean prefix, long fromRevision, KvWatchListener listener) {
+    Checks.requireNonNegative("fromRevision", fromRevision);
+    Checks.requireNonNull("listener", listener);
+    long from = fromRevision;
+    if (from == 0) {
+      GetResponse r = Etcd.await(client.getKVClient().get(Etcd.bytes(keyPrefix + key),
+          GetOption.builder().isPrefix(prefix).withCountOnly(true).build()), timeout,
+          "etcd read of the revision to watch '" + key + "' from");
+      from = r.getHeader().getRevision() + 1;
+    }
+    return KvWatch.start(client, keyPrefix, key, prefix, from, listener, timeout, watchCounters);
+  }
+
+  /** @return how many times a watch of this store saw its stream fail or end, in total (for metrics) */
+  public long watchErrors() {
+    return watchCounters.errors.sum();
+  }
+
+  /** @return how many times a watch of this store opened a new stream after one failed, in total */
+  public long watchReconnects() {
+    return watchCounters.reconnects.sum();
+  }
+
+  /** @return how many times a watch of this store found its next revision compacted and re-read, in total */
+  public long watchCompactions() {
+    return watchCounters.compactions.sum();
   }
 
   private ByteSequence key(String key) {

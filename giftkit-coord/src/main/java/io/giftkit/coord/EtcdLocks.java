@@ -228,11 +228,7 @@ public final class EtcdLocks implements AutoCloseable {
      * @return this builder
      */
     public Builder leaseTtl(Duration leaseTtl) {
-      Checks.requirePositive("leaseTtl", leaseTtl);
-      if (leaseTtl.toNanos() % 1_000_000_000L != 0 || leaseTtl.toSeconds() < 2) {
-        throw Checks.invalid("leaseTtl", "must be whole seconds, at least 2s", leaseTtl);
-      }
-      this.leaseTtl = leaseTtl;
+      this.leaseTtl = Leases.requireTtl("leaseTtl", leaseTtl);
       return this;
     }
 

@@ -72,9 +72,29 @@ public final class FencedWrite {
    */
   public static int update(Connection connection, String table, String fenceColumn, String setClause,
       String whereClause, EtcdLock lock, Object... parameters) throws SQLException {
-    Checks.requireNonNull("connection", connection);
     Checks.requireNonNull("lock", lock);
-    String sql = sql(table, fenceColumn, setClause, whereClause, lock.fencingToken());
+    return update(connection, table, fenceColumn, setClause, whereClause, lock.fencingToken(), parameters);
+  }
+
+  /**
+   * Runs the fenced update for a token of another source, e.g. a {@link Leadership#token()} (tokens
+   * are comparable only within one lock name or one election).
+   *
+   * @param connection the connection; the caller keeps owning it
+   * @param table the table, {@code name} or {@code schema.name}
+   * @param fenceColumn the column that keeps the highest token that wrote the row
+   * @param setClause the assignments, e.g. {@code "total = ?"}
+   * @param whereClause the row condition, e.g. {@code "month = ?"}
+   * @param fencingToken the writer's token, positive
+   * @param parameters bound to the placeholders of {@code setClause}, then {@code whereClause}
+   * @return the rows updated: 0 if a writer with a higher token wrote the row, or none matched
+   * @throws SQLException as the driver throws it
+   * @throws io.giftkit.core.InvalidConfigException naming the bad argument
+   */
+  public static int update(Connection connection, String table, String fenceColumn, String setClause,
+      String whereClause, long fencingToken, Object... parameters) throws SQLException {
+    Checks.requireNonNull("connection", connection);
+    String sql = sql(table, fenceColumn, setClause, whereClause, fencingToken);
     try (PreparedStatement statement = connection.prepareStatement(sql)) {
       for (int i = 0; i < parameters.length; i++) {
         statement.setObject(i + 1, parameters[i]);

@@ -7,13 +7,19 @@ import static org.awaitility.Awaitility.await;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
 import io.giftkit.core.GiftkitException;
+import io.giftkit.core.Site;
 import io.giftkit.testing.process.EtcdCluster;
 import io.giftkit.testing.process.ProcessRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,7 +30,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link ConsistentKv} and {@link EtcdLocks} on a real three-member etcd cluster of the test's own,
+ * {@link ConsistentKv} (reads and a watch) and {@link EtcdLocks} on a real three-member etcd cluster of the test's own,
  * with members killed and frozen. Each client talks to one member only, so "another member" is
  * exactly that. The fault tests put the cluster back before they end.
  */
@@ -220,5 +226,102 @@ class ThreeMemberClusterTest {
     } finally {
       etcd.restart(leader, START);
     }
+  }
+
+  /**
+   * The member a watch talks to is killed; meanwhile two puts and a delete go through the leader. Once
+   * the member is back, the watch delivers exactly those changes, in order, none lost and none twice
+   * (it reopens from the revision after the last one it delivered), and counts the failure and the
+   * reconnect.
+   */
+  @Test
+  @Order(5)
+  void aWatchResumesAfterItsMemberRestartsWithoutLosingOrRepeatingChanges() throws Exception {
+    await().atMost(START).until(() -> etcd.leader() >= 0);
+    int leader = etcd.leader();
+    int watched = (leader + 1) % 3;
+    BlockingQueue<KvEvent> events = new LinkedBlockingQueue<>();
+    try (Client toLeader = client(leader); Client toWatched = client(watched)) {
+      ConsistentKv writer = kv(toLeader);
+      ConsistentKv watcher = kv(toWatched);
+      try (KvWatch watch = watcher.watchPrefix("restart/", 0, events::add)) {
+        long r0 = writer.put("restart/k", "before");
+        assertThat(poll(events).revision()).isEqualTo(r0);
+
+        etcd.member(watched).kill();
+        long r1 = writer.put("restart/k", "during-1");
+        long r2 = writer.put("restart/j", "during-2");
+        assertThat(writer.delete("restart/k")).isTrue();
+        long r3 = writer.get("restart/k", Consistency.LINEARIZABLE).revision();
+        etcd.restart(watched, START);
+
+        assertThat(poll(events)).isEqualTo(new KvEvent(KvEvent.Type.PUT, "restart/k", "during-1", r1));
+        assertThat(poll(events)).isEqualTo(new KvEvent(KvEvent.Type.PUT, "restart/j", "during-2", r2));
+        assertThat(poll(events)).isEqualTo(new KvEvent(KvEvent.Type.DELETE, "restart/k", "", r3));
+        long r4 = writer.put("restart/k", "after");
+        assertThat(poll(events)).isEqualTo(new KvEvent(KvEvent.Type.PUT, "restart/k", "after", r4));
+        assertThat(events).as("no change delivered twice").isEmpty();
+        assertThat(watch.errors()).isPositive();
+        assertThat(watch.reconnects()).isPositive();
+        assertThat(watcher.watchReconnects()).isEqualTo(watch.reconnects());
+      }
+    } finally {
+      if (!etcd.member(watched).isAlive()) {
+        etcd.restart(watched, START);
+      }
+    }
+  }
+
+  /**
+   * A resolver talks to a member that is killed; meanwhile, through the leader, one instance
+   * deregisters, two register (one in another site), and the history is compacted. Once the member is
+   * back, the resolver shows exactly the live instances (its watch either replays the changes or,
+   * when the member already applied the compaction, re-reads the list).
+   */
+  @Test
+  @Order(6)
+  void aResolverWhoseMemberWasDownWhileInstancesChangedShowsExactlyTheLiveOnes() throws Exception {
+    await().atMost(START).until(() -> etcd.leader() >= 0);
+    int leader = etcd.leader();
+    int watched = (leader + 1) % 3;
+    Site a = Site.of("a");
+    try (Client toLeader = client(leader); Client toWatched = client(watched);
+        ServiceRegistry registry = ServiceRegistry.builder(toLeader).build()) {
+      ServiceRegistration x1 = registry.register(ServiceInstance.of("three-svc", "a", "x1", "10.0.0.1:1", Map.of()));
+      registry.register(ServiceInstance.of("three-svc", "a", "x2", "10.0.0.2:1", Map.of()));
+      try (ServiceResolver resolver = ServiceResolver.builder(toWatched, "three-svc", a).start()) {
+        assertThat(resolver.instances().get(a)).extracting(ServiceInstance::instanceId).containsExactly("x1", "x2");
+
+        etcd.member(watched).kill();
+        x1.close();
+        registry.register(ServiceInstance.of("three-svc", "a", "x3", "10.0.0.3:1", Map.of()));
+        registry.register(ServiceInstance.of("three-svc", "b", "y1", "10.0.1.1:1", Map.of()));
+        long revision = kv(toLeader).get("any", Consistency.LINEARIZABLE).revision();
+        toLeader.getKVClient().compact(revision).get(10, TimeUnit.SECONDS);
+        etcd.restart(watched, START);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> resolver.instances().equals(Map.of(
+            a, instancesInA("x2", "x3"), Site.of("b"), List.of(ServiceInstance.of("three-svc", "b", "y1",
+                "10.0.1.1:1", Map.of())))));
+        assertThat(resolver.instances().keySet()).containsExactly(a, Site.of("b"));
+        assertThat(resolver.choose().orElseThrow().site()).isEqualTo(a);
+        assertThat(resolver.watchErrors()).isPositive();
+      }
+    } finally {
+      if (!etcd.member(watched).isAlive()) {
+        etcd.restart(watched, START);
+      }
+    }
+  }
+
+  private static List<ServiceInstance> instancesInA(String... ids) {
+    return Arrays.stream(ids)
+        .map(id -> ServiceInstance.of("three-svc", "a", id, "10.0.0." + id.substring(1) + ":1", Map.of())).toList();
+  }
+
+  private static KvEvent poll(BlockingQueue<KvEvent> events) throws InterruptedException {
+    KvEvent e = events.poll(30, TimeUnit.SECONDS);
+    assertThat(e).as("an event within 30 s").isNotNull();
+    return e;
   }
 }
