@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -49,15 +50,41 @@ public final class E2eRun {
   private static final Duration SETTLE = Duration.ofSeconds(180);
   private static final Pattern SUSTAINABLE = Pattern.compile("Sustainable rate: \\*\\*(\\d+) ticks/s\\*\\*");
 
+  private static boolean accessLog;
+  private static boolean profile;
+  private static String costRate;
+
   private E2eRun() {}
 
   /** One side's outcome. */
-  record Side(String name, String what, int instances, double sustainableTicks, long paid, long ledger,
-      long unknown, long failed, String note) {}
+  record Side(String name, String what, int instances, double sustainableTicks, long requests,
+      Map<String, Long> cpuMillis, long paid, long ledger, long unknown, long failed, String note) {}
+
+  /** CPU time used so far by each process that is still there. */
+  static Map<String, Duration> cpu(Map<String, Long> pids) {
+    Map<String, Duration> m = new LinkedHashMap<>();
+    pids.forEach((name, pid) -> ProcessHandle.of(pid).flatMap(h -> h.info().totalCpuDuration())
+        .ifPresent(d -> m.put(name, d)));
+    return m;
+  }
+
+  /** The API requests an application served, from its Prometheus scrape (actuator requests left out). */
+  static long requestsServed(String prometheus) {
+    long n = 0;
+    for (String line : prometheus.split("\n")) {
+      if (line.startsWith("http_server_requests_seconds_count{") && line.contains("uri=\"/api/")) {
+        n += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return n;
+  }
 
   public static void main(String[] args) throws Exception {
     Map<String, String> o = options(args);
     Path out = Path.of(o.getOrDefault("--out", "benchmarks/results/e2e"));
+    accessLog = Boolean.parseBoolean(o.getOrDefault("--access-log", "false"));
+    profile = Boolean.parseBoolean(o.getOrDefault("--profile", "false"));
+    costRate = o.getOrDefault("--cost-rate", "150");
     String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
     List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "200,400,600,800,1000,1200"),
@@ -129,6 +156,9 @@ public final class E2eRun {
       int port = ManagedProcess.freePort();
       List<String> command = new ArrayList<>(List.of(java, "-Xms1g", "-Xmx1g",
           "-Xlog:gc:file=" + work.resolve(side + "-" + (i + 1) + "-gc.log"), "-cp", classpath));
+      if (profile) { // a JFR recording of where the application's CPU goes (jfr print --events jdk.ExecutionSample)
+        command.add(3, "-XX:StartFlightRecording=settings=profile,filename=" + work.resolve(side + "-" + (i + 1) + ".jfr"));
+      }
       if (baseline) {
         command.add("io.giftkit.e2e.baseline.BaselineApplication");
       } else {
@@ -139,6 +169,12 @@ public final class E2eRun {
             "--giftkit.demo.reconcile.interval=1h"));
       }
       command.addAll(List.of("--server.port=" + port, "--spring.main.banner-mode=off"));
+      if (accessLog) { // each request's server-side time (for finding where a stall is), off for the measured run
+        command.addAll(List.of("--server.tomcat.accesslog.enabled=true",
+            "--server.tomcat.accesslog.directory=" + work.toAbsolutePath(),
+            "--server.tomcat.accesslog.prefix=" + side + "-" + (i + 1) + "-access", "--server.tomcat.accesslog.suffix=.log",
+            "--server.tomcat.accesslog.file-date-format=", "--server.tomcat.accesslog.pattern=%{begin:msec}t %m %U %s %{us}T"));
+      }
       ManagedProcess app = new ManagedProcess(registry, side + "-" + (i + 1), command, env,
           work.resolve(side + "-" + (i + 1) + ".log"));
       apps.add(app);
@@ -152,29 +188,77 @@ public final class E2eRun {
           HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
     }
     System.out.println("e2e: " + side + " ready at " + targets);
-    List<String> command = new ArrayList<>(List.of(java, "-Xmx1g", "-Xlog:gc:file=" + work.resolve(side + "-load-gc.log"),
-        "-cp", jar, "io.giftkit.benchmarks.e2e.LoadGenerator",
-        "--target", String.join(",", targets), "--label", side));
-    command.addAll(load);
-    Process gen = new ProcessBuilder(command).inheritIO().start();
-    int exit = gen.waitFor();
-    if (exit != 0) {
-      throw new IllegalStateException("the load generator exited with " + exit + " for " + side);
+    List<String> sweep = new ArrayList<>(generator(java, jar, work, side, targets));
+    sweep.addAll(load);
+    run(sweep, side);
+    Map<String, Long> pids = new LinkedHashMap<>();
+    for (int i = 0; i < apps.size(); i++) {
+      pids.put("application" + (apps.size() > 1 ? " " + (i + 1) : ""), apps.get(i).pid());
     }
-    for (int i = 0; i < apps.size(); i++) { // the server's own view of the sweep, for the report's analysis
-      HttpResponse<String> metrics = probe.send(HttpRequest.newBuilder(URI.create(targets.get(i) + "/actuator/prometheus"))
-          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-      Files.writeString(work.resolve(side + "-" + (i + 1) + "-metrics.txt"), metrics.body());
+    pids.put("Kafka broker", kafka.process().pid());
+    ProcessHandle.allProcesses().forEach(p -> p.info().command().ifPresent(c -> {
+      if (c.endsWith("mariadbd") || c.endsWith("mysqld")) {
+        pids.put("MariaDB", p.pid());
+      } else if (c.endsWith("redis-server")) {
+        pids.putIfAbsent("Redis", p.pid());
+      }
+    }));
+    // The cost phase: the warmed-up system at one fixed rate, the same for every side, CPU measured
+    // per process around it and requests counted by the applications themselves.
+    long servedBefore = scrape(probe, targets, work, side, "before-cost");
+    Map<String, Duration> before = cpu(pids);
+    List<String> cost = new ArrayList<>(generator(java, jar, work, side + "-cost", targets));
+    cost.addAll(List.of("--rates", costRate, "--warmup", "2s", "--duration", "20s", "--keep-going", "--out",
+        work.resolve("cost").toString()));
+    run(cost, side);
+    Map<String, Duration> after = cpu(pids);
+    long requests = scrape(probe, targets, work, side, "after-cost") - servedBefore;
+    Map<String, Long> cpuMillis = new LinkedHashMap<>();
+    for (String k : pids.keySet()) {
+      if (before.containsKey(k) && after.containsKey(k)) {
+        cpuMillis.put(k, after.get(k).minus(before.get(k)).toMillis());
+      }
     }
     long[] books = settle(db);
+    if (profile) {
+      for (ManagedProcess app : apps) { // a clean stop, so that the JVM writes its recording
+        ProcessHandle.of(app.pid()).ifPresent(ProcessHandle::destroy);
+        ProcessHandle.of(app.pid()).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
+      }
+    }
     apps.forEach(ManagedProcess::kill);
     String md = Files.readString(out.resolve(side + ".md"));
     Matcher m = SUSTAINABLE.matcher(md);
     double ticks = m.find() ? Double.parseDouble(m.group(1)) : 0;
     String what = baseline ? "bare baseline (hand-written JDBC, KafkaProducer, consumer loop)"
         : "GiftKit demo, real profile";
-    return new Side(side, what, instances, ticks, books[0], books[1], books[2], books[3],
+    return new Side(side, what, instances, ticks, requests, cpuMillis, books[0], books[1], books[2], books[3],
         books[0] == books[1] ? "" : "ledger did not reach the PAID orders within " + SETTLE.toSeconds() + " s");
+  }
+
+  private static List<String> generator(String java, String jar, Path work, String label, List<String> targets) {
+    return List.of(java, "-Xmx1g", "-Xlog:gc:file=" + work.resolve(label + "-load-gc.log"), "-cp", jar,
+        "io.giftkit.benchmarks.e2e.LoadGenerator", "--target", String.join(",", targets), "--label", label);
+  }
+
+  private static void run(List<String> command, String side) throws IOException, InterruptedException {
+    int exit = new ProcessBuilder(command).inheritIO().start().waitFor();
+    if (exit != 0) {
+      throw new IllegalStateException("the load generator exited with " + exit + " for " + side);
+    }
+  }
+
+  /** Saves each application's Prometheus scrape and returns the API requests they served so far. */
+  private static long scrape(HttpClient probe, List<String> targets, Path work, String side, String when)
+      throws IOException, InterruptedException {
+    long requests = 0;
+    for (int i = 0; i < targets.size(); i++) {
+      HttpResponse<String> metrics = probe.send(HttpRequest.newBuilder(URI.create(targets.get(i) + "/actuator/prometheus"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      Files.writeString(work.resolve(side + "-" + (i + 1) + "-metrics-" + when + ".txt"), metrics.body());
+      requests += requestsServed(metrics.body());
+    }
+    return requests;
   }
 
   private static void wipe(Path dir) throws IOException {
@@ -279,6 +363,33 @@ public final class E2eRun {
       if (!s.note().isEmpty()) {
         md.append("\n**").append(s.name()).append("**: ").append(s.note()).append('\n');
       }
+    }
+    md.append("\n## Where the CPU goes\n\nAfter its sweep, each side (warmed up) ran " + costRate + " ticks/s for 20 s; the table gives "
+        + "the CPU time each process used during that phase per API request served (`ProcessHandle` CPU time before and "
+        + "after; requests counted by the applications' own `http.server.requests`), background work included. "
+        + "The machine has " + Runtime.getRuntime().availableProcessors()
+        + " cores for all of them and the load generator, so the sum bounds the rate: at most cores × 1,000 / sum "
+        + "requests per second.\n\n");
+    List<String> procs = new ArrayList<>();
+    for (Side s : sides) {
+      s.cpuMillis().keySet().stream().filter(k -> !procs.contains(k)).forEach(procs::add);
+    }
+    md.append("| side | requests |");
+    procs.forEach(p -> md.append(' ').append(p).append(" |"));
+    md.append(" sum | bound |\n|---|---|");
+    procs.forEach(p -> md.append("---|"));
+    md.append("---|---|\n");
+    for (Side s : sides) {
+      md.append("| ").append(s.name()).append(" | ").append(s.requests()).append(" |");
+      double sum = 0;
+      for (String p : procs) {
+        Long ms = s.cpuMillis().get(p);
+        double per = ms == null || s.requests() == 0 ? 0 : (double) ms / s.requests();
+        sum += per;
+        md.append(ms == null ? " — |" : String.format(Locale.ROOT, " %.2f ms |", per));
+      }
+      md.append(String.format(Locale.ROOT, " %.2f ms | %.0f requests/s |%n", sum,
+          sum == 0 ? 0 : Runtime.getRuntime().availableProcessors() * 1000 / sum));
     }
     md.append("\nBooks: after each side's sweep the harness waits until every order is settled and the ledger holds one "
         + "row per PAID order, then counts both by SQL (`E2eRun.books`).\n");

@@ -21,7 +21,9 @@ import org.springframework.stereotype.Component;
  * order's transaction, so no crash can leave an order without the job that settles it. Each
  * shard's scheduler runs on its own thread, so one shard that is down delays only its own orders.
  * Attempts back off exponentially (2 s doubling to 60 s, 100 attempts: well over an hour), so a
- * long provider outage does not use up an order's attempts before the provider can answer.
+ * long provider outage does not use up an order's attempts before the provider can answer. During an
+ * outage every send becomes a re-check: each shard runs {@code giftkit.demo.payment-recheck.concurrency}
+ * (default 4) at once, so their commits share log flushes, leaving most of the shard's pool to sends.
  */
 @Component
 public class PaymentRechecks implements SmartLifecycle {
@@ -39,13 +41,14 @@ public class PaymentRechecks implements SmartLifecycle {
       @Value("${giftkit.demo.payment-recheck.retry-delay:2s}") Duration retryDelay,
       @Value("${giftkit.demo.payment-recheck.max-retry-delay:60s}") Duration maxRetryDelay,
       @Value("${giftkit.demo.payment-recheck.max-attempts:100}") int maxAttempts,
-      @Value("${giftkit.demo.payment-recheck.poll-interval:500ms}") Duration pollInterval) {
+      @Value("${giftkit.demo.payment-recheck.poll-interval:500ms}") Duration pollInterval,
+      @Value("${giftkit.demo.payment-recheck.concurrency:4}") int concurrency) {
     this.firstDelay = firstDelay;
     for (int s = 0; s < shards.shards(); s++) {
       perShard.add(DelayedRecheck.builder(NAME, shards.primaryView(s))
           .handler((key, attempt) -> handler.getObject().check(key, attempt))
           .retryBackoff(retryDelay, maxRetryDelay).maxAttempts(maxAttempts).pollInterval(pollInterval)
-          .lease(Duration.ofSeconds(30))
+          .lease(Duration.ofSeconds(30)).concurrency(concurrency)
           .build());
     }
   }
