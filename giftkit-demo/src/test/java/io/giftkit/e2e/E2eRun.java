@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java -cp &lt;demo test classpath&gt; io.giftkit.e2e.E2eRun --benchmarks-jar benchmarks/target/benchmarks.jar \
- *     --out benchmarks/results/2026-12-01-e2e --rates 300,600,900 --warmup 5s --duration 15s \
+ *     --out benchmarks/results/2026-12-01-e2e --rates 100,150,200,250,300,400 --warmup 20s --duration 20s \
  *     --sides giftkit,baseline,giftkit-x2
  * </pre>
  */
@@ -87,8 +87,8 @@ public final class E2eRun {
     costRate = o.getOrDefault("--cost-rate", "150");
     String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
-    List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "200,400,600,800,1000,1200"),
-        "--warmup", o.getOrDefault("--warmup", "5s"), "--duration", o.getOrDefault("--duration", "15s"),
+    List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "100,150,200,250,300,400"),
+        "--warmup", o.getOrDefault("--warmup", "20s"), "--duration", o.getOrDefault("--duration", "20s"),
         "--budget", o.getOrDefault("--budget", "50ms"), "--out", out.toString()));
     Files.createDirectories(out);
     // the broker's data and the processes' logs: a fresh directory each run, never under the results
