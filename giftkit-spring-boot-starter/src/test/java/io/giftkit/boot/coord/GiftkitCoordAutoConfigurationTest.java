@@ -70,7 +70,8 @@ class GiftkitCoordAutoConfigurationTest {
   /**
    * Every bean from the endpoint alone; the application registers itself (site from giftkit.site) and
    * a resolver from GiftkitServiceResolvers sees it; the namespace prefixes the keys; a lock taken
-   * moves the wait and hold timers and shows in the endpoint with its token; health is UP with details.
+   * moves the wait and hold timers and shows in the endpoint with its token, a leadership likewise;
+   * health is UP with details.
    */
   @Test
   @SuppressWarnings("unchecked")
@@ -134,6 +135,20 @@ class GiftkitCoordAutoConfigurationTest {
           assertThat(health.getStatus()).isEqualTo(Status.UP);
           assertThat(health.getDetails()).containsEntry("endpoints", 1).containsEntry("heldLocks", 1)
               .containsEntry("leaderships", 0).containsEntry("registered", true).doesNotContainKey("error");
+
+          try (io.giftkit.coord.Leadership leading = context.getBean(EtcdElections.class)
+              .campaign("settlement-runner", "10.0.0.7:8080", Duration.ofSeconds(2)).orElseThrow()) {
+            assertThat(meters.get("giftkit.coord.leaderships.held").gauge().value()).isEqualTo(1);
+            Map<String, Object> withLeader = (Map<String, Object>) context.getBean(GiftkitEndpoint.class).giftkit()
+                .get("coord");
+            assertThat((List<Map<String, Object>>) withLeader.get("leaderships")).singleElement()
+                .satisfies(l -> assertThat(l).containsEntry("election", "settlement-runner")
+                    .containsEntry("value", "10.0.0.7:8080").containsEntry("token", leading.token())
+                    .containsEntry("leader", true));
+            assertThat(context.getBean("giftkitCoordHealthIndicator", HealthIndicator.class).health().getDetails())
+                .containsEntry("leaderships", 1);
+          }
+          assertThat(meters.get("giftkit.coord.leaderships.held").gauge().value()).isZero();
 
           lock.close();
           assertThat(meters.get("giftkit.coord.lock.hold").functionTimer().count()).isEqualTo(1);
