@@ -11,6 +11,7 @@ import io.giftkit.core.Checks;
 import io.giftkit.core.GiftkitException;
 import io.giftkit.core.Ticker;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -22,6 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Leader elections on etcd: contenders campaign for a named election, one at a time leads, each
@@ -65,6 +67,7 @@ public final class EtcdElections implements AutoCloseable {
   private final Ticker ticker;
   private final ScheduledExecutorService scheduler;
   private final Set<Leadership> held = ConcurrentHashMap.newKeySet();
+  private final LongAdder lostLeaderships = new LongAdder();
   private final Set<KvWatch> observers = ConcurrentHashMap.newKeySet();
   private final KvWatch.Counters watchCounters = new KvWatch.Counters();
 
@@ -133,7 +136,9 @@ public final class EtcdElections implements AutoCloseable {
         start + TimeUnit.SECONDS.toNanos(grant.getTTL()), ticker, reason -> {
           Leadership l = leading.get();
           if (l != null) {
-            held.remove(l);
+            if (held.remove(l)) {
+              lostLeaderships.increment();
+            }
             l.lost(reason);
           } else {
             lostWhileWaiting.set(reason);
@@ -185,7 +190,9 @@ public final class EtcdElections implements AutoCloseable {
     held.add(leadership);
     leading.set(leadership);
     if (!keeper.valid()) { // lost between the check above and leading.set: the keeper told nobody
-      held.remove(leadership);
+      if (held.remove(leadership)) {
+        lostLeaderships.increment();
+      }
       leadership.lost("lease " + Long.toHexString(keeper.leaseId()) + " ran out just as the leadership was won");
     }
     return Optional.of(leadership);
@@ -238,6 +245,21 @@ public final class EtcdElections implements AutoCloseable {
         watchCounters);
     observers.add(watch);
     return watch;
+  }
+
+  /**
+   * The leaderships held through this instance now, in no particular order (a snapshot; for the
+   * Actuator endpoint and health). One leaves it when resigned or when its loss is noticed.
+   *
+   * @return the held leaderships
+   */
+  public List<Leadership> held() {
+    return List.copyOf(held);
+  }
+
+  /** @return how many held leaderships were lost so far (lease expired, revoked, or not renewed in time) */
+  public long lostLeaderships() {
+    return lostLeaderships.sum();
   }
 
   /** @return how many times an observer's watch saw its stream fail or end, in total (for metrics) */

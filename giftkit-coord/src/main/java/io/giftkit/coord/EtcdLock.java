@@ -31,11 +31,13 @@ public final class EtcdLock implements AutoCloseable {
   private final Duration timeout;
   private final Listeners<LockLostListener> listeners;
   private final Consumer<EtcdLock> onRelease;
+  private final long acquiredAt;
   private String lostReason;
   private boolean released;
 
-  EtcdLock(String name, String key, long fencingToken, LeaseKeeper keeper, Duration timeout,
+  EtcdLock(String name, String key, long fencingToken, LeaseKeeper keeper, Duration timeout, long acquiredAt,
       Consumer<EtcdLock> onRelease) {
+    this.acquiredAt = acquiredAt;
     this.onRelease = onRelease;
     this.name = name;
     this.key = key;
@@ -43,6 +45,11 @@ public final class EtcdLock implements AutoCloseable {
     this.keeper = keeper;
     this.timeout = timeout;
     this.listeners = Listeners.create("etcd lock '" + name + "'");
+  }
+
+  /** The locks' ticker reading when the lock was granted. */
+  long acquiredAt() {
+    return acquiredAt;
   }
 
   /** @return the lock's name, as passed to {@link EtcdLocks} */

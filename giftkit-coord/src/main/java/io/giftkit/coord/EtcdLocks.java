@@ -8,6 +8,7 @@ import io.giftkit.core.Checks;
 import io.giftkit.core.GiftkitException;
 import io.giftkit.core.Ticker;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -19,6 +20,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Locks on etcd, each held through an etcd lease that this process keeps alive, and each with a
@@ -69,6 +71,11 @@ public final class EtcdLocks implements AutoCloseable {
   private final Ticker ticker;
   private final ScheduledExecutorService scheduler;
   private final Set<EtcdLock> held = ConcurrentHashMap.newKeySet();
+  private final LongAdder acquisitions = new LongAdder();
+  private final LongAdder acquireWaitNanos = new LongAdder();
+  private final LongAdder holds = new LongAdder();
+  private final LongAdder holdNanos = new LongAdder();
+  private final LongAdder lostLocks = new LongAdder();
 
   private EtcdLocks(Builder b) {
     this.client = b.client;
@@ -130,7 +137,9 @@ public final class EtcdLocks implements AutoCloseable {
         start + TimeUnit.SECONDS.toNanos(grant.getTTL()), ticker, reason -> {
           EtcdLock lock = holder.get();
           if (lock != null) {
-            held.remove(lock);
+            if (ended(lock)) {
+              lostLocks.increment();
+            }
             lock.lost(reason);
           } else {
             lostWhileWaiting.set(reason);
@@ -174,15 +183,68 @@ public final class EtcdLocks implements AutoCloseable {
       abandon(granted, keeper);
       throw new GiftkitException(what + ": the lease ran out while the lock was being granted");
     }
+    long acquiredAt = ticker.read();
     EtcdLock lock = new EtcdLock(name, Etcd.text(response.getKey()), key.getKvs().get(0).getCreateRevision(),
-        keeper, timeout, held::remove);
+        keeper, timeout, acquiredAt, this::ended);
     held.add(lock);
+    acquisitions.increment();
+    acquireWaitNanos.add(acquiredAt - start);
     holder.set(lock);
     if (!keeper.valid()) { // lost between the check above and holder.set: the keeper told nobody
-      held.remove(lock);
+      if (ended(lock)) {
+        lostLocks.increment();
+      }
       lock.lost("lease " + Long.toHexString(keeper.leaseId()) + " ran out just as the lock was granted");
     }
     return Optional.of(lock);
+  }
+
+  /** Takes a lock out of the held ones once (released or lost) and adds its hold time; false if it was out. */
+  private boolean ended(EtcdLock lock) {
+    if (!held.remove(lock)) {
+      return false;
+    }
+    holds.increment();
+    holdNanos.add(ticker.read() - lock.acquiredAt());
+    return true;
+  }
+
+  /**
+   * The locks held through this instance now, in no particular order (a snapshot; for the Actuator
+   * endpoint and health). A lock leaves it when released or when its loss is noticed.
+   *
+   * @return the held locks
+   */
+  public List<EtcdLock> held() {
+    return List.copyOf(held);
+  }
+
+  /** @return how many locks were granted so far (for metrics: the count of {@link #acquireWaitTime()}) */
+  public long acquisitions() {
+    return acquisitions.sum();
+  }
+
+  /**
+   * @return the time the granted acquisitions took in total, from the call to the grant (round trips
+   *     and the wait for earlier holders; calls that gave up or failed are not counted)
+   */
+  public Duration acquireWaitTime() {
+    return Duration.ofNanos(acquireWaitNanos.sum());
+  }
+
+  /** @return how many holds ended so far, released or lost (the count of {@link #holdTime()}) */
+  public long holds() {
+    return holds.sum();
+  }
+
+  /** @return the time the ended holds lasted in total, from the grant to the release or the noticed loss */
+  public Duration holdTime() {
+    return Duration.ofNanos(holdNanos.sum());
+  }
+
+  /** @return how many held locks were lost so far (lease expired, revoked, or not renewed in time) */
+  public long lostLocks() {
+    return lostLocks.sum();
   }
 
   private static void abandon(CompletableFuture<?> request, LeaseKeeper keeper) {

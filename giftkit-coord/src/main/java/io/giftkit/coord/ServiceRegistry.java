@@ -4,6 +4,7 @@ import io.etcd.jetcd.Client;
 import io.giftkit.core.Checks;
 import io.giftkit.core.Ticker;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -87,6 +88,16 @@ public final class ServiceRegistry implements AutoCloseable {
     Etcd.await(registration.register(), timeout.plusSeconds(1), "registering service instance " + key);
     registrations.add(registration);
     return registration;
+  }
+
+  /**
+   * The instances registered through this registry and not yet deregistered (a snapshot; for the
+   * Actuator endpoint).
+   *
+   * @return the live registrations
+   */
+  public List<ServiceRegistration> registrations() {
+    return List.copyOf(registrations);
   }
 
   /** @return the key prefix, without a trailing {@code '/'} */

@@ -206,6 +206,26 @@ class EtcdElectionTest {
   }
 
   /** Closing the elections resigns what they still hold at once (not after the 60 s lease). */
+  /** {@code held()} lists the leadership while held; a revoked lease counts one lost leadership. */
+  @Test
+  void heldLeadershipsAndLostCountForMetrics() throws Exception {
+    try (EtcdElections a = elections(clientA)) {
+      assertThat(a.held()).isEmpty();
+      Leadership first = a.campaign("counted", "a", Duration.ofSeconds(5)).orElseThrow();
+      assertThat(a.held()).containsExactly(first);
+      first.resign();
+      assertThat(a.held()).isEmpty();
+      assertThat(a.lostLeaderships()).isZero();
+      Leadership second = a.campaign("counted", "a", Duration.ofSeconds(5)).orElseThrow();
+      long lease = clientB.getKVClient().get(Etcd.bytes(second.key())).get(5, TimeUnit.SECONDS).getKvs().get(0)
+          .getLease();
+      clientB.getLeaseClient().revoke(lease).get(5, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(10)).until(() -> a.lostLeaderships() == 1);
+      assertThat(a.held()).isEmpty();
+      assertThat(second.isLeader()).isFalse();
+    }
+  }
+
   @Test
   void closingTheElectionsResigns() throws Exception {
     Leadership forgotten;

@@ -348,6 +348,42 @@ class EtcdLockTest {
     }
   }
 
+  /**
+   * The getters the starter's metrics, health and endpoint read: {@code held()} lists the lock while
+   * held and not after; acquisitions and their wait, ended holds and their time, and lost locks count
+   * exactly what happened (one plain release, one revoked lease).
+   */
+  @Test
+  void heldLocksAndCountsForMetrics() throws Exception {
+    try (EtcdLocks a = locks(clientA)) {
+      assertThat(a.held()).isEmpty();
+      assertThat(a.acquisitions()).isZero();
+      EtcdLock first = a.tryLock("counted", Duration.ofSeconds(5)).orElseThrow();
+      assertThat(a.held()).containsExactly(first);
+      assertThat(a.acquisitions()).isEqualTo(1);
+      assertThat(a.acquireWaitTime()).isPositive();
+      assertThat(a.holds()).isZero();
+      first.close();
+      assertThat(a.held()).isEmpty();
+      assertThat(a.holds()).isEqualTo(1);
+      Duration firstHold = a.holdTime();
+      assertThat(firstHold).isPositive();
+      assertThat(a.lostLocks()).isZero();
+
+      EtcdLock second = a.tryLock("counted", Duration.ofSeconds(5)).orElseThrow();
+      long lease = clientB.getKVClient().get(Etcd.bytes(second.key())).get(5, TimeUnit.SECONDS).getKvs().get(0)
+          .getLease();
+      clientB.getLeaseClient().revoke(lease).get(5, TimeUnit.SECONDS);
+      await().atMost(Duration.ofSeconds(10)).until(() -> a.lostLocks() == 1);
+      assertThat(a.held()).isEmpty();
+      assertThat(a.holds()).isEqualTo(2);
+      assertThat(a.holdTime()).isGreaterThan(firstHold);
+      assertThat(a.acquisitions()).isEqualTo(2);
+      second.close();
+      assertThat(a.holds()).as("closing a lost lock does not count its hold twice").isEqualTo(2);
+    }
+  }
+
   @Test
   void badArgumentsAreNamedWithTheirValue() {
     try (EtcdLocks locks = locks(clientA)) {

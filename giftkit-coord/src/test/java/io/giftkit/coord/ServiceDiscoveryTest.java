@@ -152,6 +152,7 @@ class ServiceDiscoveryTest {
       ServiceRegistration r = reg.register(ServiceInstance.of("settle", "a", "s1", "10.0.0.1:9000", Map.of()));
       assertThat(r.key()).isEqualTo("giftkit/services/settle/a/s1");
       assertThat(r.isRegistered()).isTrue();
+      assertThat(reg.registrations()).containsExactly(r);
       await().atMost(Duration.ofSeconds(5)).until(() -> ids(resolver, A).equals(List.of("s1")));
       clientB.getKVClient().put(Etcd.bytes("giftkit/services/settle/a/stray"), Etcd.bytes("not an instance"))
           .get(5, TimeUnit.SECONDS);
@@ -160,6 +161,7 @@ class ServiceDiscoveryTest {
 
       r.close();
       assertThat(r.isRegistered()).isFalse();
+      assertThat(reg.registrations()).isEmpty();
       await().atMost(Duration.ofSeconds(5)).until(() -> resolver.choose().isEmpty());
     }
   }

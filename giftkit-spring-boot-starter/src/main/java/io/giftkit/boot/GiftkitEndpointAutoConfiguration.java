@@ -18,7 +18,8 @@ import org.springframework.context.annotation.Bean;
  */
 @AutoConfiguration(after = GiftkitAutoConfiguration.class,
     afterName = {"io.giftkit.boot.breaker.GiftkitBreakerAutoConfiguration", "io.giftkit.boot.mq.GiftkitMqAutoConfiguration",
-        "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration", "io.giftkit.boot.shard.GiftkitShardAutoConfiguration"})
+        "io.giftkit.boot.cache.GiftkitCacheAutoConfiguration", "io.giftkit.boot.shard.GiftkitShardAutoConfiguration",
+        "io.giftkit.boot.coord.GiftkitCoordAutoConfiguration"})
 @ConditionalOnClass({Endpoint.class, ConditionalOnAvailableEndpoint.class})
 public final class GiftkitEndpointAutoConfiguration {
 

@@ -236,23 +236,25 @@ class GiftkitAutoConfigurationTest {
    */
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.CsvSource({"io.giftkit.breaker, breakers", "io.giftkit.cache, caches",
-      "io.giftkit.mq, mq", "io.giftkit.shard, shards"})
+      "io.giftkit.mq, mq", "io.giftkit.shard, shards", "io.giftkit.coord, coord"})
   void theEndpointServesWhenAModuleIsLeftOut(String modulePackage, String key) {
     new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(
             GiftkitAutoConfiguration.class, GiftkitBreakerAutoConfiguration.class,
             io.giftkit.boot.shard.GiftkitShardAutoConfiguration.class,
             io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class,
-            io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class))
+            io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class,
+            io.giftkit.boot.coord.GiftkitCoordAutoConfiguration.class, GiftkitEndpointAutoConfiguration.class))
         .withPropertyValues("giftkit.site=a", "management.endpoints.web.exposure.include=giftkit",
             "giftkit.endpoint.write-operations-enabled=true",
-            "giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x")
+            "giftkit.shard.nodes[0].primary.url=jdbc:mariadb://127.0.0.1:1/x",
+            "giftkit.coord.endpoints=http://127.0.0.1:1") // the coord beans connect lazily: no etcd needed
         .withClassLoader(new org.springframework.boot.test.context.FilteredClassLoader(modulePackage))
         .run(context -> {
           assertThat(context).hasNotFailed().hasSingleBean(GiftkitWritableEndpoint.class);
           GiftkitWritableEndpoint endpoint = context.getBean(GiftkitWritableEndpoint.class);
           Map<String, Object> body = endpoint.giftkit();
           assertThat(body).containsEntry("site", "a").doesNotContainKey(key);
-          java.util.Set<String> others = new java.util.HashSet<>(List.of("breakers", "caches", "mq", "shards"));
+          java.util.Set<String> others = new java.util.HashSet<>(List.of("breakers", "caches", "mq", "shards", "coord"));
           others.remove(key);
           assertThat(body).containsKeys(others.toArray(String[]::new));
           assertThat(endpoint.breaker("nope")).isNull();
@@ -268,7 +270,9 @@ class GiftkitAutoConfigurationTest {
           GiftkitAutoConfiguration.class.getName(), GiftkitBreakerAutoConfiguration.class.getName(),
           io.giftkit.boot.shard.GiftkitShardAutoConfiguration.class.getName(),
           io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class.getName(),
-          io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class.getName(), GiftkitEndpointAutoConfiguration.class.getName());
+          io.giftkit.boot.mq.GiftkitMqAutoConfiguration.class.getName(),
+          io.giftkit.boot.coord.GiftkitCoordAutoConfiguration.class.getName(),
+          GiftkitEndpointAutoConfiguration.class.getName());
     }
   }
 

@@ -18,6 +18,7 @@ final class Areas {
   static final String CACHE = "io.giftkit.benchmarks.cache.";
   static final String SHARD = "io.giftkit.benchmarks.shard.";
   static final String MQ = "io.giftkit.benchmarks.mq.";
+  static final String COORD = "io.giftkit.benchmarks.coord.";
 
   static List<Area> all() {
     return List.of(
@@ -194,7 +195,24 @@ final class Areas {
               return Verdict.of(plain >= 0.9 && claims >= 0.9 && batched >= 0.9, String.format(
                   "per record %.2fx, per-record claims %.2fx, batched claims %.2fx (batched, business key: %.2fx)",
                   plain, claims, batched, businessKey));
-            }));
+            }),
+        new Area("Coord: lock acquire + release, uncontended (1 thread; etcd: one member the benchmark starts)",
+            COORD + "LockBenchmark", Kind.TIME, "etcdLockAcquireRelease", null,
+            List.of(new Row("etcdLockAcquireRelease",
+                    "GiftKit EtcdLocks.tryLock + close (lease, v3lock, token read, revoke)"),
+                new Row("redisLockAcquireRelease", "GiftKit RedisLock.tryAcquire + close on Redis (no fencing token)")),
+            "measured, no goal (the price of the fencing token and the quorum, per lock)",
+            r -> Verdict.of(true, String.format("etcd %.0f us, Redis %.0f us per acquire + release (%.1fx)",
+                r.get("etcdLockAcquireRelease").score, r.get("redisLockAcquireRelease").score,
+                r.get("etcdLockAcquireRelease").score / r.get("redisLockAcquireRelease").score))),
+        new Area("Coord: ConsistentKv.get of one key (1 thread, one etcd member the benchmark starts)",
+            COORD + "KvReadBenchmark", Kind.TIME, "linearizableGet", null,
+            List.of(new Row("linearizableGet", "GiftKit ConsistentKv.get, LINEARIZABLE (read index)"),
+                new Row("serializableGet", "GiftKit ConsistentKv.get, SERIALIZABLE (the member's own copy)")),
+            "measured, no goal (what a strong read costs over a possibly stale one)",
+            r -> Verdict.of(true, String.format("LINEARIZABLE %.0f us, SERIALIZABLE %.0f us (%.2fx)",
+                r.get("linearizableGet").score, r.get("serializableGet").score,
+                r.get("linearizableGet").score / r.get("serializableGet").score))));
   }
 
   /** The hot-key goal (issue #17 item 9): sampling 1 in 8 reaches 50 ops/us; the other rows are shown. */
