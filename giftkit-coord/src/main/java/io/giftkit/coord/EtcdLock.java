@@ -1,12 +1,8 @@
 package io.giftkit.coord;
 
-import io.giftkit.core.Checks;
-import io.giftkit.core.Listeners;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A held etcd lock, from {@link EtcdLocks#tryLock} or {@link EtcdLocks#lock}: its fencing token, whether
@@ -22,29 +18,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class EtcdLock implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(EtcdLock.class);
-
   private final String name;
-  private final String key;
-  private final long fencingToken;
-  private final LeaseKeeper keeper;
-  private final Duration timeout;
-  private final Listeners<LockLostListener> listeners;
+  private final LeasedHold<EtcdLock, LockLostListener> hold;
   private final Consumer<EtcdLock> onRelease;
   private final long acquiredAt;
-  private String lostReason;
-  private boolean released;
 
   EtcdLock(String name, String key, long fencingToken, LeaseKeeper keeper, Duration timeout, long acquiredAt,
       Consumer<EtcdLock> onRelease) {
     this.acquiredAt = acquiredAt;
     this.onRelease = onRelease;
     this.name = name;
-    this.key = key;
-    this.fencingToken = fencingToken;
-    this.keeper = keeper;
-    this.timeout = timeout;
-    this.listeners = Listeners.create("etcd lock '" + name + "'");
+    this.hold = new LeasedHold<>("etcd lock '" + name + "'", key, fencingToken, keeper, timeout,
+        (listener, reason) -> listener.onLost(this, reason));
   }
 
   /** The locks' ticker reading when the lock was granted. */
@@ -59,12 +44,12 @@ public final class EtcdLock implements AutoCloseable {
 
   /** @return the etcd key this holder created (prefix, name, lease id) */
   public String key() {
-    return key;
+    return hold.key();
   }
 
   /** @return the fencing token: the create revision of {@link #key()}; higher for every later holder */
   public long fencingToken() {
-    return fencingToken;
+    return hold.token();
   }
 
   /**
@@ -75,17 +60,12 @@ public final class EtcdLock implements AutoCloseable {
    * @return whether the lock is held
    */
   public boolean isHeld() {
-    synchronized (this) {
-      if (released || lostReason != null) {
-        return false;
-      }
-    }
-    return keeper.valid();
+    return hold.valid();
   }
 
   /** @return why the lock was lost, or empty while held or after a plain release */
-  public synchronized Optional<String> lostReason() {
-    return Optional.ofNullable(lostReason);
+  public Optional<String> lostReason() {
+    return hold.lostReason();
   }
 
   /**
@@ -96,30 +76,12 @@ public final class EtcdLock implements AutoCloseable {
    * @return this lock
    */
   public EtcdLock whenLost(LockLostListener listener) {
-    Checks.requireNonNull("listener", listener);
-    String reason;
-    synchronized (this) {
-      reason = lostReason;
-      if (reason == null) {
-        listeners.add(listener);
-        return this;
-      }
-    }
-    Listeners<LockLostListener> once = Listeners.create("etcd lock '" + name + "'");
-    once.add(listener);
-    once.fire(l -> l.onLost(this, reason));
+    hold.whenLost(listener);
     return this;
   }
 
   void lost(String reason) {
-    synchronized (this) {
-      if (released || lostReason != null) {
-        return;
-      }
-      lostReason = reason;
-    }
-    LOG.warn("etcd lock '{}' (fencing token {}) lost: {}", name, fencingToken, reason);
-    listeners.fire(l -> l.onLost(this, reason));
+    hold.lost(reason);
   }
 
   /**
@@ -129,23 +91,11 @@ public final class EtcdLock implements AutoCloseable {
    */
   @Override
   public void close() {
-    synchronized (this) {
-      if (released) {
-        return;
-      }
-      released = true;
-    }
-    onRelease.accept(this);
-    keeper.stop();
-    try {
-      Etcd.await(keeper.revokeAsync(), timeout, "releasing etcd lock '" + name + "'");
-    } catch (RuntimeException e) {
-      LOG.warn("etcd lock '{}': release failed, the lease expires by its TTL: {}", name, e.getMessage());
-    }
+    hold.end("releasing etcd lock '" + name + "'", "release", () -> onRelease.accept(this));
   }
 
   @Override
   public String toString() {
-    return "EtcdLock[" + name + ", token " + fencingToken + (isHeld() ? ", held]" : ", not held]");
+    return "EtcdLock[" + name + ", token " + hold.token() + (isHeld() ? ", held]" : ", not held]");
   }
 }

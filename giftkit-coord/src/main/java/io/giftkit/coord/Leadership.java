@@ -1,12 +1,8 @@
 package io.giftkit.coord;
 
-import io.giftkit.core.Checks;
-import io.giftkit.core.Listeners;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * This process's leadership of an election, from {@link EtcdElections#campaign}: its token, whether it
@@ -22,29 +18,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class Leadership implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
-
   private final String election;
   private final String value;
-  private final String key;
-  private final long token;
-  private final LeaseKeeper keeper;
-  private final Duration timeout;
-  private final Listeners<LeadershipLostListener> listeners;
+  private final LeasedHold<Leadership, LeadershipLostListener> hold;
   private final Consumer<Leadership> onResign;
-  private String lostReason;
-  private boolean resigned;
 
   Leadership(String election, String value, String key, long token, LeaseKeeper keeper, Duration timeout,
       Consumer<Leadership> onResign) {
     this.election = election;
     this.value = value;
-    this.key = key;
-    this.token = token;
-    this.keeper = keeper;
-    this.timeout = timeout;
     this.onResign = onResign;
-    this.listeners = Listeners.create("etcd election '" + election + "'");
+    this.hold = new LeasedHold<>("etcd election '" + election + "'", key, token, keeper, timeout,
+        (listener, reason) -> listener.onLost(this, reason));
   }
 
   /** @return the election's name */
@@ -59,12 +44,12 @@ public final class Leadership implements AutoCloseable {
 
   /** @return the etcd key of this leadership (prefix, name, lease id) */
   public String key() {
-    return key;
+    return hold.key();
   }
 
   /** @return the leadership token: the create revision of {@link #key()}; higher for every later leader */
   public long token() {
-    return token;
+    return hold.token();
   }
 
   /**
@@ -75,17 +60,12 @@ public final class Leadership implements AutoCloseable {
    * @return whether this process leads
    */
   public boolean isLeader() {
-    synchronized (this) {
-      if (resigned || lostReason != null) {
-        return false;
-      }
-    }
-    return keeper.valid();
+    return hold.valid();
   }
 
   /** @return why the leadership was lost, or empty while leading or after a plain resignation */
-  public synchronized Optional<String> lostReason() {
-    return Optional.ofNullable(lostReason);
+  public Optional<String> lostReason() {
+    return hold.lostReason();
   }
 
   /**
@@ -96,30 +76,12 @@ public final class Leadership implements AutoCloseable {
    * @return this leadership
    */
   public Leadership whenLost(LeadershipLostListener listener) {
-    Checks.requireNonNull("listener", listener);
-    String reason;
-    synchronized (this) {
-      reason = lostReason;
-      if (reason == null) {
-        listeners.add(listener);
-        return this;
-      }
-    }
-    Listeners<LeadershipLostListener> once = Listeners.create("etcd election '" + election + "'");
-    once.add(listener);
-    once.fire(l -> l.onLost(this, reason));
+    hold.whenLost(listener);
     return this;
   }
 
   void lost(String reason) {
-    synchronized (this) {
-      if (resigned || lostReason != null) {
-        return;
-      }
-      lostReason = reason;
-    }
-    LOG.warn("etcd election '{}': leadership (token {}) lost: {}", election, token, reason);
-    listeners.fire(l -> l.onLost(this, reason));
+    hold.lost(reason);
   }
 
   /**
@@ -128,19 +90,7 @@ public final class Leadership implements AutoCloseable {
    * this is logged and the lease runs out by its TTL (the next leader waits until then).
    */
   public void resign() {
-    synchronized (this) {
-      if (resigned) {
-        return;
-      }
-      resigned = true;
-    }
-    onResign.accept(this);
-    keeper.stop();
-    try {
-      Etcd.await(keeper.revokeAsync(), timeout, "resigning from etcd election '" + election + "'");
-    } catch (RuntimeException e) {
-      LOG.warn("etcd election '{}': resigning failed, the lease expires by its TTL: {}", election, e.getMessage());
-    }
+    hold.end("resigning from etcd election '" + election + "'", "resigning", () -> onResign.accept(this));
   }
 
   /** Same as {@link #resign()}. */
@@ -151,6 +101,6 @@ public final class Leadership implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "Leadership[" + election + ", token " + token + (isLeader() ? ", leading]" : ", not leading]");
+    return "Leadership[" + election + ", token " + hold.token() + (isLeader() ? ", leading]" : ", not leading]");
   }
 }
