@@ -89,7 +89,8 @@ public final class E2eRun {
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
     List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "100,150,200,250,300,400"),
         "--warmup", o.getOrDefault("--warmup", "20s"), "--duration", o.getOrDefault("--duration", "20s"),
-        "--budget", o.getOrDefault("--budget", "50ms"), "--out", out.toString()));
+        "--budget", o.getOrDefault("--budget", "50ms"), "--retries", o.getOrDefault("--retries", "1"),
+        "--out", out.toString()));
     Files.createDirectories(out);
     // the broker's data and the processes' logs: a fresh directory each run, never under the results
     Path work = Path.of(o.getOrDefault("--work", "giftkit-demo/target/e2e"));
@@ -242,7 +243,16 @@ public final class E2eRun {
   }
 
   private static void run(List<String> command, String side) throws IOException, InterruptedException {
-    int exit = new ProcessBuilder(command).inheritIO().start().waitFor();
+    Process generator = new ProcessBuilder(command).inheritIO().start();
+    Thread killer = new Thread(generator::destroyForcibly, "e2e-stop-load-generator"); // when this JVM is stopped
+    Runtime.getRuntime().addShutdownHook(killer);
+    int exit;
+    try {
+      exit = generator.waitFor();
+    } finally {
+      generator.destroyForcibly();
+      Runtime.getRuntime().removeShutdownHook(killer);
+    }
     if (exit != 0) {
       throw new IllegalStateException("the load generator exited with " + exit + " for " + side);
     }

@@ -95,6 +95,21 @@ class LoadGeneratorTest {
   }
 
   @Test
+  void aMissedRateIsTriedAgainOnceAndEveryAttemptIsReported(@TempDir Path out) throws Exception {
+    String target = "http://127.0.0.1:" + server.getAddress().getPort();
+    LoadGenerator.Settings s = LoadGenerator.parse(new String[] {"--target", target, "--rates", "100,10",
+        "--warmup", "500ms", "--duration", "2s", "--budget", "250ms", "--label", "retried", "--out", out.toString(),
+        "--retries", "1"});
+    List<LoadGenerator.Step> steps = LoadGenerator.sweep(s);
+    assertThat(steps).as("100/s on a 50/s server misses twice; the sweep stops there").hasSize(2);
+    assertThat(steps).extracting(LoadGenerator.Step::attempt).containsExactly(0, 1);
+    assertThat(steps).noneMatch(LoadGenerator.Step::sustained);
+    assertThat(LoadGenerator.sustainable(steps)).isZero();
+    assertThat(Files.readString(LoadGenerator.write(s, steps))).contains("| 100 |", "| 100 (retry 1) |",
+        "tried again up to 1 time(s)");
+  }
+
+  @Test
   void badOptionsNameTheOptionAndTheValue() {
     assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--rates", "100,-5"}))
         .hasMessage("--rates must be in (0, 1000000], but was -5.0");
