@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java -cp &lt;demo test classpath&gt; io.giftkit.e2e.E2eRun --benchmarks-jar benchmarks/target/benchmarks.jar \
- *     --out benchmarks/results/2026-12-01-e2e --rates 100,150,200,250,300,400 --warmup 20s --duration 20s \
+ *     --out benchmarks/results/2026-12-01-e2e --rates 200,400,500,600,700,800,1000,1200 --warmup 20s --duration 20s \
  *     --sides giftkit,baseline,giftkit-x2
  * </pre>
  */
@@ -87,7 +87,7 @@ public final class E2eRun {
     costRate = o.getOrDefault("--cost-rate", "150");
     String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
-    List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "100,150,200,250,300,400"),
+    List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "200,400,500,600,700,800,1000,1200"),
         "--warmup", o.getOrDefault("--warmup", "20s"), "--duration", o.getOrDefault("--duration", "20s"),
         "--budget", o.getOrDefault("--budget", "50ms"), "--retries", o.getOrDefault("--retries", "1"),
         "--out", out.toString()));

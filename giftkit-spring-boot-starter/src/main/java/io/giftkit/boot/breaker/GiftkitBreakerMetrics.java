@@ -9,7 +9,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 /**
@@ -29,6 +31,10 @@ import java.util.function.Supplier;
 public final class GiftkitBreakerMetrics implements MeterBinder {
 
   private final BreakerRegistry breakers;
+  // Micrometer holds a gauge's or function counter's object weakly, and the registry hands each
+  // breaker's snapshot source over as a fresh method reference that nothing else keeps: without
+  // these references the sources were collected at the first GC and every breaker meter read NaN or 0.
+  private final List<Supplier<BreakerSnapshot>> sources = new CopyOnWriteArrayList<>();
 
   /**
    * Creates the binder.
@@ -44,7 +50,8 @@ public final class GiftkitBreakerMetrics implements MeterBinder {
     breakers.addCreationListener(source -> bind(registry, source));
   }
 
-  private static void bind(MeterRegistry registry, Supplier<BreakerSnapshot> source) {
+  private void bind(MeterRegistry registry, Supplier<BreakerSnapshot> source) {
+    sources.add(source);
     Tags tags = Tags.of("name", source.get().name());
     for (CircuitBreaker.State state : CircuitBreaker.State.values()) {
       Gauge.builder("giftkit.breaker.state", source, s -> s.get().state() == state ? 1 : 0)
