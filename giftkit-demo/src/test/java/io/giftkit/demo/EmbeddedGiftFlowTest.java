@@ -22,6 +22,7 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 @SpringBootTest
 @DirtiesContext
+@org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
 class EmbeddedGiftFlowTest {
 
   static final String TOPIC = "embedded-gifts-" + Long.toHexString(System.nanoTime());
@@ -38,6 +39,40 @@ class EmbeddedGiftFlowTest {
   @Autowired RoomDirectory rooms;
   @Autowired io.giftkit.demo.panel.GiftCatalog catalog;
   @Autowired io.giftkit.demo.panel.CatalogSource catalogSource;
+
+  @Autowired io.giftkit.demo.gifts.PaymentGateway payment;
+  @Autowired io.giftkit.demo.gifts.PaymentInstances paymentInstances;
+  @Autowired io.giftkit.demo.cluster.JobLeadership leadership;
+
+  @Test
+  void withoutEtcdThePaymentInstancesAreAStaticListLocalSiteFirstAndWarningsNameWhatIsMissing(
+      org.springframework.boot.test.system.CapturedOutput output) {
+    assertThat(output.getAll()).contains("no etcd (giftkit.coord.endpoints is not set): the singleton jobs")
+        .contains("no etcd (giftkit.coord.endpoints is not set): the payment instances [pay-a-1, pay-a-2, pay-b-1]"
+            + " are a static list");
+    assertThat(leadership.mode()).isEqualTo("in-process");
+    assertThat(leadership.isLeader()).as("alone, it runs the singleton jobs").isTrue();
+    assertThat(payment.describe()).containsEntry("discovery", "static");
+    java.util.Map<String, Long> before = payment.callsBySite();
+    try {
+      for (int i = 0; i < 4; i++) {
+        assertThat(orders.send(new SendGift(6_000L + i, 3L, 2L, 1, "static-a-" + i)).status()).isEqualTo("PAID");
+      }
+      assertThat(payment.callsBySite().get("a")).isEqualTo(before.getOrDefault("a", 0L) + 4);
+      assertThat(payment.callsBySite().getOrDefault("b", 0L)).isEqualTo(before.getOrDefault("b", 0L));
+      paymentInstances.down("pay-a-1");
+      paymentInstances.down("pay-a-2");
+      for (int i = 0; i < 4; i++) {
+        assertThat(orders.send(new SendGift(6_100L + i, 3L, 2L, 1, "static-b-" + i)).status()).isEqualTo("PAID");
+      }
+      assertThat(payment.callsBySite().get("b")).as("the other site's, with the local ones down")
+          .isEqualTo(before.getOrDefault("b", 0L) + 4);
+      assertThat(payment.skipped()).as("each call tried a local instance first").isGreaterThanOrEqualTo(4);
+    } finally {
+      paymentInstances.up("pay-a-1");
+      paymentInstances.up("pay-a-2");
+    }
+  }
 
   @Test
   void theCatalogueIsPreloadedAndRefreshed() {

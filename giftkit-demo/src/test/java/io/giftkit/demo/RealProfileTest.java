@@ -42,8 +42,21 @@ class RealProfileTest {
   static final String RUN = Long.toHexString(System.nanoTime());
   static final String PREFIX = "gk_real_" + RUN + "_";
 
+  static io.giftkit.testing.process.ProcessRegistry processes;
+  static io.giftkit.testing.process.EtcdCluster etcd;
+
+  @org.junit.jupiter.api.BeforeAll
+  static void startEtcd() throws Exception {
+    processes = new io.giftkit.testing.process.ProcessRegistry();
+    etcd = new io.giftkit.testing.process.EtcdCluster(processes,
+        java.nio.file.Files.createTempDirectory("giftkit-real-etcd"), 1);
+    etcd.start(Duration.ofSeconds(30));
+  }
+
   @DynamicPropertySource
   static void environment(DynamicPropertyRegistry r) {
+    r.add("GIFTKIT_ETCD_ENDPOINTS", () -> etcd.clientUrl(0));
+    r.add("GIFTKIT_ETCD_NAMESPACE", () -> "real-" + RUN + "/");
     r.add("GIFTKIT_SHARD_URL_PREFIX", () -> MARIADB.serverUrl() + PREFIX);
     r.add("GIFTKIT_CONTROL_URL", MARIADB::jdbcUrl);
     r.add("GIFTKIT_DB_USER", MARIADB::user);
@@ -58,6 +71,9 @@ class RealProfileTest {
 
   @AfterAll
   static void dropShards() throws Exception {
+    if (processes != null) {
+      processes.close(); // etcd
+    }
     try (Connection c = MARIADB.newConnection(); Statement s = c.createStatement()) {
       for (int i = 0; i < 10; i++) {
         s.execute("DROP DATABASE IF EXISTS " + PREFIX + "gift_shard_" + i);
@@ -97,5 +113,20 @@ class RealProfileTest {
       }
     }
     assertThat(shardDatabases).as("the ten shards and the provider, created by the application").hasSize(11);
+  }
+
+  @Test
+  void theRealProfileRegistersThisInstanceAndItsPaymentInstancesInEtcdAndLeadsTheJobs() throws Exception {
+    try (io.etcd.jetcd.Client raw = io.etcd.jetcd.Client.builder().endpoints(etcd.clientUrl(0)).build();
+        io.giftkit.coord.ServiceResolver demos = io.giftkit.coord.ServiceResolver.builder(raw, "gift-demo",
+            io.giftkit.core.Site.of("a")).keyPrefix("real-" + RUN + "/giftkit").start()) {
+      assertThat(demos.instances().get(io.giftkit.core.Site.of("a"))).singleElement()
+          .extracting(io.giftkit.coord.ServiceInstance::address).isEqualTo("127.0.0.1:8080");
+    }
+    assertThat(context.getBean(io.giftkit.demo.gifts.PaymentGateway.class).describe())
+        .containsEntry("discovery", "etcd");
+    io.giftkit.demo.cluster.JobLeadership jobs = context.getBean(io.giftkit.demo.cluster.JobLeadership.class);
+    await().atMost(Duration.ofSeconds(15)).until(jobs::isLeader);
+    assertThat(jobs.mode()).isEqualTo("etcd");
   }
 }

@@ -87,7 +87,8 @@ class ReconciliationTest {
 
   /** The demo's settings: every 5 s, 15 min window, 30 s grace, 60 s to settle. */
   private Reconciliation reconciliation(ShardDataSources over, Duration unresolvedAfter) {
-    return new Reconciliation(over, router, control, provider, new SimpleMeterRegistry(), Duration.ofSeconds(5),
+    return new Reconciliation(over, router, control, provider, new SimpleMeterRegistry(),
+        new io.giftkit.demo.cluster.JobLeadership(null, "jobs", "test"), Duration.ofSeconds(5),
         Duration.ofMinutes(15), Duration.ofSeconds(30), Duration.ofSeconds(60), unresolvedAfter);
   }
 

@@ -149,6 +149,7 @@ public final class E2eRun {
     env.put("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379");
     env.put("KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("BASELINE_TOPIC", topic(side));
+    env.put("GIFTKIT_ETCD_ENDPOINTS", ""); // no etcd: the baseline has no discovery either (a static payment list)
     boolean baseline = side.startsWith("baseline");
     int instances = side.endsWith("-x2") ? 2 : 1;
     List<String> targets = new ArrayList<>();

@@ -21,8 +21,8 @@ import org.springframework.stereotype.Component;
  * makes sends idempotent across month tables, the gift events' outbox and the payment re-checks, so
  * everything an order's transaction writes lives in the order's shard. In the control database: the
  * settlement ledger, the streamers' income, the rooms' rankings, the idempotency keys and the
- * reconciliation alerts. The month tables themselves come from {@code giftkit.shard.ddl}. A shard
- * that is down at start-up does not stop the application: its tables are retried every 5 s (its
+ * reconciliation alerts. The month tables themselves come from {@code giftkit.demo.orders.ddl}
+ * ({@code MonthTableJob}). A shard that is down at start-up does not stop the application: its tables are retried every 5 s (its
  * sends fail with a clear error meanwhile). SQL that runs on MariaDB/MySQL and on H2 in MySQL mode.
  */
 @Component

@@ -25,8 +25,9 @@ import org.springframework.stereotype.Service;
  *   <li>one transaction in the sender's shard writes the request-id index, the order
  *       ({@code PAYMENT_UNKNOWN}) in its month table and the order's payment re-check: from here on,
  *       whatever instant the process dies at, the re-check settles the order;</li>
- *   <li>the payment provider is called through the {@code payment} breaker (200 ms budget, no
- *       last-good fallback: an earlier order's answer never stands for this one);</li>
+ *   <li>the payment service is called through the {@code payment} breaker (200 ms budget, no
+ *       last-good fallback: an earlier order's answer never stands for this one), at the instance
+ *       {@link PaymentGateway} discovers, local site first;</li>
  *   <li>a clean "charged" → one transaction marks the order PAID, queues its gift event in the
  *       shard's outbox and cancels the re-check; a clean "declined" → FAILED; anything else (a
  *       timeout, an error, an open breaker) leaves the order to its re-check.</li>
@@ -52,7 +53,7 @@ public class GiftOrderService {
   private final ShardedJdbc orders;
   private final GiftCatalog catalog;
   private final RoomDirectory rooms;
-  private final PaymentProvider provider;
+  private final PaymentGateway provider;
   private final OrderStore store;
   private final PaymentRechecks rechecks;
   private final IdGenerator ids;
@@ -61,7 +62,7 @@ public class GiftOrderService {
   private final LongAdder created = new LongAdder();
   private final LongAdder duplicates = new LongAdder();
 
-  public GiftOrderService(ShardedJdbc orders, GiftCatalog catalog, RoomDirectory rooms, PaymentProvider provider,
+  public GiftOrderService(ShardedJdbc orders, GiftCatalog catalog, RoomDirectory rooms, PaymentGateway provider,
       OrderStore store, PaymentRechecks rechecks, IdGenerator ids, Site site, BreakerRegistry breakers) {
     this.orders = orders;
     this.catalog = catalog;
@@ -144,7 +145,7 @@ public class GiftOrderService {
    * scheduled with the order.
    */
   private OrderStore.Status pay(GiftEvent e) {
-    BreakerResult<Boolean> r = payment.call(() -> provider.charge(e.orderId(), e.uid(), e.amount()));
+    BreakerResult<Boolean> r = payment.call(() -> provider.call(p -> p.charge(e.orderId(), e.uid(), e.amount())));
     if (!r.isFresh()) {
       return OrderStore.Status.PAYMENT_UNKNOWN; // timed out, failed or not called (breaker open): the re-check asks
     }

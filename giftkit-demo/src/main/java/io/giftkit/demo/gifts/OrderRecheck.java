@@ -25,10 +25,10 @@ import org.springframework.stereotype.Component;
 public class OrderRecheck {
 
   private final OrderStore store;
-  private final PaymentProvider provider;
+  private final PaymentGateway provider;
   private final int voidAfterAttempts;
 
-  public OrderRecheck(OrderStore store, PaymentProvider provider,
+  public OrderRecheck(OrderStore store, PaymentGateway provider,
       @Value("${giftkit.demo.payment-recheck.void-after-attempts:2}") int voidAfterAttempts) {
     this.store = store;
     this.provider = provider;
@@ -67,12 +67,12 @@ public class OrderRecheck {
     if (order.status() != OrderStore.Status.PAYMENT_UNKNOWN) {
       return RecheckResult.resolved(); // settled by the request path (mismatches are the sweep's job)
     }
-    PaymentProvider.State state = provider.status(orderId); // a failing provider throws: retried later
+    PaymentProvider.State state = provider.call(pay -> pay.status(orderId)); // a failing provider throws: retried later
     if (state == PaymentProvider.State.NONE) {
       if (attempt < voidAfterAttempts) {
         return RecheckResult.retryLater("no charge at the payment provider yet");
       }
-      state = provider.voidUnlessCharged(orderId, uid);
+      state = provider.call(pay -> pay.voidUnlessCharged(orderId, uid));
     }
     if (state == PaymentProvider.State.CHARGED) {
       store.markPaid(order.event(), false);

@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.giftkit.demo.cluster.JobLeadership;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -42,6 +43,10 @@ import org.springframework.stereotype.Component;
  * broker outage is not a disagreement), {@code SETTLED_NOT_PAID}, {@code AMOUNT_MISMATCH},
  * {@code SETTLED_NO_ORDER}, {@code CHARGED_NO_ORDER}. When the provider cannot be read, the kinds
  * that need it are skipped for that sweep; a month table that does not exist has no orders.
+ *
+ * <p>Only the instance that leads the demo's singleton jobs ({@link JobLeadership}: elected through
+ * etcd, or this instance alone without it) sweeps on the schedule; {@link #sweep()} itself runs
+ * wherever it is called.
  *
  * <p>A disagreement must be seen by two consecutive sweeps before it is raised (the three sources
  * are read one after another, and an order may move between two reads); the ledger and the charges
@@ -82,6 +87,7 @@ public class Reconciliation implements SmartLifecycle {
   private final ShardRouter router;
   private final DataSource control;
   private final PaymentProvider provider;
+  private final JobLeadership leadership;
   private final Duration interval;
   private final Duration window;
   private final Duration grace;
@@ -89,11 +95,12 @@ public class Reconciliation implements SmartLifecycle {
   private final Duration unresolvedAfter;
   private final AtomicLong open = new AtomicLong();
   private final AtomicLong raised = new AtomicLong();
+  private final AtomicLong scheduledSweeps = new AtomicLong();
   private final Map<String, Long> seenBefore = new HashMap<>(); // disagreement key → order id, seen once
   private volatile ScheduledExecutorService scheduler;
 
   public Reconciliation(ShardDataSources shards, ShardRouter router, DataSource control, PaymentProvider provider,
-      MeterRegistry meters,
+      MeterRegistry meters, JobLeadership leadership,
       @Value("${giftkit.demo.reconcile.interval:5s}") Duration interval,
       @Value("${giftkit.demo.reconcile.window:15m}") Duration window,
       @Value("${giftkit.demo.reconcile.grace:30s}") Duration grace,
@@ -103,6 +110,7 @@ public class Reconciliation implements SmartLifecycle {
     this.router = router;
     this.control = control;
     this.provider = provider;
+    this.leadership = leadership;
     this.interval = interval;
     this.window = window;
     this.grace = grace;
@@ -408,6 +416,11 @@ public class Reconciliation implements SmartLifecycle {
     }
   }
 
+  /** @return sweeps the schedule started on this instance (only while it leads the singleton jobs) */
+  public long scheduledSweeps() {
+    return scheduledSweeps.get();
+  }
+
   /** @return alerts this instance raised */
   public long raised() {
     return raised.get();
@@ -421,6 +434,13 @@ public class Reconciliation implements SmartLifecycle {
       return t;
     });
     s.scheduleWithFixedDelay(() -> {
+      if (!leadership.isLeader()) {
+        synchronized (this) {
+          seenBefore.clear(); // a later leadership starts afresh: its first sighting is not a second one
+        }
+        return; // the instance that leads the demo's singleton jobs sweeps
+      }
+      scheduledSweeps.incrementAndGet();
       try {
         sweep();
       } catch (Exception e) {

@@ -108,6 +108,7 @@ final class ChaosCluster implements AutoCloseable {
     env.put("GIFTKIT_DB_PASSWORD", "");
     env.put("GIFTKIT_REDIS_URL", redis.url());
     env.put("KAFKA_BOOTSTRAP", kafka.bootstrapServers());
+    env.put("GIFTKIT_ETCD_ENDPOINTS", ""); // the money path's run needs no etcd: in-process jobs, static payment list
     env.put("GIFTKIT_SITE", "a");
     env.put("GIFTKIT_OTHER_SITE", "b");
     return env;

@@ -100,17 +100,22 @@ public final class GiftkitCoordMetrics implements MeterBinder {
   private static void bindResolver(MeterRegistry registry, ServiceResolver resolver) {
     Counter changes = Counter.builder("giftkit.coord.discovery.changes").tag("service", resolver.service())
         .description("views of the service's instances published by its resolver").register(registry);
+    java.util.Set<Site> gauged = java.util.concurrent.ConcurrentHashMap.newKeySet(); // each site's gauge once
     if (resolver.localSite() != null) {
-      instancesGauge(registry, resolver, resolver.localSite());
+      instancesGauge(registry, resolver, resolver.localSite(), gauged);
     }
-    resolver.instances().keySet().forEach(site -> instancesGauge(registry, resolver, site));
+    resolver.instances().keySet().forEach(site -> instancesGauge(registry, resolver, site, gauged));
     resolver.addListener((service, instances) -> {
       changes.increment();
-      instances.keySet().forEach(site -> instancesGauge(registry, resolver, site));
+      instances.keySet().forEach(site -> instancesGauge(registry, resolver, site, gauged));
     });
   }
 
-  private static void instancesGauge(MeterRegistry registry, ServiceResolver resolver, Site site) {
+  private static void instancesGauge(MeterRegistry registry, ServiceResolver resolver, Site site,
+      java.util.Set<Site> gauged) {
+    if (!gauged.add(site)) {
+      return; // registered already (Micrometer would warn and ignore a second registration)
+    }
     Gauge.builder("giftkit.coord.discovery.instances", resolver,
             r -> r.instances().getOrDefault(site, List.<ServiceInstance>of()).size())
         .tags("service", resolver.service(), "site", site.name())

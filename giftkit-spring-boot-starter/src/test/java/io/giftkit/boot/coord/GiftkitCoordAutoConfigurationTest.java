@@ -241,6 +241,10 @@ class GiftkitCoordAutoConfigurationTest {
     runner.withPropertyValues("giftkit.coord.endpoints=" + etcd.clientUrl(0), "giftkit.coord.enabled=false")
         .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(Client.class)
             .doesNotHaveBean(EtcdLocks.class));
+    // an empty value (an environment variable set to "" behind a default) is "not set": off, registration too
+    runner.withPropertyValues("giftkit.coord.endpoints=", "giftkit.coord.registration.enabled=true")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(Client.class)
+            .doesNotHaveBean(ServiceRegistration.class));
     runner.withPropertyValues("giftkit.coord.endpoints=" + etcd.clientUrl(0)).run(context ->
         assertThat(context).hasNotFailed().hasSingleBean(EtcdLocks.class).doesNotHaveBean(ServiceRegistration.class));
   }
