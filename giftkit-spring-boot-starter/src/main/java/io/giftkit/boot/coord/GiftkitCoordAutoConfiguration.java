@@ -34,7 +34,7 @@ import org.springframework.core.env.Environment;
  * endpoint, its {@code coord} part. Active when {@code giftkit.coord.endpoints} is set (or
  * {@code giftkit.coord.enabled=true}); {@code giftkit.coord.enabled=false} turns it off.
  */
-@AutoConfiguration(after = GiftkitAutoConfiguration.class,
+@AutoConfiguration(after = {GiftkitAutoConfiguration.class, io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class},
     afterName = "org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration")
 @ConditionalOnClass({EtcdLocks.class, Client.class})
 @Conditional(CoordEnabledCondition.class)
@@ -180,6 +180,33 @@ public final class GiftkitCoordAutoConfiguration {
     GiftkitCoordMetrics giftkitCoordMetrics(EtcdLocks locks, EtcdElections elections, ConsistentKv kv,
         GiftkitServiceResolvers resolvers, ObjectProvider<ServiceRegistration> registration) {
       return new GiftkitCoordMetrics(locks, elections, kv, resolvers, registration);
+    }
+  }
+
+  /**
+   * The key-value tier under the tiered caches, when giftkit-cache's {@link io.giftkit.boot.cache.GiftkitCaches}
+   * is there: {@link GiftkitKvTier}, with a cache for each {@code giftkit.coord.kv-caches.<name>}.
+   */
+  @Configuration(proxyBeanMethods = false)
+  @org.springframework.boot.autoconfigure.condition.ConditionalOnBean(io.giftkit.boot.cache.GiftkitCaches.class)
+  static class KvTierConfiguration {
+
+    @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
+    GiftkitKvTier giftkitKvTier(ConsistentKv kv, io.giftkit.boot.cache.GiftkitCaches caches, GiftkitCoordProperties p) {
+      GiftkitKvTier tier = new GiftkitKvTier(kv);
+      p.getKvCaches().forEach((name, c) -> {
+        String at = PREFIX + ".kv-caches." + name;
+        String keyPrefix = c.getKeyPrefix() == null ? name + "/" : c.getKeyPrefix();
+        if (keyPrefix.isBlank()) {
+          throw GiftkitPropertyException.invalid(at + ".key-prefix", "must not be blank", CoordSettings.quoted(keyPrefix));
+        }
+        if (c.getConsistency() == null) {
+          throw GiftkitPropertyException.invalid(at + ".consistency", "must be linearizable or serializable", "null");
+        }
+        tier.create(caches, name, keyPrefix, c.getConsistency(), c.isInvalidateOnChange());
+      });
+      return tier;
     }
   }
 }

@@ -54,6 +54,50 @@ public class GiftkitCoordProperties {
   /** This application's own registration in the service discovery. */
   private final Registration registration = new Registration();
 
+  /**
+   * Tiered caches over the etcd key-value tier, by cache name: each a {@code TieredCache<String, String>}
+   * (L1 and Redis from {@code giftkit.cache.caches.<name>.*}) whose loader reads etcd; see
+   * {@link GiftkitKvTier}.
+   */
+  private Map<String, KvCache> kvCaches = new LinkedHashMap<>();
+
+  /** One cache over the key-value tier. */
+  public static class KvCache {
+
+    /** Where its keys live in etcd, below {@code namespace}: key {@code k} is {@code <key-prefix>k}; default {@code <name>/}. */
+    private String keyPrefix;
+
+    /** How the loader reads etcd: {@code linearizable} (sees every write made before) or {@code serializable} (one member's copy). */
+    private io.giftkit.coord.Consistency consistency = io.giftkit.coord.Consistency.LINEARIZABLE;
+
+    /** Whether to watch the keys and invalidate a cached key when it changes in etcd. */
+    private boolean invalidateOnChange = true;
+
+    public String getKeyPrefix() {
+      return keyPrefix;
+    }
+
+    public void setKeyPrefix(String keyPrefix) {
+      this.keyPrefix = keyPrefix;
+    }
+
+    public io.giftkit.coord.Consistency getConsistency() {
+      return consistency;
+    }
+
+    public void setConsistency(io.giftkit.coord.Consistency consistency) {
+      this.consistency = consistency;
+    }
+
+    public boolean isInvalidateOnChange() {
+      return invalidateOnChange;
+    }
+
+    public void setInvalidateOnChange(boolean invalidateOnChange) {
+      this.invalidateOnChange = invalidateOnChange;
+    }
+  }
+
   /** TLS settings. */
   public static class Ssl {
 
@@ -213,6 +257,14 @@ public class GiftkitCoordProperties {
 
   public Registration getRegistration() {
     return registration;
+  }
+
+  public Map<String, KvCache> getKvCaches() {
+    return kvCaches;
+  }
+
+  public void setKvCaches(Map<String, KvCache> kvCaches) {
+    this.kvCaches = kvCaches;
   }
 
   /** @return the settings, the password masked */

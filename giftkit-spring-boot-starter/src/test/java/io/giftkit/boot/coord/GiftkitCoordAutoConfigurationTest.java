@@ -1,6 +1,7 @@
 package io.giftkit.boot.coord;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.etcd.jetcd.ByteSequence;
@@ -45,6 +46,9 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 class GiftkitCoordAutoConfigurationTest {
 
   @TempDir static Path dir;
+
+  @org.junit.jupiter.api.extension.RegisterExtension
+  static final io.giftkit.testing.RedisExtension REDIS = new io.giftkit.testing.RedisExtension();
 
   private static ProcessRegistry processes;
   private static EtcdCluster etcd;
@@ -307,5 +311,55 @@ class GiftkitCoordAutoConfigurationTest {
       assertThat(new GiftkitFailureAnalyzer().analyze(context.getStartupFailure()).getDescription())
           .as(properties.toString()).isEqualTo(message);
     });
+  }
+
+  /**
+   * The key-value tier under Redis: a configured cache reads L1, Redis, then etcd; a change or delete in
+   * etcd by another client invalidates the cached key (served at once, not after the TTLs); a typed loader
+   * reads through the cache's codecs; without GiftkitCaches there is no tier; a bad consistency names
+   * the property.
+   */
+  @Test
+  void kvCachesReadEtcdUnderRedisAndAChangeInEtcdInvalidatesTheCachedKey() {
+    String run = Long.toHexString(System.nanoTime());
+    String ns = "kvtier-" + run + "/";
+    String name = "owners" + run; // its own Redis keys too
+    ApplicationContextRunner withCaches = runner.withConfiguration(AutoConfigurations.of(
+        io.giftkit.boot.cache.GiftkitCacheAutoConfiguration.class));
+    withCaches.withPropertyValues("giftkit.coord.endpoints=" + etcd.clientUrl(0), "giftkit.coord.namespace=" + ns,
+            "giftkit.cache.redis-url=" + REDIS.url(), "giftkit.coord.kv-caches." + name + ".key-prefix=owners/",
+            "giftkit.coord.kv-caches." + name + ".consistency=serializable", "giftkit.cache.caches." + name + ".l2-ttl=10m",
+            "giftkit.cache.caches." + name + ".l1-ttl=10m", "giftkit.cache.caches." + name + ".negative-ttl=10m")
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          GiftkitKvTier tier = context.getBean(GiftkitKvTier.class);
+          io.giftkit.cache.TieredCache<String, String> owners = tier.cache(name);
+          try (Client other = Client.builder().endpoints(etcd.clientUrl(0)).build()) {
+            ConsistentKv kv = ConsistentKv.builder(other).keyPrefix(ns).build();
+            assertThat(owners.get("room-42")).as("absent in etcd").isNull();
+            kv.put("owners/room-42", "site-a");
+            await().atMost(Duration.ofSeconds(10)).until(() -> "site-a".equals(owners.get("room-42")));
+            assertThat(owners.inL1("room-42")).as("cached: L1 (and Redis) hold it for 10 minutes").isTrue();
+            kv.put("owners/room-42", "site-b");
+            await().atMost(Duration.ofSeconds(10)).until(() -> "site-b".equals(owners.get("room-42")));
+            kv.delete("owners/room-42");
+            await().atMost(Duration.ofSeconds(10)).until(() -> owners.get("room-42") == null);
+
+            kv.put("rooms/7", "42");
+            java.util.function.Function<Long, Long> typed = tier.loader("rooms/",
+                io.giftkit.coord.Consistency.LINEARIZABLE, io.giftkit.cache.KeyCodec.longs(),
+                io.giftkit.cache.ValueCodec.of(v -> String.valueOf(v).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    b -> Long.parseLong(new String(b, java.nio.charset.StandardCharsets.UTF_8))));
+            assertThat(typed.apply(7L)).isEqualTo(42L);
+            assertThat(typed.apply(8L)).isNull();
+          }
+          assertThatThrownBy(() -> tier.cache("nope")).hasMessageContaining("'nope'").hasMessageContaining(name);
+        });
+    runner.withPropertyValues("giftkit.coord.endpoints=" + etcd.clientUrl(0), "giftkit.coord.kv-caches.owners.consistency=serializable")
+        .run(context -> assertThat(context).hasNotFailed().doesNotHaveBean(GiftkitKvTier.class));
+    withCaches.withPropertyValues("giftkit.coord.endpoints=" + etcd.clientUrl(0), "giftkit.cache.redis-url=" + REDIS.url(),
+            "giftkit.coord.kv-caches.owners.consistency=strong")
+        .run(context -> assertThat(context).hasFailed().getFailure().rootCause()
+            .hasMessageContaining("strong"));
   }
 }
