@@ -66,9 +66,12 @@ final class Invalidations {
   private final LongAdder received = new LongAdder();
   private final LongAdder queued = new LongAdder();
   private final LongAdder dropped = new LongAdder();
+  /** Asks for a {@link #flush()} after one batch window: called whenever work is queued. */
+  private final Runnable wake;
 
   Invalidations(String name, String keyPrefix, String channel, RedisLink link, RedisEntries entries, long timeoutNanos,
-      long tombstoneTtlMillis, int maxPending, InvalidationMode mode) {
+      long tombstoneTtlMillis, int maxPending, InvalidationMode mode, Runnable wake) {
+    this.wake = wake;
     this.name = name;
     this.keyPrefix = keyPrefix;
     this.channel = channel;
@@ -107,6 +110,9 @@ final class Invalidations {
       if (tracking) {
         publishAll.set(true); // no write will name this key: the others drop all of their L1
       }
+      if (tracking) {
+        wake.run();
+      }
       if (overflowLogged.compareAndSet(false, true)) {
         LOG.warn("GiftKit cache '{}': {} invalidations wait for Redis (maxPendingInvalidations); further keys'"
             + " Redis invalidations are dropped and Redis may serve their old values until their L2 TTL ends",
@@ -116,6 +122,7 @@ final class Invalidations {
     }
     queued.increment();
     pendingTombstones.put(keyText, sequence.incrementAndGet());
+    wake.run();
   }
 
   /** @return whether the key's tombstone waits for Redis (then do not use Redis for it) */
@@ -131,9 +138,16 @@ final class Invalidations {
     }
     if (toPublish.size() >= maxPending && !toPublish.contains(keyText)) {
       publishAll.set(true); // too many keys to name: the others drop all of their L1
+      wake.run();
       return;
     }
     toPublish.add(keyText);
+    wake.run();
+  }
+
+  /** @return whether anything waits for {@link #flush()} */
+  boolean hasPending() {
+    return !pendingTombstones.isEmpty() || !toPublish.isEmpty() || publishAll.get();
   }
 
   /** Writes queued tombstones, then publishes pending keys; on the background thread. */

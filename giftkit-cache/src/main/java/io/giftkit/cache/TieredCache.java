@@ -126,6 +126,8 @@ public final class TieredCache<K, V> implements AutoCloseable {
   private final Invalidations invalidations;
   private final ReadThrough<K, V> readThrough;
   private final ScheduledExecutorService background;
+  private final long batchNanos;
+  private final java.util.concurrent.atomic.AtomicBoolean flushScheduled = new java.util.concurrent.atomic.AtomicBoolean();
   private final Listeners<TieredCacheListener> listeners;
   private final Set<K> refreshing = ConcurrentHashMap.newKeySet();
   private final InvalidationMode invalidationMode;
@@ -149,6 +151,7 @@ public final class TieredCache<K, V> implements AutoCloseable {
     });
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // no reconnect attempt after close()
     this.background = executor;
+    this.batchNanos = b.invalidationBatch.toNanos(); // a flush is scheduled when work is queued, not polled for
     String channel = b.channel != null ? b.channel : "giftkit:invalidate:" + b.keyPrefix;
     long redisTimeoutNanos = b.redisTimeout.toNanos();
     ClientTracking tracking = b.invalidationMode == InvalidationMode.CLIENT_TRACKING
@@ -156,11 +159,9 @@ public final class TieredCache<K, V> implements AutoCloseable {
     this.link = new RedisLink(b.name, b.client, channel, ticker, redisTimeoutNanos, b.redisRetryAfter.toNanos(),
         background, listeners, this::onInvalidationMessage, this::clearL1, tracking);
     this.invalidations = new Invalidations(b.name, b.keyPrefix, channel, link, new RedisEntries(), redisTimeoutNanos,
-        b.tombstoneTtl.toMillis(), b.maxPendingInvalidations, b.invalidationMode);
+        b.tombstoneTtl.toMillis(), b.maxPendingInvalidations, b.invalidationMode, this::requestFlush);
     this.readThrough = new ReadThrough<>(b, l1, link, invalidations, counters);
     link.start();
-    long batchNanos = b.invalidationBatch.toNanos();
-    background.scheduleWithFixedDelay(invalidations::flush, batchNanos, batchNanos, TimeUnit.NANOSECONDS);
     if (detector != null && policy == L1Policy.HOT_ONLY) {
       detector.addListener(new HotKeyListener<>() {
         @Override
@@ -336,6 +337,28 @@ public final class TieredCache<K, V> implements AutoCloseable {
     }
     invalidations.flush();
     link.close();
+  }
+
+  /** Schedules one flush of the queued invalidations after the batch window, unless one is scheduled. */
+  private void requestFlush() {
+    if (flushScheduled.compareAndSet(false, true)) {
+      try {
+        background.schedule(this::flushQueued, batchNanos, TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        flushScheduled.set(false); // closing: close() flushes what is queued
+      }
+    }
+  }
+
+  private void flushQueued() {
+    flushScheduled.set(false); // what is queued from here on asks for the next flush
+    try {
+      invalidations.flush();
+    } finally {
+      if (invalidations.hasPending()) {
+        requestFlush(); // Redis did not take it all (down, or more came): again after one window
+      }
+    }
   }
 
   private void refreshInBackground(K key) {

@@ -61,7 +61,7 @@ class ReconciliationTest {
     control.setPassword(MARIADB.password());
     closing.add(control);
     provider = new PaymentProvider(new FaultInjector(), MARIADB.jdbcUrl(MARIADB.createDatabase("rec_payments")),
-        MARIADB.user(), MARIADB.password());
+        MARIADB.user(), MARIADB.password(), 2);
     closing.add(provider::destroy);
     ids = IdGenerator.builder(control).build();
     ids.createTable();

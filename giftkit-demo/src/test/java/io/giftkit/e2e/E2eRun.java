@@ -149,7 +149,8 @@ public final class E2eRun {
     env.put("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379");
     env.put("KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("BASELINE_TOPIC", topic(side));
-    env.put("GIFTKIT_ETCD_ENDPOINTS", ""); // no etcd: the baseline has no discovery either (a static payment list)
+    env.put("GIFTKIT_ETCD_ENDPOINTS", "");
+    env.put("BASELINE_MIN_IDLE", "10"); // the baseline's pools fixed-size too (the demo's: see the arguments below) // no etcd: the baseline has no discovery either (a static payment list)
     boolean baseline = side.startsWith("baseline");
     int instances = side.endsWith("-x2") ? 2 : 1;
     List<String> targets = new ArrayList<>();
@@ -168,7 +169,12 @@ public final class E2eRun {
             "--giftkit.demo.admin-enabled=false", "--giftkit.demo.gift-topic=" + topic(side),
             "--giftkit.mq.consumers.settlement.topics=" + topic(side),
             // the sweep compares providers, orders and ledger; the baseline has no such sweep
-            "--giftkit.demo.reconcile.interval=1h"));
+            "--giftkit.demo.reconcile.interval=1h",
+            // the same room policy as the baseline: every room 5 s in memory (the demo's default keeps hot rooms only)
+            "--giftkit.cache.caches.rooms.l1-policy=all",
+            // fixed-size pools on both sides: no connection is opened in the middle of a burst
+            "--giftkit.shard.min-idle=10", "--spring.datasource.hikari.minimum-idle=10",
+            "--giftkit.demo.payment.min-idle=10"));
       }
       command.addAll(List.of("--server.port=" + port, "--spring.main.banner-mode=off"));
       if (accessLog) { // each request's server-side time (for finding where a stall is), off for the measured run

@@ -50,7 +50,8 @@ public class PaymentProvider implements DisposableBean {
   private final LongAdder chargedThenFailed = new LongAdder();
 
   public PaymentProvider(FaultInjector faults, @Value("${giftkit.demo.payment.url}") String url,
-      @Value("${giftkit.demo.payment.username:}") String user, @Value("${giftkit.demo.payment.password:}") String password)
+      @Value("${giftkit.demo.payment.username:}") String user, @Value("${giftkit.demo.payment.password:}") String password,
+      @Value("${giftkit.demo.payment.min-idle:2}") int minIdle)
       throws SQLException {
     this.faults = faults;
     HikariConfig c = new HikariConfig();
@@ -59,7 +60,7 @@ public class PaymentProvider implements DisposableBean {
     c.setUsername(user);
     c.setPassword(password);
     c.setMaximumPoolSize(16);
-    c.setMinimumIdle(2);
+    c.setMinimumIdle(Math.max(0, Math.min(16, minIdle)));
     c.setConnectionTimeout(2_000);
     c.setInitializationFailTimeout(-1); // a provider that is down at start-up is a failing dependency, not a failed start
     this.db = new HikariDataSource(c);

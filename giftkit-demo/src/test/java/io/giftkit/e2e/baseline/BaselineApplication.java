@@ -63,8 +63,8 @@ public class BaselineApplication {
     c.setJdbcUrl(url);
     c.setUsername(env(env, "GIFTKIT_DB_USER", "root"));
     c.setPassword(env(env, "GIFTKIT_DB_PASSWORD", ""));
-    c.setMaximumPoolSize(max); // the demo's shard pools: 10, minimum idle 2
-    c.setMinimumIdle(2);
+    c.setMaximumPoolSize(max); // the demo's shard pools: 10, minimum idle 2 (BASELINE_MIN_IDLE)
+    c.setMinimumIdle(Math.min(max, Integer.parseInt(env(env, "BASELINE_MIN_IDLE", "2"))));
     c.setConnectionTimeout(1_000);
     return new HikariDataSource(c);
   }

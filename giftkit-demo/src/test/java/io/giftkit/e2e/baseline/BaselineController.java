@@ -38,6 +38,10 @@ public class BaselineController {
   private final BaselineApplication.Control control;
   private final StatefulRedisConnection<String, String> redis;
   private final Cache<Long, RoomInfo> memory;
+  /** The privileged gifts' 50 ms budget and last good answer per user (the demo's breaker settings), by hand. */
+  private final BaselineBudget privilegedBudget = new BaselineBudget("privileged-gifts");
+  private final Cache<Long, List<Gift>> lastGood = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+      .maximumSize(100_000).expireAfterWrite(java.time.Duration.ofMinutes(10)).build();
   private final JsonMapper json = JsonMapper.builder().build();
 
   public BaselineController(BaselineGifts gifts, BaselineApplication.Control control,
@@ -63,8 +67,25 @@ public class BaselineController {
     if (roomId <= 0 || uid < 0) {
       throw new IllegalArgumentException("bad panel request: room " + roomId + ", uid " + uid);
     }
-    return new Panel(roomId, BaselineGifts.CATALOG, List.of(new Gift(1_000 + uid % 7, "privilege-" + uid % 7, 0)),
-        "FRESH", "SUCCESS");
+    java.util.Optional<List<Gift>> fresh = privilegedBudget.call(() -> privileged(uid), 50);
+    if (fresh.isPresent()) {
+      lastGood.put(uid, fresh.get());
+      return new Panel(roomId, BaselineGifts.CATALOG, fresh.get(), "FRESH", "SUCCESS");
+    }
+    List<Gift> cached = lastGood.getIfPresent(uid);
+    return cached != null ? new Panel(roomId, BaselineGifts.CATALOG, cached, "CACHED", "TIMEOUT")
+        : new Panel(roomId, BaselineGifts.CATALOG, List.of(), "DEFAULT", "TIMEOUT");
+  }
+
+  /** The simulated privileged-gift service (the demo's, without fault injection). */
+  private static List<Gift> privileged(long uid) {
+    return List.of(new Gift(1_000 + uid % 7, "privilege-" + uid % 7, 0));
+  }
+
+  /** Stops the budget's threads. */
+  @jakarta.annotation.PreDestroy
+  void close() {
+    privilegedBudget.close();
   }
 
   /** The room: process memory (5 s), then Redis (1 min), then the control database. */

@@ -41,6 +41,8 @@ public class BaselineGifts {
   private final String topic;
   private final AtomicLong lastId = new AtomicLong();
   private final Map<String, Boolean> tables = new ConcurrentHashMap<>();
+  /** The charge's 200 ms budget (the demo's payment breaker timeout), by hand. */
+  private final BaselineBudget paymentBudget = new BaselineBudget("payment");
 
   public BaselineGifts(BaselineApplication.Shards shards, BaselineApplication.Payments payments, BaselineRelay relay)
       throws SQLException {
@@ -150,8 +152,8 @@ public class BaselineGifts {
         throw e;
       }
     }
-    if (!charge(orderId, uid, amount)) {
-      return new Result(orderId, "PAYMENT_UNKNOWN", false, now); // the re-check settles it
+    if (!paymentBudget.call(() -> charge(orderId, uid, amount), 200).orElse(false)) {
+      return new Result(orderId, "PAYMENT_UNKNOWN", false, now); // late, failed or declined: the re-check settles it
     }
     String event = "{\"orderId\":" + orderId + ",\"uid\":" + uid + ",\"roomId\":" + roomId + ",\"streamerUid\":" + streamer
         + ",\"giftId\":" + giftId + ",\"count\":" + count + ",\"amount\":" + amount + ",\"createdAt\":" + now + "}";
@@ -231,5 +233,11 @@ public class BaselineGifts {
 
   String topic() {
     return topic;
+  }
+
+  /** Stops the payment budget's threads. */
+  @jakarta.annotation.PreDestroy
+  void close() {
+    paymentBudget.close();
   }
 }

@@ -19,6 +19,8 @@ import java.util.function.Consumer;
 final class OutcomeWriter implements AutoCloseable {
 
   private static final int MAX_GROUP = 500;
+  /** Put by {@link #close()} behind the queued outcomes: wakes the writer, which stops once it is reached. */
+  private static final RecheckStore.Outcome STOP = new RecheckStore.Outcome(null, null, "stop", 0);
 
   private final RecheckStore store;
   private final String owner;
@@ -50,15 +52,15 @@ final class OutcomeWriter implements AutoCloseable {
 
   private void loop() {
     List<RecheckStore.Outcome> group = new ArrayList<>(MAX_GROUP);
-    while (running || !queue.isEmpty()) {
+    boolean stop = false;
+    while (!stop) {
       try {
-        RecheckStore.Outcome first = queue.poll(50, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
-        }
-        group.add(first);
+        group.add(queue.take()); // blocks while idle: no timed wake-ups
         queue.drainTo(group, MAX_GROUP - 1);
-        write(group);
+        stop = group.remove(STOP); // nothing is submitted after close(), so STOP is the last one
+        if (!group.isEmpty()) {
+          write(group);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -84,7 +86,11 @@ final class OutcomeWriter implements AutoCloseable {
   /** Writes what is queued (waiting up to 30 s), then stops. */
   @Override
   public void close() {
+    if (!running) {
+      return;
+    }
     running = false;
+    queue.add(STOP);
     try {
       thread.join(TimeUnit.SECONDS.toMillis(30));
     } catch (InterruptedException e) {
