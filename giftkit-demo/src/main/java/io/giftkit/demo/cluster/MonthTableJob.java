@@ -7,9 +7,6 @@ import java.time.Duration;
 import java.time.YearMonth;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,7 +47,7 @@ public class MonthTableJob implements SmartLifecycle {
   private final AtomicLong retired = new AtomicLong();
   private volatile boolean ensuredOnce;
   private volatile long lastLeaderRun;
-  private volatile ScheduledExecutorService scheduler;
+  private volatile Periodic schedule;
 
   @Autowired
   public MonthTableJob(ShardedJdbc jdbc, ShardRouter router, JobLeadership leadership,
@@ -139,33 +136,21 @@ public class MonthTableJob implements SmartLifecycle {
 
   @Override
   public void start() {
-    ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "giftkit-demo-month-tables");
-      t.setDaemon(true);
-      return t;
-    });
-    long period = Math.min(retry.toMillis(), check.toMillis());
-    s.scheduleWithFixedDelay(() -> {
-      try {
-        runOnce();
-      } catch (RuntimeException e) {
-        LOG.error("GiftKit demo: the month-table job failed", e);
-      }
-    }, 0, period, TimeUnit.MILLISECONDS);
-    scheduler = s;
+    schedule = Periodic.every("giftkit-demo-month-tables", Duration.ZERO,
+        retry.compareTo(check) < 0 ? retry : check, this::runOnce);
   }
 
   @Override
   public void stop() {
-    ScheduledExecutorService s = scheduler;
-    if (s != null) {
-      s.shutdownNow();
-      scheduler = null;
+    Periodic p = schedule;
+    schedule = null;
+    if (p != null) {
+      p.close();
     }
   }
 
   @Override
   public boolean isRunning() {
-    return scheduler != null;
+    return schedule != null;
   }
 }

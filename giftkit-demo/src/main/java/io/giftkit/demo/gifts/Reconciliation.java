@@ -18,14 +18,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import io.giftkit.demo.cluster.JobLeadership;
+import io.giftkit.demo.cluster.Periodic;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
@@ -97,7 +95,7 @@ public class Reconciliation implements SmartLifecycle {
   private final AtomicLong raised = new AtomicLong();
   private final AtomicLong scheduledSweeps = new AtomicLong();
   private final Map<String, Long> seenBefore = new HashMap<>(); // disagreement key → order id, seen once
-  private volatile ScheduledExecutorService scheduler;
+  private volatile Periodic schedule;
 
   public Reconciliation(ShardDataSources shards, ShardRouter router, DataSource control, PaymentProvider provider,
       MeterRegistry meters, JobLeadership leadership,
@@ -428,12 +426,7 @@ public class Reconciliation implements SmartLifecycle {
 
   @Override
   public void start() {
-    ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "giftkit-demo-reconciliation");
-      t.setDaemon(true);
-      return t;
-    });
-    s.scheduleWithFixedDelay(() -> {
+    schedule = Periodic.every("giftkit-demo-reconciliation", interval, interval, () -> {
       if (!leadership.isLeader()) {
         synchronized (this) {
           seenBefore.clear(); // a later leadership starts afresh: its first sighting is not a second one
@@ -446,21 +439,20 @@ public class Reconciliation implements SmartLifecycle {
       } catch (Exception e) {
         LOG.warn("reconciliation sweep failed; next in {} ({})", interval, e.toString());
       }
-    }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-    scheduler = s;
+    });
   }
 
   @Override
   public void stop() {
-    ScheduledExecutorService s = scheduler;
-    if (s != null) {
-      s.shutdownNow();
-      scheduler = null;
+    Periodic p = schedule;
+    schedule = null;
+    if (p != null) {
+      p.close();
     }
   }
 
   @Override
   public boolean isRunning() {
-    return scheduler != null;
+    return schedule != null;
   }
 }
