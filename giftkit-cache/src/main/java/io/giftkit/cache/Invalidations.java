@@ -109,8 +109,6 @@ final class Invalidations {
       dropped.increment();
       if (tracking) {
         publishAll.set(true); // no write will name this key: the others drop all of their L1
-      }
-      if (tracking) {
         wake.run();
       }
       if (overflowLogged.compareAndSet(false, true)) {

@@ -134,13 +134,14 @@ public class PaymentGateway {
     return r;
   }
 
+  /** @return whether the instance answers: one hosted here only while up; another demo instance's while registered */
   private boolean answers(ServiceInstance i) {
     PaymentInstances.Hosted hosted = instances.hostedAs(i);
-    boolean up = hosted == null || hosted.isUp(); // another demo instance's: reachable while it is registered
-    if (!up) {
+    if (hosted != null && !hosted.isUp()) {
       skipped.increment();
+      return false;
     }
-    return up;
+    return true;
   }
 
   private <T> T answer(ServiceInstance i, Function<PaymentProvider, T> call) {
@@ -148,10 +149,18 @@ public class PaymentGateway {
     if (hosted != null) {
       hosted.answered();
     }
-    counters.computeIfAbsent(i.instanceId(), id -> Counter.builder("giftkit.demo.payment.calls")
-        .description("payment calls, by the instance discovery chose").tag("instance", id)
-        .tag("site", i.site().name()).register(meters)).increment();
-    bySite.computeIfAbsent(i.site().name(), s -> new LongAdder()).increment();
+    Counter c = counters.get(i.instanceId());
+    if (c == null) {
+      c = counters.computeIfAbsent(i.instanceId(), id -> Counter.builder("giftkit.demo.payment.calls")
+          .description("payment calls, by the instance discovery chose").tag("instance", id)
+          .tag("site", i.site().name()).register(meters));
+    }
+    c.increment();
+    LongAdder site = bySite.get(i.site().name());
+    if (site == null) {
+      site = bySite.computeIfAbsent(i.site().name(), s -> new LongAdder());
+    }
+    site.increment();
     return call.apply(provider);
   }
 

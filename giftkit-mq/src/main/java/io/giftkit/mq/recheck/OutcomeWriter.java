@@ -57,7 +57,7 @@ final class OutcomeWriter implements AutoCloseable {
       try {
         group.add(queue.take()); // blocks while idle: no timed wake-ups
         queue.drainTo(group, MAX_GROUP - 1);
-        stop = group.remove(STOP); // nothing is submitted after close(), so STOP is the last one
+        stop = group.removeIf(o -> o == STOP); // nothing is submitted after close(), so STOP is the last one
         if (!group.isEmpty()) {
           write(group);
         }
