@@ -30,7 +30,7 @@ import javax.sql.DataSource;
  * relay.wakeUp("shard-3");                            // optional: publish now, not at the next poll
  * }</pre>
  *
- * <p><b>Table</b> ({@link #createTable} creates it; portable across MariaDB 10.6+, MySQL 8 and H2 2.x
+ * <p><b>Tables</b> ({@link #createTable} creates both; portable across MariaDB 10.6+, MySQL 8 and H2 2.x
  * in {@code MODE=MySQL}):
  *
  * <pre>
@@ -39,6 +39,8 @@ import javax.sql.DataSource;
  *   payload LONGBLOB NOT NULL, headers MEDIUMBLOB NULL, attempts INT NOT NULL,
  *   available_at BIGINT NOT NULL, claimed_by VARCHAR(64) NULL, created_at BIGINT NOT NULL,
  *   INDEX giftkit_outbox_available_at (available_at))
+ * CREATE TABLE IF NOT EXISTS giftkit_outbox_owner (
+ *   id INT PRIMARY KEY, owned_by VARCHAR(64) NOT NULL, lease_until BIGINT NOT NULL)
  * </pre>
  *
  * Times are epoch milliseconds of the writer's and relay's {@link Clock}s. A <em>parked</em> row (one
@@ -91,8 +93,9 @@ public final class Outbox {
   }
 
   /**
-   * Creates the table and its index on {@code available_at} if the table does not exist (portable
-   * DDL, see the class comment). Run it once per database (shard), or put the DDL in your migrations.
+   * Creates the table and its index on {@code available_at}, and the relay's owner table, where they do
+   * not exist (portable DDL, see the class comment). Run it once per database (shard), or put both
+   * statements ({@link #ddl()}, {@link #ownerDdl()}) in your migrations.
    *
    * @param dataSource the database
    * @throws SQLException on database failure
@@ -101,10 +104,11 @@ public final class Outbox {
     Checks.requireNonNull("dataSource", dataSource);
     try (Connection c = dataSource.getConnection(); Statement s = c.createStatement()) {
       s.execute(ddl());
+      s.execute(ownerDdl());
     }
   }
 
-  /** @return the {@code CREATE TABLE} statement {@link #createTable} runs */
+  /** @return the outbox table's {@code CREATE TABLE} statement, which {@link #createTable} runs */
   public String ddl() {
     return "CREATE TABLE IF NOT EXISTS " + table + " ("
         + "id BIGINT AUTO_INCREMENT PRIMARY KEY, topic VARCHAR(249) NOT NULL, msg_key VARCHAR(" + MAX_KEY_LENGTH
@@ -113,10 +117,28 @@ public final class Outbox {
         + " INDEX " + indexName() + " (available_at))";
   }
 
+  /**
+   * @return the {@code CREATE TABLE} statement of the owner table ({@link #ownerTable()}), which
+   *     {@link #createTable} runs too: one row, naming the relay that publishes this database's outbox
+   *     and until when (see {@link OutboxRelay})
+   */
+  public String ownerDdl() {
+    return "CREATE TABLE IF NOT EXISTS " + ownerTable() + " (id INT PRIMARY KEY, owned_by VARCHAR(64) NOT NULL,"
+        + " lease_until BIGINT NOT NULL)";
+  }
+
+  /** @return the owner table's name: the table's name (cut to 58 characters) followed by {@code _owner} */
+  public String ownerTable() {
+    return cut(table, "_owner");
+  }
+
   // H2 names indexes per schema, MySQL per table (at most 64 characters): <table>_available_at, the
   // table's part cut so that the name fits.
   private String indexName() {
-    String suffix = "_available_at";
+    return cut(table, "_available_at");
+  }
+
+  private static String cut(String table, String suffix) {
     return (table.length() + suffix.length() <= 64 ? table : table.substring(0, 64 - suffix.length())) + suffix;
   }
 

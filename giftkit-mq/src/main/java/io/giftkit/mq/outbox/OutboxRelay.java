@@ -38,31 +38,43 @@ import org.slf4j.LoggerFactory;
  * relay.close();
  * }</pre>
  *
- * <p><b>The loop, per source.</b> Select up to {@code batchSize} (200) ids with {@code available_at <=
- * now}, by id. Claim them with one conditional {@code UPDATE … SET claimed_by = <this source loop's
- * random token>, available_at = now + lease WHERE id IN (…) AND available_at <= now}: a compare-and-set
- * on {@code available_at}, so of two relays (two application instances) that saw the same rows due,
- * only one claims each row. Read the claimed rows back and send them in id order; wait for every
- * acknowledgement (at most 90% of the lease); {@code DELETE} the acknowledged rows in one statement;
- * give the failed ones {@code attempts + 1} and {@code available_at = now + backoff(attempts)} and back
- * the loop off (exponential from {@code retryBackoff}'s initial value, 200 ms, to its cap, 5 s; wake-ups
- * do not cut a back-off short, so a broker outage is no hot loop, and it logs one WARN line per 10 s at
- * most, never payloads nor the producer configuration). A full batch is followed by the next at once,
+ * <p><b>One owner per source.</b> Each source database holds an owner table ({@link
+ * Outbox#ownerTable()}, created by {@link Outbox#createTable}) with one row: which relay publishes that
+ * database's outbox, and until when. A source loop takes the table when nobody owns it or the last
+ * owner's lease ended, with one conditional {@code UPDATE} (a compare-and-set), and renews its lease
+ * with the same statement once half of it is gone: one statement per 15 s with the default 30 s
+ * {@code lease}, not one per batch. Of several relays on one table (several application instances),
+ * one owns it and publishes; the others stand by and look every tenth of the lease (3 s). A closing
+ * owner releases its tables, and a stand-by takes them over at its next look; a crashed owner's tables
+ * are taken over when its lease ends. {@link #wakeUp} only speeds up the owner: rows committed on a
+ * stand-by instance are published at the owner's next poll.
+ *
+ * <p><b>The loop, per source, while owning.</b> Select up to {@code batchSize} (200) due rows ({@code
+ * available_at <= now}) by id with their payloads, in one statement, and send them in id order; wait
+ * for every acknowledgement (at most 90% of the lease, and never past the ownership); {@code DELETE}
+ * the acknowledged rows in one statement; give the failed ones {@code attempts + 1} and {@code
+ * available_at = now + backoff(attempts)}, and the ones still unacknowledged at the end of the wait
+ * {@code available_at = now + lease/2} (their sends have ended by then), and back the loop off
+ * (exponential from {@code retryBackoff}'s initial value, 200 ms, to its cap, 5 s; wake-ups do not cut
+ * a back-off short, so a broker outage is no hot loop, and it logs one WARN line per 10 s at most,
+ * never payloads nor the producer configuration). A full batch is followed by the next at once,
  * otherwise the loop waits {@code pollInterval} (200 ms) or until {@link #wakeUp}. No database
  * connection or transaction is held while waiting for the broker. Each source has its own thread and
- * back-off, so one shard's database being down does not slow the others.
+ * back-off, so one shard's database being down does not slow the others. Per batch that is two
+ * statements and one commit (the delete), as in a hand-written single-instance relay.
  *
  * <p><b>Guarantee.</b> Every committed row is published at least once, as long as a relay eventually
  * runs against its database and the broker accepts the record; rows of rolled-back transactions never
  * are (they never existed); a broker outage never fails nor blocks the writer ({@link Outbox#add} does
  * not touch Kafka). If the relay dies after the broker acknowledged a row but before the row was
- * deleted (or the delete fails), the row comes due again when its lease ends and is sent again:
- * consumers must be idempotent (GiftKit's consumers are). With leases and no failures, no row is sent
- * twice, also with several relays on one table.
+ * deleted (or the delete fails), the row is sent again by the next owner: consumers must be idempotent
+ * (GiftKit's consumers are). With no failures and clocks well within the lease, no row is sent twice,
+ * also with several relays on one table. An owner paused past its lease (a stop-the-world pause, a
+ * frozen VM) may send a batch that its successor sends too: at least once still holds.
  *
  * <p><b>Order.</b> One relay sends the rows of one source in id order, and Kafka's idempotent producer
- * keeps that order per partition. After failures, take-overs (an expired lease) or parking, re-sent rows
- * may arrive after later ones: order across retries is not guaranteed.
+ * keeps that order per partition. After failures, take-overs or parking, re-sent rows may arrive after
+ * later ones: order across retries is not guaranteed.
  *
  * <p><b>Rows Kafka refuses.</b> A failed send counts as the row's own fault when Kafka says it is not
  * retriable (e.g. {@code RecordTooLargeException}, an invalid topic) or when the broker acknowledged
@@ -100,11 +112,11 @@ public final class OutboxRelay implements AutoCloseable {
     STOPPED
   }
 
-  /** Default rows claimed per look. */
+  /** Default rows read per look. */
   public static final int DEFAULT_BATCH_SIZE = 200;
   /** Default wait between looks when there was nothing (or less than a batch) to send. */
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(200);
-  /** Default claim lease. */
+  /** Default ownership lease. */
   public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
   /** Default first back-off after a failure. */
   public static final Duration DEFAULT_BACKOFF_INITIAL = Duration.ofMillis(200);
@@ -142,7 +154,7 @@ public final class OutboxRelay implements AutoCloseable {
   /**
    * Starts a builder.
    *
-   * @param name the relay's name, for its threads, claim tokens and log lines; 1 to 100 characters
+   * @param name the relay's name, for its threads, ownership tokens and log lines; 1 to 100 characters
    * @param outbox the outbox whose table the sources hold
    * @return a new builder
    */
@@ -171,7 +183,7 @@ public final class OutboxRelay implements AutoCloseable {
         builder.backoffMax.toNanos(), builder.maxAttempts, lastAckNanos, published, sendFailures, databaseErrors,
         parked);
     builder.sources.forEach((source, dataSource) ->
-        sources.put(source, new SourceRelay(source, new OutboxTable(dataSource, outbox.table()), shared)));
+        sources.put(source, new SourceRelay(source, new OutboxTable(dataSource, outbox.table(), outbox.ownerTable()), shared)));
     state.set(State.RUNNING);
     for (SourceRelay s : sources.values()) {
       Thread t = new Thread(s, "giftkit-outbox-" + name + "-" + s.source());
@@ -234,13 +246,13 @@ public final class OutboxRelay implements AutoCloseable {
 
   private OutboxTable table(String source) {
     SourceRelay s = sources.get(source);
-    return s != null ? s.table() : new OutboxTable(builder.sources.get(source), outbox.table());
+    return s != null ? s.table() : new OutboxTable(builder.sources.get(source), outbox.table(), outbox.ownerTable());
   }
 
   /**
    * Stops every source loop after the batch in hand (its acknowledged rows are deleted, the others
    * written back), waits for them (at most the lease plus 10 s), then closes the producer (at most 10 s).
-   * Rows still claimed come due again when their lease ends. Idempotent.
+   * Each source's table is released, so that a stand-by relay takes it over at once. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -290,7 +302,7 @@ public final class OutboxRelay implements AutoCloseable {
     return sendFailures.sum();
   }
 
-  /** @return failed database statements (claims, deletes, write-backs, counts) */
+  /** @return failed database statements (ownership, reads, deletes, write-backs, counts) */
   public long databaseErrors() {
     return databaseErrors.sum();
   }
@@ -358,7 +370,7 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     /**
-     * @param batchSize rows claimed per look; in [1, 1000]; default 200
+     * @param batchSize rows read per look; in [1, 1000]; default 200
      * @return this builder
      */
     public Builder batchSize(int batchSize) {
@@ -376,8 +388,8 @@ public final class OutboxRelay implements AutoCloseable {
     }
 
     /**
-     * @param lease how long claimed rows are reserved for this relay; after it they are due again (a
-     *     dead relay's rows are not lost); at least 1 s; default 30 s
+     * @param lease how long a source's ownership lasts unless renewed (renewed at half of it); a dead
+     *     owner's tables are taken over after it; at least 1 s; default 30 s
      * @return this builder
      */
     public Builder lease(Duration lease) {
@@ -460,7 +472,7 @@ public final class OutboxRelay implements AutoCloseable {
       if (maxBlock + delivery >= leaseMs) {
         throw Checks.invalid("producerConfig max.block.ms + delivery.timeout.ms",
             "must be below lease (" + Checks.describe(lease) + ") so that a send has ended before another relay"
-                + " may take its row over", maxBlock + " + " + delivery + " ms");
+                + " may take its table over", maxBlock + " + " + delivery + " ms");
       }
       if (!c.containsKey(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)) {
         long linger = c.containsKey(ProducerConfig.LINGER_MS_CONFIG) ? millis(c, ProducerConfig.LINGER_MS_CONFIG) : 5;

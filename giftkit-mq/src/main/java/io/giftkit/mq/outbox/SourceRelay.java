@@ -25,10 +25,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One source database's relay loop, on its own daemon thread: claim due rows, send them in id order,
- * wait for the acknowledgements, delete the acknowledged rows, write the others back with a retry
- * time (or park them), then look again at once (a full batch), after the poll interval (less, or
- * nothing left) or after the back-off (a failure). See {@link OutboxRelay} for the whole contract.
+ * One source database's relay loop, on its own daemon thread: own the table (take or renew its lease;
+ * stand by while another relay owns it), read due rows, send them in id order, wait for the
+ * acknowledgements, delete the acknowledged rows, write the others back with a retry time (or park
+ * them), then look again at once (a full batch), after the poll interval (less, or nothing left) or
+ * after the back-off (a failure). See {@link OutboxRelay} for the whole contract.
  * Its state belongs to its thread; {@link #wakeUp} and {@link #stop} may be called from any thread.
  */
 final class SourceRelay implements Runnable {
@@ -54,6 +55,7 @@ final class SourceRelay implements Runnable {
   private volatile boolean running = true;
   private volatile boolean wakeRequested;
   private volatile Thread thread;
+  private long ownedUntil; // epoch millis of the clock; 0 while not owning the table
   private long nextFailureLog;
   private long nextParkLog;
 
@@ -111,11 +113,15 @@ final class SourceRelay implements Runnable {
     while (running) {
       String problem = null;
       boolean full = false;
+      boolean owner = false;
       try {
         long now = shared.clock().millis();
-        List<OutboxTable.Row> rows = table.claim(token, now, now + shared.leaseMillis(), shared.batchSize());
-        full = rows.size() == shared.batchSize();
-        problem = rows.isEmpty() ? null : publish(rows);
+        owner = owns(now);
+        if (owner) {
+          List<OutboxTable.Row> rows = table.due(now, shared.batchSize());
+          full = rows.size() == shared.batchSize();
+          problem = rows.isEmpty() ? null : publish(rows);
+        }
       } catch (SQLException | RuntimeException e) {
         shared.databaseErrors().increment();
         problem = "the database failed: " + e;
@@ -126,16 +132,59 @@ final class SourceRelay implements Runnable {
         backoff = Math.min(backoff * 2, shared.backoffMaxNanos());
       } else {
         backoff = shared.backoffInitialNanos();
-        if (!full) {
+        if (!owner) {
+          idle(standbyNanos(), false); // another relay owns the table: wake-ups are its business
+        } else if (!full) {
           idle(shared.pollNanos(), true);
         }
       }
     }
+    if (ownedUntil != 0) {
+      try {
+        table.release(token); // another relay takes over at its next look, not after the lease
+      } catch (SQLException | RuntimeException e) {
+        LOG.info("outbox relay '{}', source '{}': releasing the table failed ({}); another relay takes it"
+            + " over when the lease ends", shared.relayName(), source, e.toString());
+      }
+    }
+  }
+
+  /**
+   * Whether this loop owns the source's table now, taking or renewing the ownership when less than
+   * half the lease is left: one statement per half lease while owning, one per stand-by look otherwise.
+   */
+  private boolean owns(long now) throws SQLException {
+    if (ownedUntil - now > shared.leaseMillis() / 2) {
+      return true;
+    }
+    long until = now + shared.leaseMillis();
+    if (table.own(token, now, until)) {
+      if (ownedUntil == 0) {
+        LOG.info("outbox relay '{}', source '{}': owns the outbox table now (token {})", shared.relayName(), source,
+            token);
+      }
+      ownedUntil = until;
+      return true;
+    }
+    if (ownedUntil != 0) {
+      LOG.warn("outbox relay '{}', source '{}': lost the outbox table to another relay (this one was paused past"
+          + " its lease?); standing by", shared.relayName(), source);
+      ownedUntil = 0;
+    }
+    return false;
+  }
+
+  // A stand-by loop looks every tenth of the lease (at least the poll interval): a crashed owner is
+  // replaced within the lease and a tenth, a released table is taken over within a tenth.
+  private long standbyNanos() {
+    return Math.max(shared.pollNanos(), TimeUnit.MILLISECONDS.toNanos(shared.leaseMillis() / 10));
   }
 
   /** @return null if every row was acknowledged, else what went wrong (the loop backs off) */
   private String publish(List<OutboxTable.Row> rows) throws SQLException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(shared.leaseMillis()) * 9 / 10;
+    // The acknowledgements are awaited while this loop owns the table, at most 90% of the lease.
+    long ownedFor = Math.min(shared.leaseMillis() * 9 / 10, ownedUntil - shared.clock().millis());
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, ownedFor));
     List<Sent> sent = new ArrayList<>(rows.size());
     List<Failure> failures = new ArrayList<>();
     List<OutboxTable.Row> unsent = new ArrayList<>();
@@ -174,14 +223,14 @@ final class SourceRelay implements Runnable {
       } catch (ExecutionException e) {
         failures.add(new Failure(s.row(), e.getCause() == null ? e : e.getCause(), s.sentAt()));
       } catch (TimeoutException e) {
-        unknown.add(s.row()); // left claimed: due again when the lease ends (sent again: at least once)
+        unknown.add(s.row()); // due again once its send has surely ended (sent again: at least once)
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         unknown.add(s.row());
       }
     }
     shared.published().add(acked.size());
-    table.delete(acked, token); // if this fails, the rows come due after the lease and are sent again
+    table.delete(acked); // if this fails, the rows are still due and are sent again
 
     long now = shared.clock().millis();
     List<OutboxTable.Outcome> outcomes = new ArrayList<>(failures.size() + unsent.size());
@@ -211,7 +260,10 @@ final class SourceRelay implements Runnable {
     for (OutboxTable.Row row : unsent) {
       outcomes.add(new OutboxTable.Outcome(row.id(), now, null, false));
     }
-    table.update(outcomes, token);
+    for (OutboxTable.Row row : unknown) { // the producer gives up on it within delivery.timeout.ms < lease/2
+      outcomes.add(new OutboxTable.Outcome(row.id(), now + shared.leaseMillis() / 2, null, false));
+    }
+    table.update(outcomes);
     if (failures.isEmpty() && unknown.isEmpty() && unsent.isEmpty()) {
       return null;
     }

@@ -252,67 +252,148 @@ class OutboxRelayTest {
   }
 
   @Test
-  void twoRelaysOnTheSameTablesPublishEveryRowWithoutDuplicates() throws Exception {
+  void twoRelaysOnTheSameTablesPublishEveryRowWithoutDuplicatesAndAStandByTakesOverAClosedOwnersTables()
+      throws Exception {
     Outbox outbox = Outbox.builder().build();
     HikariDataSource s0 = shard(outbox, "two0");
     HikariDataSource s1 = shard(outbox, "two1");
     String topic = KAFKA.createTopic("outbox-two", 2);
     addCommitted(s0, outbox, topic, 0, 600);
     addCommitted(s1, outbox, topic, 600, 1_200);
-    OutboxRelay.Builder a = OutboxRelay.builder("instance-a", outbox).source("s0", s0).source("s1", s1)
-        .producerConfig(kafka()).batchSize(20);
-    OutboxRelay.Builder b = OutboxRelay.builder("instance-b", outbox).source("s0", s0).source("s1", s1)
-        .producerConfig(kafka()).batchSize(20);
-    OutboxRelay ra = a.pollInterval(Duration.ofMillis(50)).build();
-    OutboxRelay rb = b.pollInterval(Duration.ofMillis(50)).build();
+    // A 2 s lease: a stand-by looks every 200 ms.
+    OutboxRelay ra = OutboxRelay.builder("instance-a", outbox).source("s0", s0).source("s1", s1)
+        .producerConfig(kafka()).batchSize(20).lease(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50)).build();
+    OutboxRelay rb = OutboxRelay.builder("instance-b", outbox).source("s0", s0).source("s1", s1)
+        .producerConfig(kafka()).batchSize(20).lease(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(50)).build();
     relays.add(ra);
     relays.add(rb);
     ra.start();
     rb.start();
     await().atMost(Duration.ofSeconds(60)).until(() -> ra.published() + rb.published() >= 1_200
         && ra.pending() == 0);
-    List<ConsumerRecord<byte[], byte[]>> got = readAll(KAFKA, topic, 1_200, Duration.ofSeconds(2));
-    Map<String, Long> byKey = countByKey(got);
-    long duplicates = got.size() - byKey.size();
-    assertThat(byKey).hasSize(1_200);
-    assertThat(duplicates).as("claims are exclusive while no relay fails").isZero();
     assertThat(ra.published() + rb.published()).isEqualTo(1_200);
-    assertThat(ra.published()).as("both took part").isPositive();
-    assertThat(rb.published()).as("both took part").isPositive();
+    assertThat(owners(s0, outbox)).as("one relay owns each table").hasSize(1);
+    assertThat(owners(s1, outbox)).as("one relay owns each table").hasSize(1);
+
+    // The owner of s0 closes: it releases its tables, and the other relay publishes what comes next.
+    OutboxRelay owner = owners(s0, outbox).get(0).startsWith("instance-a") ? ra : rb;
+    OutboxRelay standBy = owner == ra ? rb : ra;
+    long before = standBy.published();
+    owner.close();
+    addCommitted(s0, outbox, topic, 1_200, 1_300);
+    addCommitted(s1, outbox, topic, 1_300, 1_400);
+    await().atMost(Duration.ofSeconds(20)).until(() -> standBy.published() - before == 200);
+    assertThat(owners(s0, outbox)).singleElement().asString().startsWith(standBy.name());
+    assertThat(owners(s1, outbox)).singleElement().asString().startsWith(standBy.name());
+    assertThat(standBy.pending()).isZero();
+
+    List<ConsumerRecord<byte[], byte[]>> got = readAll(KAFKA, topic, 1_400, Duration.ofSeconds(2));
+    Map<String, Long> byKey = countByKey(got);
+    assertThat(byKey).hasSize(1_400);
+    assertThat(got.size() - byKey.size()).as("one owner per table while no relay fails: no duplicates").isZero();
   }
 
   @Test
-  void rowsOfARelayKilledMidBatchArePublishedAtLeastOnceAfterItsLease() throws Exception {
+  void sixRelaysStartedAtOnceOnThreeTablesHaveOneOwnerPerTableAndPublishEveryRowOnce() throws Exception {
+    Outbox outbox = Outbox.builder().build();
+    List<HikariDataSource> shards = List.of(shard(outbox, "six0"), shard(outbox, "six1"), shard(outbox, "six2"));
+    String topic = KAFKA.createTopic("outbox-six", 3);
+    for (int s = 0; s < 3; s++) {
+      addCommitted(shards.get(s), outbox, topic, s * 500, s * 500 + 500);
+    }
+    List<OutboxRelay> six = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      OutboxRelay.Builder b = OutboxRelay.builder("instance-" + i, outbox).producerConfig(kafka()).batchSize(25)
+          .pollInterval(Duration.ofMillis(20));
+      for (int s = 0; s < 3; s++) {
+        b.source("s" + s, shards.get(s));
+      }
+      OutboxRelay r = b.build();
+      relays.add(r);
+      six.add(r);
+    }
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    List<Thread> starters = new ArrayList<>();
+    for (OutboxRelay r : six) { // each start on its own thread, released together: the owner rows race
+      Thread t = new Thread(() -> {
+        try {
+          go.await();
+          r.start();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      t.start();
+      starters.add(t);
+    }
+    go.countDown();
+    for (Thread t : starters) {
+      t.join();
+    }
+    await().atMost(Duration.ofSeconds(60)).until(() -> six.stream().mapToLong(OutboxRelay::published).sum() >= 1_500
+        && six.get(0).pending() == 0);
+    for (HikariDataSource ds : shards) {
+      assertThat(owners(ds, outbox)).as("one relay owns each table").hasSize(1);
+    }
+    List<ConsumerRecord<byte[], byte[]>> got = readAll(KAFKA, topic, 1_500, Duration.ofSeconds(2));
+    Map<String, Long> byKey = countByKey(got);
+    assertThat(byKey).hasSize(1_500);
+    assertThat(got.size() - byKey.size()).as("no duplicates").isZero();
+    assertThat(six.stream().mapToLong(OutboxRelay::published).sum()).isEqualTo(1_500);
+  }
+
+  @Test
+  void aKilledOwnersTableIsTakenOverWhenItsLeaseEndsAndItsUnacknowledgedRowsArePublishedAtLeastOnce()
+      throws Exception {
     Outbox outbox = Outbox.builder().build();
     HikariDataSource ds = shard(outbox, "killed");
     String topic = KAFKA.createTopic("outbox-killed", 1);
     addCommitted(ds, outbox, topic, 0, 100);
-    // A relay claimed the first 50 rows with a 2 s lease, sent 20 of them (the broker acknowledged
-    // them), and was killed (kill -9) before deleting anything: what its claim leaves in the table.
-    OutboxTable table = new OutboxTable(ds, outbox.table());
+    // An owner with a 3 s lease read the first 50 rows, sent 20 of them (the broker acknowledged
+    // them), and was killed (kill -9) before deleting anything: what it leaves in the tables.
+    OutboxTable table = new OutboxTable(ds, outbox.table(), outbox.ownerTable());
     long now = System.currentTimeMillis();
-    List<OutboxTable.Row> claimed = table.claim("killed-relay", now, now + 2_000, 50);
-    assertThat(claimed).hasSize(50);
+    long leaseEnd = now + 3_000;
+    assertThat(table.own("killed-relay", now, leaseEnd)).isTrue();
+    List<OutboxTable.Row> read = table.due(now, 50);
+    assertThat(read).hasSize(50);
     try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers", KAFKA.bootstrapServers(),
         "key.serializer", ByteArraySerializer.class, "value.serializer", ByteArraySerializer.class))) {
-      for (OutboxTable.Row row : claimed.subList(0, 20)) {
+      for (OutboxTable.Row row : read.subList(0, 20)) {
         p.send(new ProducerRecord<>(topic, row.key().getBytes(StandardCharsets.UTF_8), row.payload())).get();
       }
     }
 
     OutboxRelay next = started(OutboxRelay.builder("restarted", outbox).source("s", ds).producerConfig(kafka())
         .lease(Duration.ofSeconds(2)));
-    await().atMost(Duration.ofSeconds(10)).until(() -> next.published() == 50);
-    assertThat(next.pending()).as("the killed relay's rows wait for its lease").isEqualTo(50);
+    await().atMost(Duration.ofSeconds(15)).until(() -> next.published() > 0);
+    assertThat(System.currentTimeMillis()).as("nothing is published while the killed owner's lease runs")
+        .isGreaterThanOrEqualTo(leaseEnd);
     await().atMost(Duration.ofSeconds(15)).until(() -> next.pending() == 0);
+    assertThat(owners(ds, outbox)).singleElement().asString().startsWith("restarted-");
     List<ConsumerRecord<byte[], byte[]>> got = readAll(KAFKA, topic, 120, Duration.ofSeconds(2));
     Map<String, Long> byKey = countByKey(got);
     assertThat(byKey).hasSize(100);
     Map<String, Long> twice = new HashMap<>(byKey);
     twice.values().removeIf(n -> n == 1);
     assertThat(twice.keySet()).as("at least once: the 20 sent before the kill come again, nothing else")
-        .containsExactlyInAnyOrderElementsOf(claimed.subList(0, 20).stream().map(OutboxTable.Row::key).toList());
+        .containsExactlyInAnyOrderElementsOf(read.subList(0, 20).stream().map(OutboxTable.Row::key).toList());
     assertThat(next.published()).isEqualTo(100);
+  }
+
+  /** The owner table's {@code owned_by} values whose lease has not ended. */
+  private static List<String> owners(DataSource ds, Outbox outbox) throws SQLException {
+    List<String> owners = new ArrayList<>();
+    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+        "SELECT owned_by FROM " + outbox.ownerTable() + " WHERE lease_until > ?")) {
+      ps.setLong(1, System.currentTimeMillis());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          owners.add(rs.getString(1));
+        }
+      }
+    }
+    return owners;
   }
 
   @Test
