@@ -20,4 +20,25 @@ class E2eRunTest {
     assertThat(E2eRun.requestsServed(scrape)).isEqualTo(3787 + 10_000 + 3);
     assertThat(E2eRun.requestsServed("")).isZero();
   }
+
+  private static E2eRun.Side side(String name, int round, double ticks) {
+    return new E2eRun.Side(name, round, name + "-r" + round, "", 1, ticks, 0, java.util.Map.of(), 0, 0, 0, 0, "");
+  }
+
+  @Test
+  void oneRoundGivesTheRatioOfTheTwoSustainableRates() {
+    assertThat(E2eRun.ratios(java.util.List.of(side("giftkit", 1, 700), side("baseline", 1, 900))))
+        .contains("**0.78×**");
+    assertThat(E2eRun.ratios(java.util.List.of(side("giftkit", 1, 700), side("baseline", 1, 0)))).isEmpty();
+  }
+
+  @Test
+  void severalRoundsGiveTheRatioOfTheMediansAndEachRoundsOwn() {
+    String r = E2eRun.ratios(java.util.List.of(side("giftkit", 1, 800), side("baseline", 1, 800),
+        side("giftkit", 2, 700), side("baseline", 2, 900), side("giftkit", 3, 900), side("baseline", 3, 1000)));
+    assertThat(r).contains("GiftKit 800 ticks/s, bare baseline 900 ticks/s").contains("**0.89×**")
+        .contains("round 1: 800 / 800 = 1.00×, round 2: 700 / 900 = 0.78×, round 3: 900 / 1000 = 0.90×");
+    assertThat(E2eRun.median(new double[] {3, 1, 2})).isEqualTo(2);
+    assertThat(E2eRun.median(new double[] {4, 1, 2, 3})).isEqualTo(2.5);
+  }
 }

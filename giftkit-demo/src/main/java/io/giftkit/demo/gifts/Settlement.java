@@ -10,6 +10,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -37,8 +39,16 @@ public class Settlement {
         .transactionalBatchHandler(control, store, r -> Long.toString(r.value().orderId()), Settlement::apply));
   }
 
+  /**
+   * The poll's ledger rows in one batch, then its income and ranking totals summed per row and upserted
+   * in key order: the two settlement consumers lock the hot streamer's and rooms' rows in the same order,
+   * so they may wait for each other but never deadlock, and a streamer with many gifts in a poll costs
+   * one upsert.
+   */
   static void apply(List<ConsumerRecord<String, GiftEvent>> records, Connection c) throws SQLException {
     long now = System.currentTimeMillis();
+    Map<Long, Long> incomes = new TreeMap<>();
+    Map<Long, Map<Long, Long>> rankings = new TreeMap<>(); // room, then uid
     try (PreparedStatement ledger = c.prepareStatement("INSERT INTO gift_ledger"
             + " (order_id, uid, room_id, streamer_uid, amount, applied_at) VALUES (?, ?, ?, ?, ?, ?)");
         PreparedStatement income = c.prepareStatement("INSERT INTO streamer_income (streamer_uid, total) VALUES (?, ?)"
@@ -54,16 +64,24 @@ public class Settlement {
         ledger.setLong(5, e.amount());
         ledger.setLong(6, now);
         ledger.addBatch();
-        income.setLong(1, e.streamerUid());
-        income.setLong(2, e.amount());
-        income.addBatch();
-        ranking.setLong(1, e.roomId());
-        ranking.setLong(2, e.uid());
-        ranking.setLong(3, e.amount());
-        ranking.addBatch();
+        incomes.merge(e.streamerUid(), e.amount(), Long::sum);
+        rankings.computeIfAbsent(e.roomId(), k -> new TreeMap<>()).merge(e.uid(), e.amount(), Long::sum);
       }
       ledger.executeBatch();
+      for (Map.Entry<Long, Long> e : incomes.entrySet()) {
+        income.setLong(1, e.getKey());
+        income.setLong(2, e.getValue());
+        income.addBatch();
+      }
       income.executeBatch();
+      for (Map.Entry<Long, Map<Long, Long>> room : rankings.entrySet()) {
+        for (Map.Entry<Long, Long> e : room.getValue().entrySet()) {
+          ranking.setLong(1, room.getKey());
+          ranking.setLong(2, e.getKey());
+          ranking.setLong(3, e.getValue());
+          ranking.addBatch();
+        }
+      }
       ranking.executeBatch();
     }
   }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -137,16 +138,27 @@ public class BaselineSettlement implements DisposableBean {
                   + " VALUES (?, ?) ON DUPLICATE KEY UPDATE total = total + VALUES(total)");
               PreparedStatement ranking = c.prepareStatement("INSERT INTO room_ranking (room_id, uid, total)"
                   + " VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE total = total + VALUES(total)")) {
+            // Summed per row and in key order, as the demo does: no deadlock between the two loops.
+            Map<Long, Long> incomes = new TreeMap<>();
+            Map<Long, Map<Long, Long>> rankings = new TreeMap<>();
             for (Event e : fresh) {
-              income.setLong(1, e.streamerUid());
-              income.setLong(2, e.amount());
+              incomes.merge(e.streamerUid(), e.amount(), Long::sum);
+              rankings.computeIfAbsent(e.roomId(), k -> new TreeMap<>()).merge(e.uid(), e.amount(), Long::sum);
+            }
+            for (Map.Entry<Long, Long> e : incomes.entrySet()) {
+              income.setLong(1, e.getKey());
+              income.setLong(2, e.getValue());
               income.addBatch();
-              ranking.setLong(1, e.roomId());
-              ranking.setLong(2, e.uid());
-              ranking.setLong(3, e.amount());
-              ranking.addBatch();
             }
             income.executeBatch();
+            for (Map.Entry<Long, Map<Long, Long>> room : rankings.entrySet()) {
+              for (Map.Entry<Long, Long> e : room.getValue().entrySet()) {
+                ranking.setLong(1, room.getKey());
+                ranking.setLong(2, e.getKey());
+                ranking.setLong(3, e.getValue());
+                ranking.addBatch();
+              }
+            }
             ranking.executeBatch();
           }
         }
