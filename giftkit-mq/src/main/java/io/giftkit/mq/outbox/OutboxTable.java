@@ -51,6 +51,13 @@ final class OutboxTable {
         if (ps.executeUpdate() == 1) {
           return true;
         }
+      } catch (SQLException e) {
+        if ("42S02".equals(e.getSQLState()) || "42102".equals(e.getSQLState())) { // MariaDB/MySQL, H2
+          throw new SQLException("the outbox relay's owner table " + ownerTable + " does not exist: run"
+              + " Outbox.createTable, or Outbox.ownerDdl() in your migrations (" + e.getMessage() + ")",
+              e.getSQLState(), e.getErrorCode(), e);
+        }
+        throw e;
       }
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + ownerTable
           + " (id, owned_by, lease_until) VALUES (1, ?, ?)")) {

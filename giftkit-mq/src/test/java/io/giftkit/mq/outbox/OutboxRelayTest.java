@@ -397,6 +397,36 @@ class OutboxRelayTest {
   }
 
   @Test
+  void anOutboxWithoutItsOwnerTableIsNamedAsSuchAndPublishedOnceTheTableIsCreated() throws Exception {
+    Outbox outbox = Outbox.builder().build();
+    String db = MARIADB.createDatabase("no_owner");
+    com.zaxxer.hikari.HikariConfig c = new com.zaxxer.hikari.HikariConfig();
+    c.setJdbcUrl(MARIADB.jdbcUrl(db));
+    c.setUsername(MARIADB.user());
+    c.setPassword(MARIADB.password());
+    c.setMaximumPoolSize(4);
+    HikariDataSource ds = new HikariDataSource(c);
+    POOLS.add(ds);
+    try (Connection conn = ds.getConnection(); java.sql.Statement st = conn.createStatement()) {
+      st.execute(outbox.ddl()); // an outbox made before the owner table existed
+    }
+    String topic = KAFKA.createTopic("outbox-no-owner", 1);
+    addCommitted(ds, outbox, topic, 0, 10);
+    OutboxTable table = new OutboxTable(ds, outbox.table(), outbox.ownerTable());
+    assertThatThrownBy(() -> table.own("t", 0, 1)).isInstanceOf(SQLException.class)
+        .hasMessageContaining("owner table giftkit_outbox_owner does not exist")
+        .hasMessageContaining("Outbox.createTable").hasMessageContaining("Outbox.ownerDdl()");
+    OutboxRelay relay = started(OutboxRelay.builder("old-schema", outbox).source("s", ds).producerConfig(kafka()));
+    await().atMost(Duration.ofSeconds(10)).until(() -> relay.databaseErrors() > 0);
+    assertThat(relay.published()).isZero();
+    assertThat(rows(ds, outbox.table())).isEqualTo(10);
+
+    outbox.createTable(ds); // the migration: the outbox table is left as it is, the owner table added
+    await().atMost(Duration.ofSeconds(20)).until(() -> relay.published() == 10 && rows(ds, outbox.table()) == 0);
+    assertThat(countByKey(readAll(KAFKA, topic, 10, Duration.ofSeconds(1)))).hasSize(10);
+  }
+
+  @Test
   void aSourceWhoseDatabaseIsDownDoesNotStopTheOthers() throws Exception {
     Outbox outbox = Outbox.builder().build();
     HikariDataSource up = shard(outbox, "up");
