@@ -162,8 +162,8 @@ public final class E2eRun {
     env.put("GIFTKIT_REDIS_URL", "redis://127.0.0.1:6379");
     env.put("KAFKA_BOOTSTRAP", kafka.bootstrapServers());
     env.put("BASELINE_TOPIC", topic(label));
-    env.put("GIFTKIT_ETCD_ENDPOINTS", "");
-    env.put("BASELINE_MIN_IDLE", "10"); // the baseline's pools fixed-size too (the demo's: see the arguments below) // no etcd: the baseline has no discovery either (a static payment list)
+    env.put("GIFTKIT_ETCD_ENDPOINTS", ""); // no etcd: the baseline has no discovery either (a static payment list)
+    env.put("BASELINE_MIN_IDLE", "10"); // the baseline's pools fixed-size too (the demo's: see the arguments below)
     boolean baseline = side.startsWith("baseline");
     int instances = side.endsWith("-x2") ? 2 : 1;
     List<String> targets = new ArrayList<>();

@@ -183,7 +183,7 @@ public class BaselineGifts {
         return new Result(orderId, "PAYMENT_UNKNOWN", false, now);
       }
     }
-    relay.wakeUp();
+    relay.wakeUp((int) (uid % BaselineApplication.SHARDS));
     return new Result(orderId, "PAID", false, now);
   }
 

@@ -183,7 +183,7 @@ public final class OutboxRelay implements AutoCloseable {
         builder.backoffMax.toNanos(), builder.maxAttempts, lastAckNanos, published, sendFailures, databaseErrors,
         parked);
     builder.sources.forEach((source, dataSource) ->
-        sources.put(source, new SourceRelay(source, new OutboxTable(dataSource, outbox.table(), outbox.ownerTable()), shared)));
+        sources.put(source, new SourceRelay(source, new OutboxTable(dataSource, outbox), shared)));
     state.set(State.RUNNING);
     for (SourceRelay s : sources.values()) {
       Thread t = new Thread(s, "giftkit-outbox-" + name + "-" + s.source());
@@ -246,7 +246,7 @@ public final class OutboxRelay implements AutoCloseable {
 
   private OutboxTable table(String source) {
     SourceRelay s = sources.get(source);
-    return s != null ? s.table() : new OutboxTable(builder.sources.get(source), outbox.table(), outbox.ownerTable());
+    return s != null ? s.table() : new OutboxTable(builder.sources.get(source), outbox);
   }
 
   /**

@@ -11,9 +11,9 @@ import java.util.StringJoiner;
 import javax.sql.DataSource;
 
 /**
- * The relay's statements on one source's outbox table and its owner table. Each method takes a connection of its own from
- * the data source, runs in auto-commit and gives it back: no transaction is held between statements,
- * least of all while the relay waits for the broker. Portable SQL (MariaDB, MySQL 8, H2 in MySQL mode).
+ * The relay's statements on one source's outbox table and its owner table. Each method takes a
+ * connection of its own from the data source, runs in auto-commit and gives it back: no transaction is
+ * held between statements, least of all while the relay waits for the broker. Portable SQL (MariaDB, MySQL 8, H2 in MySQL mode).
  * Thread-safe (stateless apart from the statement texts).
  */
 final class OutboxTable {
@@ -25,10 +25,10 @@ final class OutboxTable {
   private final String table;
   private final String ownerTable;
 
-  OutboxTable(DataSource dataSource, String table, String ownerTable) {
+  OutboxTable(DataSource dataSource, Outbox outbox) {
     this.dataSource = dataSource;
-    this.table = table;
-    this.ownerTable = ownerTable;
+    this.table = outbox.table();
+    this.ownerTable = outbox.ownerTable();
   }
 
   /**

@@ -252,6 +252,33 @@ class OutboxRelayTest {
   }
 
   @Test
+  void perBatchTheOwnerReadsOnceAndDeletesOnceWithNoClaimAndTakesTheTableWithOneStatement() throws Exception {
+    Outbox outbox = Outbox.builder().build();
+    HikariDataSource ds = shard(outbox, "statements");
+    String topic = KAFKA.createTopic("outbox-statements", 1);
+    java.util.Queue<String> sql = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    OutboxRelay relay = started(OutboxRelay.builder("counted", outbox)
+        .source("s", OutboxTestSupport.recording(ds, sql)).producerConfig(kafka()));
+    await().atMost(Duration.ofSeconds(10)).until(() -> owners(ds, outbox).size() == 1);
+    for (int i = 0; i < 20; i++) { // one row per batch: each commit wakes the relay, which sends it alone
+      addCommitted(ds, outbox, topic, i, i + 1);
+      relay.wakeUp("s");
+      int sent = i + 1;
+      await().atMost(Duration.ofSeconds(10)).until(() -> relay.published() == sent && rows(ds, outbox.table()) == 0);
+    }
+    List<String> all = List.copyOf(sql);
+    String owner = outbox.ownerTable();
+    assertThat(all).filteredOn(q -> q.startsWith("DELETE FROM " + outbox.table() + " ")).hasSize(20);
+    assertThat(all).as("no claim: the outbox rows are never updated on the way")
+        .noneMatch(q -> q.startsWith("UPDATE " + outbox.table() + " "));
+    assertThat(all).as("the ownership: taken once (an update that found no row, then the insert), not renewed"
+        + " within half the 30 s lease").filteredOn(q -> q.contains(" " + owner + " ")).hasSize(2);
+    assertThat(all).as("everything else is the look for due rows, payloads included")
+        .filteredOn(q -> !q.startsWith("DELETE") && !q.contains(" " + owner + " "))
+        .allMatch(q -> q.startsWith("SELECT id, topic, msg_key, payload, headers, attempts FROM " + outbox.table()));
+  }
+
+  @Test
   void twoRelaysOnTheSameTablesPublishEveryRowWithoutDuplicatesAndAStandByTakesOverAClosedOwnersTables()
       throws Exception {
     Outbox outbox = Outbox.builder().build();
@@ -274,6 +301,11 @@ class OutboxRelayTest {
     assertThat(ra.published() + rb.published()).isEqualTo(1_200);
     assertThat(owners(s0, outbox)).as("one relay owns each table").hasSize(1);
     assertThat(owners(s1, outbox)).as("one relay owns each table").hasSize(1);
+    // The owner renews its 2 s lease (at half of it) while the stand-by looks every 200 ms: it keeps the table.
+    String firstOwner = owners(s0, outbox).get(0);
+    long firstUntil = leaseUntil(s0, outbox);
+    await().atMost(Duration.ofSeconds(20)).until(() -> leaseUntil(s0, outbox) > firstUntil + 3_000);
+    assertThat(owners(s0, outbox)).containsExactly(firstOwner);
 
     // The owner of s0 closes: it releases its tables, and the other relay publishes what comes next.
     OutboxRelay owner = owners(s0, outbox).get(0).startsWith("instance-a") ? ra : rb;
@@ -351,7 +383,7 @@ class OutboxRelayTest {
     addCommitted(ds, outbox, topic, 0, 100);
     // An owner with a 3 s lease read the first 50 rows, sent 20 of them (the broker acknowledged
     // them), and was killed (kill -9) before deleting anything: what it leaves in the tables.
-    OutboxTable table = new OutboxTable(ds, outbox.table(), outbox.ownerTable());
+    OutboxTable table = new OutboxTable(ds, outbox);
     long now = System.currentTimeMillis();
     long leaseEnd = now + 3_000;
     assertThat(table.own("killed-relay", now, leaseEnd)).isTrue();
@@ -379,6 +411,13 @@ class OutboxRelayTest {
     assertThat(twice.keySet()).as("at least once: the 20 sent before the kill come again, nothing else")
         .containsExactlyInAnyOrderElementsOf(read.subList(0, 20).stream().map(OutboxTable.Row::key).toList());
     assertThat(next.published()).isEqualTo(100);
+  }
+
+  private static long leaseUntil(DataSource ds, Outbox outbox) throws SQLException {
+    try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+        "SELECT lease_until FROM " + outbox.ownerTable()); ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
   }
 
   /** The owner table's {@code owned_by} values whose lease has not ended. */
@@ -412,7 +451,7 @@ class OutboxRelayTest {
     }
     String topic = KAFKA.createTopic("outbox-no-owner", 1);
     addCommitted(ds, outbox, topic, 0, 10);
-    OutboxTable table = new OutboxTable(ds, outbox.table(), outbox.ownerTable());
+    OutboxTable table = new OutboxTable(ds, outbox);
     assertThatThrownBy(() -> table.own("t", 0, 1)).isInstanceOf(SQLException.class)
         .hasMessageContaining("owner table giftkit_outbox_owner does not exist")
         .hasMessageContaining("Outbox.createTable").hasMessageContaining("Outbox.ownerDdl()");

@@ -121,4 +121,32 @@ final class OutboxTestSupport {
     };
   }
 
+  /**
+   * The real data source, with the text of every statement its connections prepare added to {@code
+   * sql}: what the relay asks of the database, counted on a real server.
+   */
+  static DataSource recording(DataSource real, java.util.Queue<String> sql) {
+    return (DataSource) java.lang.reflect.Proxy.newProxyInstance(OutboxTestSupport.class.getClassLoader(),
+        new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+          Object result = invokeUnwrapped(method, real, args);
+          if (!(result instanceof Connection c)) {
+            return result;
+          }
+          return java.lang.reflect.Proxy.newProxyInstance(OutboxTestSupport.class.getClassLoader(),
+              new Class<?>[] {Connection.class}, (p, m, a) -> {
+                if (m.getName().equals("prepareStatement") || m.getName().equals("createStatement")) {
+                  sql.add(m.getName().equals("prepareStatement") ? (String) a[0] : "<statement>");
+                }
+                return invokeUnwrapped(m, c, a);
+              });
+        });
+  }
+
+  private static Object invokeUnwrapped(java.lang.reflect.Method m, Object target, Object[] args) throws Throwable {
+    try {
+      return m.invoke(target, args);
+    } catch (java.lang.reflect.InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
 }
