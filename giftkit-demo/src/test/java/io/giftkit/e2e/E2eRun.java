@@ -452,13 +452,21 @@ public final class E2eRun {
     double b = median(base.stream().mapToDouble(Side::sustainableTicks).toArray());
     StringBuilder each = new StringBuilder();
     for (Side x : gk) {
-      base.stream().filter(y -> y.round() == x.round() && y.sustainableTicks() > 0).findFirst().ifPresent(y ->
-          each.append(each.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "round %d: %.0f / %.0f = %.2f×",
-              x.round(), x.sustainableTicks(), y.sustainableTicks(), x.sustainableTicks() / y.sustainableTicks())));
+      base.stream().filter(y -> y.round() == x.round()).findFirst().ifPresent(y ->
+          each.append(each.length() == 0 ? "" : ", ").append(x.sustainableTicks() > 0 && y.sustainableTicks() > 0
+              ? String.format(Locale.ROOT, "round %d: %.0f / %.0f = %.2f×", x.round(), x.sustainableTicks(),
+                  y.sustainableTicks(), x.sustainableTicks() / y.sustainableTicks())
+              : String.format(Locale.ROOT, "round %d: %s / %s, no ratio", x.round(), rate(x), rate(y))));
     }
-    return String.format(Locale.ROOT, "%nMedian sustainable rate over %d rounds (sides alternating): GiftKit %.0f ticks/s,"
-        + " bare baseline %.0f ticks/s: GiftKit's is **%s** the baseline's (same run). Each round: %s.%n", gk.size(), g, b,
+    boolean none = sides.stream().anyMatch(x -> x.sustainableTicks() <= 0);
+    return String.format(Locale.ROOT, "%nMedian sustainable rate over %d rounds (sides alternating%s): GiftKit %.0f ticks/s,"
+        + " bare baseline %.0f ticks/s: GiftKit's is **%s** the baseline's (same run). Each round: %s.%n", gk.size(),
+        none ? "; a sweep that sustained no rate counts as 0, so this median says little" : "", g, b,
         b > 0 ? String.format(Locale.ROOT, "%.2f×", g / b) : "not comparable (the baseline sustained no rate)", each);
+  }
+
+  private static String rate(Side s) {
+    return s.sustainableTicks() > 0 ? String.format(Locale.ROOT, "%.0f", s.sustainableTicks()) : "none";
   }
 
   static double median(double[] values) {

@@ -38,6 +38,11 @@ class E2eRunTest {
         side("giftkit", 2, 700), side("baseline", 2, 900), side("giftkit", 3, 900), side("baseline", 3, 1000)));
     assertThat(r).contains("GiftKit 800 ticks/s, bare baseline 900 ticks/s").contains("**0.89×**")
         .contains("round 1: 800 / 800 = 1.00×, round 2: 700 / 900 = 0.78×, round 3: 900 / 1000 = 0.90×");
+    String none = E2eRun.ratios(java.util.List.of(side("giftkit", 1, 0), side("baseline", 1, 900),
+        side("giftkit", 2, 900), side("baseline", 2, 1100)));
+    assertThat(none).contains("round 1: none / 900, no ratio, round 2: 900 / 1100 = 0.82×")
+        .contains("a sweep that sustained no rate counts as 0");
+    assertThat(r).doesNotContain("counts as 0");
     assertThat(E2eRun.median(new double[] {3, 1, 2})).isEqualTo(2);
     assertThat(E2eRun.median(new double[] {4, 1, 2, 3})).isEqualTo(2.5);
   }
