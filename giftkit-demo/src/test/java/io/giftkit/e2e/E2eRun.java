@@ -55,6 +55,7 @@ public final class E2eRun {
   private static String costRate;
   private static String jitWarmup;
   private static String jitWarmupRate;
+  private static String tomcatThreads;
 
   private E2eRun() {}
 
@@ -89,6 +90,7 @@ public final class E2eRun {
     costRate = o.getOrDefault("--cost-rate", "150");
     jitWarmup = o.getOrDefault("--jit-warmup", "60s");
     jitWarmupRate = o.getOrDefault("--jit-warmup-rate", "300");
+    tomcatThreads = o.getOrDefault("--tomcat-threads", "32");
     String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
     // Rounds: the sides run in turn, round after round (g, b, g, b, …), so that a slow spell of the
@@ -100,7 +102,7 @@ public final class E2eRun {
     List<String> load = new ArrayList<>(List.of("--rates", o.getOrDefault("--rates", "200,400,500,600,700,800,1000,1200"),
         "--warmup", o.getOrDefault("--warmup", "20s"), "--duration", o.getOrDefault("--duration", "20s"),
         "--budget", o.getOrDefault("--budget", "50ms"), "--retries", o.getOrDefault("--retries", "1"),
-        "--out", out.toString()));
+        "--misses", o.getOrDefault("--misses", "2"), "--out", out.toString()));
     Files.createDirectories(out);
     // the broker's data and the processes' logs: a fresh directory each run, never under the results
     Path work = Path.of(o.getOrDefault("--work", "giftkit-demo/target/e2e"));
@@ -189,7 +191,11 @@ public final class E2eRun {
             "--giftkit.shard.min-idle=10", "--spring.datasource.hikari.minimum-idle=10",
             "--giftkit.demo.payment.min-idle=10"));
       }
-      command.addAll(List.of("--server.port=" + port, "--spring.main.banner-mode=off"));
+      // Both sides alike: at most --tomcat-threads request threads (32; Tomcat's default is 200). On two
+      // cores, a hiccup let hundreds of request threads pile up runnable, and the scheduler's round over
+      // them turned a short stall into sends of 200-900 ms; capped, requests wait in the queue instead.
+      command.addAll(List.of("--server.port=" + port, "--spring.main.banner-mode=off",
+          "--server.tomcat.threads.max=" + tomcatThreads));
       if (accessLog) { // each request's server-side time (for finding where a stall is), off for the measured run
         command.addAll(List.of("--server.tomcat.accesslog.enabled=true",
             "--server.tomcat.accesslog.directory=" + work.toAbsolutePath(),
@@ -209,14 +215,13 @@ public final class E2eRun {
           HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
     }
     System.out.println("e2e: " + label + " ready at " + targets);
-    // JIT warm-up, not judged: a freshly started JVM compiles for its first minute, and a sweep that
-    // starts on a cold process measures the compiler (the first rate's p50 was over 100 ms)
-    List<String> warm = new ArrayList<>(generator(java, jar, work, label + "-warmup", targets));
-    warm.addAll(List.of("--rates", jitWarmupRate, "--warmup", "2s", "--duration", jitWarmup, "--keep-going", "--out",
-        work.resolve("warmup").toString()));
-    run(warm, side);
+    // JIT warm-up, not judged, in the sweep's own generator process: a freshly started JVM compiles for
+    // its first minute (a sweep starting on a cold application measured the compiler, first rate's p50
+    // over 100 ms), and a fresh generator meets its first rate cold (a burst of hundreds of requests
+    // open while it caught up, then a stall in most sweeps' first measured rate, on both sides)
     List<String> sweep = new ArrayList<>(generator(java, jar, work, label, targets));
     sweep.addAll(load);
+    sweep.addAll(List.of("--jit-warmup", jitWarmup, "--jit-warmup-rate", jitWarmupRate));
     run(sweep, side);
     Map<String, Long> pids = new LinkedHashMap<>();
     for (int i = 0; i < apps.size(); i++) {
@@ -380,7 +385,7 @@ public final class E2eRun {
     md.append(String.format(Locale.ROOT, "Run %s on %d cores, %d MiB heap limit per application. Command: "
         + "`scripts/bench e2e %s`. Each side ran alone, on fresh databases on the shared MariaDB, with one Kafka broker "
         + "process and Redis; the load generator is a process of its own on the same machine. Before its sweep each "
-        + "side ran %s at %s ticks/s, not judged (JIT warm-up). Both sides bound the privileged-gift call (50 ms) and "
+        + "side ran %s at %s ticks/s from the sweep's own generator process, not judged (JIT warm-up). Both sides bound the privileged-gift call (50 ms) and "
         + "the charge (200 ms), keep every room 5 s in memory and use fixed-size connection pools; the demo runs "
         + "without etcd (the baseline has no discovery). A tick is one draw of the "
         + "mix (45 %% panels, 25 %% room reads, 30 %% sends, 5 %% of sends retried with the same request id): "

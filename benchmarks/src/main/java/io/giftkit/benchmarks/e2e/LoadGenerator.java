@@ -38,7 +38,10 @@ public final class LoadGenerator {
 
   /** The settings of a sweep. */
   record Settings(String target, double[] rates, Duration warmup, Duration duration, Duration budget, String label,
-      Path out, int maxInFlight, boolean stopAtFirstMiss, int retries) {}
+      Path out, int maxInFlight, int misses, int retries, Duration jitWarmup, double jitWarmupRate) {}
+
+  /** {@link Settings#misses()} when the sweep goes through every rate whatever it misses. */
+  static final int KEEP_GOING = Integer.MAX_VALUE;
 
   /**
    * One attempt at a rate: its result, whether it was sustained, and which attempt it was (0 the
@@ -53,25 +56,52 @@ public final class LoadGenerator {
 
   public static void main(String[] args) throws Exception {
     Settings s = parse(args);
-    List<Step> steps = sweep(s);
-    Path report = write(s, steps);
+    Sweep sw = sweep(s);
+    List<Step> steps = sw.steps();
+    Path report = write(s, sw);
     double best = sustainable(steps);
     System.out.printf(Locale.ROOT, "%s: sustainable send rate %s (send p99 <= %d ms); report %s%n", s.label(),
         best > 0 ? String.format(Locale.ROOT, "%.0f requests/s", best) : "none of the rates", s.budget().toMillis(),
         report);
   }
 
-  static List<Step> sweep(Settings s) throws InterruptedException {
+  /** A sweep's steps, and the JIT warm-up it ran first (null if none). */
+  record Sweep(OpenLoopRun.Result jitWarmup, List<Step> steps) {}
+
+  /**
+   * Runs the JIT warm-up (if any), then the rates in order, over one HTTP client: a rate missed is
+   * tried again up to {@code retries} times, and the sweep stops once {@code misses} rates in a row
+   * were missed on every attempt.
+   */
+  static Sweep sweep(Settings s) throws InterruptedException {
     ExecutorService io = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "load-http");
       t.setDaemon(true);
       return t;
     });
     List<Step> steps = new ArrayList<>();
+    OpenLoopRun.Result warm = null;
     try {
       HttpClient http = HttpClient.newBuilder().executor(io).connectTimeout(Duration.ofSeconds(5))
           .version(HttpClient.Version.HTTP_1_1).build();
       GiftMix mix = new GiftMix(s.target());
+      if (!s.jitWarmup().isZero()) {
+        // Not judged. In this process and over this client, so that the first rate does not meet a
+        // cold generator: a fresh JVM compiling on the shared cores, and a burst of new connections
+        // (and server threads) while it catches up with the requests that fell due meanwhile.
+        System.out.printf(Locale.ROOT, "%s: JIT warm-up, %.0f requests/s for %ds (not judged)%n", s.label(),
+            s.jitWarmupRate(), s.jitWarmup().toSeconds());
+        warm = new OpenLoopRun(http, mix::next, s.maxInFlight()).run(s.jitWarmupRate(), Duration.ZERO, s.jitWarmup(),
+            (second, inFlight, p99) -> {
+              if (second % 10 == 9) {
+                System.out.printf(Locale.ROOT, "  %s warm-up t=%3ds open=%5d send p99 so far %.1f ms%n", s.label(),
+                    second, inFlight, p99);
+              }
+            });
+        System.out.printf(Locale.ROOT, "  => warm-up: completed %.0f/s, send p99 %.1f ms%n", warm.completedRate(),
+            warm.kinds().get(GiftMix.Kind.SEND).percentileMicros(99) / 1000.0);
+      }
+      int missedInARow = 0;
       for (double rate : s.rates()) {
         boolean ok = false;
         for (int attempt = 0; attempt <= s.retries() && !ok; attempt++) {
@@ -87,14 +117,15 @@ public final class LoadGenerator {
               r.completedRate(), send.percentileMicros(50) / 1000.0, send.percentileMicros(99) / 1000.0,
               100 * r.errorRatio(), ok ? "(sustained)" : "(not sustained)");
         }
-        if (!ok && s.stopAtFirstMiss()) {
+        missedInARow = ok ? 0 : missedInARow + 1;
+        if (missedInARow >= s.misses()) {
           break;
         }
       }
     } finally {
       io.shutdownNow();
     }
-    return steps;
+    return new Sweep(warm, steps);
   }
 
   /** Send p99 within the budget, at most 1 % errors, at least 95 % of the due requests completed. */
@@ -113,7 +144,8 @@ public final class LoadGenerator {
     return best;
   }
 
-  static Path write(Settings s, List<Step> steps) throws IOException {
+  static Path write(Settings s, Sweep sweep) throws IOException {
+    List<Step> steps = sweep.steps();
     Files.createDirectories(s.out());
     StringBuilder md = new StringBuilder();
     md.append("# End-to-end load: ").append(s.label()).append("\n\n");
@@ -124,7 +156,15 @@ public final class LoadGenerator {
         + "completed.%s%n%n", s.target(), Instant.now(), s.warmup().toSeconds(), s.duration().toSeconds(),
         s.budget().toMillis(), s.retries() == 0 ? "" : " A rate missed is tried again up to " + s.retries()
         + " time(s) (a single stall of the shared machine can sink one attempt); every attempt is listed, and the "
-        + "rate counts as sustained if one of them was."));
+        + "rate counts as sustained if one of them was.") + (s.misses() == KEEP_GOING ? " Every rate is tried."
+        : s.misses() == 1 ? " The sweep stops at the first rate missed." : " The sweep stops after " + s.misses()
+        + " rates missed in a row; the sustainable rate is the highest one sustained."));
+    OpenLoopRun.Result w = sweep.jitWarmup();
+    if (w != null) {
+      md.append(String.format(Locale.ROOT, "JIT warm-up before the first rate, in this process and over the same "
+          + "connections, not judged: %.0f ticks/s for %.0f s (completed %.0f/s, send p99 %.1f ms).%n%n", w.targetRate(),
+          w.seconds(), w.completedRate(), w.kinds().get(GiftMix.Kind.SEND).percentileMicros(99) / 1000.0));
+    }
     md.append("| rate (ticks/s) | completed/s | errors | send p50 | send p99 | send p99.9 | panel p99 | room p99 | sustained |\n");
     md.append("|---|---|---|---|---|---|---|---|---|\n");
     for (Step st : steps) {
@@ -173,12 +213,14 @@ public final class LoadGenerator {
     String label = "giftkit";
     Path out = Path.of("benchmarks/results/e2e");
     int maxInFlight = 10_000;
-    boolean stop = true;
+    int misses = 1;
     int retries = 0;
+    Duration jitWarmup = Duration.ZERO;
+    double jitWarmupRate = 300;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (a.equals("--keep-going")) {
-        stop = false;
+        misses = KEEP_GOING;
         continue;
       }
       if (i + 1 >= args.length) {
@@ -195,8 +237,12 @@ public final class LoadGenerator {
         case "--out" -> out = Path.of(v);
         case "--max-in-flight" -> maxInFlight = Integer.parseInt(v);
         case "--retries" -> retries = Integer.parseInt(v);
+        case "--misses" -> misses = integer("--misses", v, 1, 100);
+        case "--jit-warmup" -> jitWarmup = duration("--jit-warmup", v);
+        case "--jit-warmup-rate" -> jitWarmupRate = Double.parseDouble(v);
         default -> throw new IllegalArgumentException("unknown option " + a + " (known: --target, --rates, --warmup,"
-            + " --duration, --budget, --label, --out, --max-in-flight, --retries, --keep-going)");
+            + " --duration, --budget, --label, --out, --max-in-flight, --retries, --misses, --jit-warmup,"
+            + " --jit-warmup-rate, --keep-going)");
       }
     }
     for (double r : rates) {
@@ -210,7 +256,25 @@ public final class LoadGenerator {
     if (retries < 0 || retries > 5) {
       throw new IllegalArgumentException("--retries must be in [0, 5], but was " + retries);
     }
-    return new Settings(target, rates, warmup, duration, budget, label, out, maxInFlight, stop, retries);
+    if (!(jitWarmupRate > 0) || jitWarmupRate > 1_000_000) {
+      throw new IllegalArgumentException("--jit-warmup-rate must be in (0, 1000000], but was " + jitWarmupRate);
+    }
+    return new Settings(target, rates, warmup, duration, budget, label, out, maxInFlight, misses, retries, jitWarmup,
+        jitWarmupRate);
+  }
+
+  private static int integer(String option, String v, int min, int max) {
+    int n;
+    try {
+      n = Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be a whole number in [" + min + ", " + max + "], but was '"
+          + v + "'");
+    }
+    if (n < min || n > max) {
+      throw new IllegalArgumentException(option + " must be in [" + min + ", " + max + "], but was " + n);
+    }
+    return n;
   }
 
   private static Duration duration(String option, String v) {

@@ -126,7 +126,7 @@ final class OpenLoopRun {
         if (intended >= measureFrom) {
           sendSoFar.add(latency.get(GiftMix.Kind.SEND).getIntervalHistogram());
         }
-        progress.report(TimeUnit.NANOSECONDS.toSeconds(intended - measureFrom), inFlight.get(),
+        progress.report(Math.floorDiv(intended - measureFrom, 1_000_000_000L), inFlight.get(),
             sendSoFar.getTotalCount() == 0 ? 0 : sendSoFar.getValueAtPercentile(99) / 1000.0);
       }
     }

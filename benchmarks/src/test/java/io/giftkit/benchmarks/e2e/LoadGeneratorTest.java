@@ -73,7 +73,7 @@ class LoadGeneratorTest {
     String target = "http://127.0.0.1:" + server.getAddress().getPort();
     LoadGenerator.Settings s = LoadGenerator.parse(new String[] {"--target", target, "--rates", "10,100",
         "--warmup", "500ms", "--duration", "3s", "--budget", "250ms", "--label", "tiny", "--out", out.toString()});
-    List<LoadGenerator.Step> steps = LoadGenerator.sweep(s);
+    List<LoadGenerator.Step> steps = LoadGenerator.sweep(s).steps();
     assertThat(steps).hasSize(2);
     OpenLoopRun.Result slow = steps.get(0).result();
     OpenLoopRun.Result overloaded = steps.get(1).result();
@@ -89,8 +89,9 @@ class LoadGeneratorTest {
     assertThat(LoadGenerator.sustainable(steps)).isEqualTo(10);
     assertThat(ids).as("every send has its own request id; a retry reuses it").hasSizeLessThanOrEqualTo(sends.get())
         .hasSizeGreaterThan(sends.get() * 8 / 10);
-    Path report = LoadGenerator.write(s, steps);
-    assertThat(Files.readString(report)).contains("| 10 |", "| 100 |", "Sustainable rate: **10 ticks/s**");
+    Path report = LoadGenerator.write(s, new LoadGenerator.Sweep(null, steps));
+    assertThat(Files.readString(report)).contains("| 10 |", "| 100 |", "Sustainable rate: **10 ticks/s**")
+        .doesNotContain("JIT warm-up");
     assertThat(out.resolve("tiny-latency.png")).isRegularFile();
   }
 
@@ -100,13 +101,34 @@ class LoadGeneratorTest {
     LoadGenerator.Settings s = LoadGenerator.parse(new String[] {"--target", target, "--rates", "100,10",
         "--warmup", "500ms", "--duration", "2s", "--budget", "250ms", "--label", "retried", "--out", out.toString(),
         "--retries", "1"});
-    List<LoadGenerator.Step> steps = LoadGenerator.sweep(s);
+    List<LoadGenerator.Step> steps = LoadGenerator.sweep(s).steps();
     assertThat(steps).as("100/s on a 50/s server misses twice; the sweep stops there").hasSize(2);
     assertThat(steps).extracting(LoadGenerator.Step::attempt).containsExactly(0, 1);
     assertThat(steps).noneMatch(LoadGenerator.Step::sustained);
     assertThat(LoadGenerator.sustainable(steps)).isZero();
-    assertThat(Files.readString(LoadGenerator.write(s, steps))).contains("| 100 |", "| 100 (retry 1) |",
-        "tried again up to 1 time(s)");
+    assertThat(Files.readString(LoadGenerator.write(s, new LoadGenerator.Sweep(null, steps)))).contains("| 100 |",
+        "| 100 (retry 1) |", "tried again up to 1 time(s)", "stops at the first rate missed");
+  }
+
+  @Test
+  void theJitWarmUpRunsFirstInTheSameProcessAndTheSweepGoesOnPastOneMissedRate(@TempDir Path out) throws Exception {
+    String target = "http://127.0.0.1:" + server.getAddress().getPort();
+    LoadGenerator.Settings s = LoadGenerator.parse(new String[] {"--target", target, "--rates", "100,10,100,100,10",
+        "--warmup", "500ms", "--duration", "2s", "--budget", "250ms", "--label", "warmed", "--out", out.toString(),
+        "--misses", "2", "--jit-warmup", "2s", "--jit-warmup-rate", "10"});
+    LoadGenerator.Sweep sweep = LoadGenerator.sweep(s);
+    OpenLoopRun.Result warm = sweep.jitWarmup();
+    assertThat(warm).as("the warm-up ran at its own rate before the first rate").isNotNull();
+    assertThat(warm.targetRate()).isEqualTo(10);
+    assertThat(warm.completedRate()).as("10/s on a 50/s server, for 2 s").isGreaterThan(5);
+    assertThat(sweep.steps()).extracting(st -> st.result().targetRate())
+        .as("one miss (100) is passed, two in a row (100, 100) end the sweep before the last rate")
+        .containsExactly(100.0, 10.0, 100.0, 100.0);
+    assertThat(sweep.steps()).extracting(LoadGenerator.Step::sustained).containsExactly(false, true, false, false);
+    assertThat(LoadGenerator.sustainable(sweep.steps())).isEqualTo(10);
+    assertThat(Files.readString(LoadGenerator.write(s, sweep))).contains(
+        "JIT warm-up before the first rate, in this process and over the same connections, not judged: 10 ticks/s for 2 s",
+        "stops after 2 rates missed in a row", "Sustainable rate: **10 ticks/s**");
   }
 
   @Test
@@ -118,6 +140,15 @@ class LoadGeneratorTest {
     assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--label", "a b"}))
         .hasMessageContaining("--label must be");
     assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--speed", "1"})).hasMessageStartingWith("unknown option --speed");
-    assertThat(LoadGenerator.parse(new String[0]).rates()).containsExactly(100, 200, 400, 800, 1600);
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--misses", "0"}))
+        .hasMessage("--misses must be in [1, 100], but was 0");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--misses", "two"}))
+        .hasMessage("--misses must be a whole number in [1, 100], but was 'two'");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--jit-warmup-rate", "0"}))
+        .hasMessage("--jit-warmup-rate must be in (0, 1000000], but was 0.0");
+    LoadGenerator.Settings defaults = LoadGenerator.parse(new String[0]);
+    assertThat(defaults.rates()).containsExactly(100, 200, 400, 800, 1600);
+    assertThat(defaults.misses()).isEqualTo(1);
+    assertThat(defaults.jitWarmup()).isZero();
   }
 }
