@@ -91,6 +91,9 @@ public final class E2eRun {
     jitWarmup = o.getOrDefault("--jit-warmup", "60s");
     jitWarmupRate = o.getOrDefault("--jit-warmup-rate", "300");
     tomcatThreads = o.getOrDefault("--tomcat-threads", "32");
+    if (!tomcatThreads.matches("[1-9][0-9]{0,3}")) {
+      throw new IllegalArgumentException("--tomcat-threads must be a whole number in [1, 9999], got '" + tomcatThreads + "'");
+    }
     String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
     // Rounds: the sides run in turn, round after round (g, b, g, b, …), so that a slow spell of the
@@ -386,11 +389,11 @@ public final class E2eRun {
         + "`scripts/bench e2e %s`. Each side ran alone, on fresh databases on the shared MariaDB, with one Kafka broker "
         + "process and Redis; the load generator is a process of its own on the same machine. Before its sweep each "
         + "side ran %s at %s ticks/s from the sweep's own generator process, not judged (JIT warm-up). Both sides bound the privileged-gift call (50 ms) and "
-        + "the charge (200 ms), keep every room 5 s in memory and use fixed-size connection pools; the demo runs "
-        + "without etcd (the baseline has no discovery). A tick is one draw of the "
+        + "the charge (200 ms), keep every room 5 s in memory, use fixed-size connection pools and at most %s Tomcat "
+        + "request threads; the demo runs without etcd (the baseline has no discovery). A tick is one draw of the "
         + "mix (45 %% panels, 25 %% room reads, 30 %% sends, 5 %% of sends retried with the same request id): "
         + "orders/s = 0.3 × ticks/s.%n%n", Instant.now(), Runtime.getRuntime().availableProcessors(), 1024, args,
-        jitWarmup, jitWarmupRate));
+        jitWarmup, jitWarmupRate, tomcatThreads));
     boolean rounds = sides.stream().anyMatch(s -> s.round() > 1);
     md.append(rounds ? "| round " : "").append("| side | what | instances | sustainable (send p99 ≤ budget) | orders/s"
         + " | PAID | ledger rows | unknown | failed |\n").append(rounds ? "|---" : "").append("|---|---|---|---|---|---|---|---|---|\n");
