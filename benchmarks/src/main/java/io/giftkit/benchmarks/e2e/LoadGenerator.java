@@ -229,17 +229,17 @@ public final class LoadGenerator {
       String v = args[++i];
       switch (a) {
         case "--target" -> target = v;
-        case "--rates" -> rates = Arrays.stream(v.split(",")).mapToDouble(Double::parseDouble).toArray();
+        case "--rates" -> rates = Arrays.stream(v.split(",")).mapToDouble(r -> number("--rates", r)).toArray();
         case "--warmup" -> warmup = duration("--warmup", v);
         case "--duration" -> duration = duration("--duration", v);
         case "--budget" -> budget = duration("--budget", v);
         case "--label" -> label = v;
         case "--out" -> out = Path.of(v);
-        case "--max-in-flight" -> maxInFlight = Integer.parseInt(v);
-        case "--retries" -> retries = Integer.parseInt(v);
+        case "--max-in-flight" -> maxInFlight = integer("--max-in-flight", v, 1, 1_000_000);
+        case "--retries" -> retries = integer("--retries", v, 0, 5);
         case "--misses" -> misses = integer("--misses", v, 1, 100);
         case "--jit-warmup" -> jitWarmup = duration("--jit-warmup", v);
-        case "--jit-warmup-rate" -> jitWarmupRate = Double.parseDouble(v);
+        case "--jit-warmup-rate" -> jitWarmupRate = number("--jit-warmup-rate", v);
         default -> throw new IllegalArgumentException("unknown option " + a + " (known: --target, --rates, --warmup,"
             + " --duration, --budget, --label, --out, --max-in-flight, --retries, --misses, --jit-warmup,"
             + " --jit-warmup-rate, --keep-going)");
@@ -253,14 +253,19 @@ public final class LoadGenerator {
     if (!label.matches("[A-Za-z0-9_-]{1,40}")) {
       throw new IllegalArgumentException("--label must be 1 to 40 of A-Z a-z 0-9 _ -, but was '" + label + "'");
     }
-    if (retries < 0 || retries > 5) {
-      throw new IllegalArgumentException("--retries must be in [0, 5], but was " + retries);
-    }
     if (!(jitWarmupRate > 0) || jitWarmupRate > 1_000_000) {
       throw new IllegalArgumentException("--jit-warmup-rate must be in (0, 1000000], but was " + jitWarmupRate);
     }
     return new Settings(target, rates, warmup, duration, budget, label, out, maxInFlight, misses, retries, jitWarmup,
         jitWarmupRate);
+  }
+
+  private static double number(String option, String v) {
+    try {
+      return Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be numbers (requests per second), but was '" + v + "'");
+    }
   }
 
   private static int integer(String option, String v, int min, int max) {

@@ -144,6 +144,10 @@ class LoadGeneratorTest {
         .hasMessage("--misses must be in [1, 100], but was 0");
     assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--misses", "two"}))
         .hasMessage("--misses must be a whole number in [1, 100], but was 'two'");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--rates", "100,fast"}))
+        .hasMessage("--rates must be numbers (requests per second), but was 'fast'");
+    assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--retries", "9"}))
+        .hasMessage("--retries must be in [0, 5], but was 9");
     assertThatThrownBy(() -> LoadGenerator.parse(new String[] {"--jit-warmup-rate", "0"}))
         .hasMessage("--jit-warmup-rate must be in (0, 1000000], but was 0.0");
     LoadGenerator.Settings defaults = LoadGenerator.parse(new String[0]);
