@@ -90,10 +90,7 @@ public final class E2eRun {
     costRate = o.getOrDefault("--cost-rate", "150");
     jitWarmup = o.getOrDefault("--jit-warmup", "60s");
     jitWarmupRate = o.getOrDefault("--jit-warmup-rate", "300");
-    tomcatThreads = o.getOrDefault("--tomcat-threads", "32");
-    if (!tomcatThreads.matches("[1-9][0-9]{0,3}")) {
-      throw new IllegalArgumentException("--tomcat-threads must be a whole number in [1, 9999], got '" + tomcatThreads + "'");
-    }
+    tomcatThreads = tomcatThreads(o.getOrDefault("--tomcat-threads", "32"));
     String jar = o.getOrDefault("--benchmarks-jar", "benchmarks/target/benchmarks.jar");
     List<String> sides = List.of(o.getOrDefault("--sides", "giftkit,baseline,giftkit-x2").split(","));
     // Rounds: the sides run in turn, round after round (g, b, g, b, …), so that a slow spell of the
@@ -146,6 +143,14 @@ public final class E2eRun {
       }
     }
     System.exit(code);
+  }
+
+  /** The request-thread cap both sides get, checked: a whole number in [1, 9999]. */
+  static String tomcatThreads(String value) {
+    if (!value.matches("[1-9][0-9]{0,3}")) {
+      throw new IllegalArgumentException("--tomcat-threads must be a whole number in [1, 9999], got '" + value + "'");
+    }
+    return value;
   }
 
   static String topic(String side) {

@@ -1,6 +1,7 @@
 package io.giftkit.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
@@ -45,5 +46,13 @@ class E2eRunTest {
     assertThat(r).doesNotContain("counts as 0");
     assertThat(E2eRun.median(new double[] {3, 1, 2})).isEqualTo(2);
     assertThat(E2eRun.median(new double[] {4, 1, 2, 3})).isEqualTo(2.5);
+  }
+
+  @Test
+  void aBadTomcatThreadCapIsRefusedNamingTheOptionAndTheValue() {
+    assertThat(E2eRun.tomcatThreads("32")).isEqualTo("32");
+    assertThatThrownBy(() -> E2eRun.tomcatThreads("0"))
+        .hasMessage("--tomcat-threads must be a whole number in [1, 9999], got '0'");
+    assertThatThrownBy(() -> E2eRun.tomcatThreads("lots")).hasMessageContaining("got 'lots'");
   }
 }
